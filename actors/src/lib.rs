@@ -1,0 +1,2 @@
+//! tufd update engine.
+

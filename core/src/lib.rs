@@ -1,0 +1,27 @@
+//! `tufd-core`: what the repository tool (`tufd-repo`) and the daemon (`tufd`) share.
+//!
+//! Nothing here touches the network. The modules follow `DESIGN.md`:
+//!
+//! - [`target_name`]: `<name>-<version><suffix>` target names (DESIGN: "Targets and their names").
+//! - [`version`]: PEP 440 versions and update channels.
+//! - [`hash`]: the [`Sha256`] digest newtype.
+//! - [`custom`]: the custom target metadata in tufup's `{"user", "tufup"}` shape.
+//! - [`archive`]: deterministic tar archives, compression and safe extraction.
+//! - [`patch`]: binary patch codecs between uncompressed tars.
+//! - [`planner`]: the pure update planner (DESIGN: "Update planning").
+#![warn(missing_docs)]
+
+pub mod archive;
+pub mod custom;
+pub mod error;
+pub mod hash;
+pub mod patch;
+pub mod planner;
+pub mod target_name;
+pub mod version;
+
+pub use custom::{ArchiveCustom, Codec, PatchCustom, TargetCustom};
+pub use error::{Error, Result};
+pub use hash::Sha256;
+pub use target_name::{Suffix, TargetName};
+pub use version::{Channel, Version};

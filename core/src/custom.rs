@@ -165,7 +165,8 @@ impl PatchCustom {
 /// Splits `custom` by tufup's rule: exactly the keys {`user`, `tufup`} → (user, internal);
 /// otherwise the whole map serves as both (tufup 0.6's flat form); absent → nothing.
 fn split(custom: &HashMap<String, Value>) -> (Option<Value>, Map<String, Value>) {
-    let keys_are_split = custom.len() == 2 && custom.contains_key("user") && custom.contains_key("tufup");
+    let keys_are_split =
+        custom.len() == 2 && custom.contains_key("user") && custom.contains_key("tufup");
     if keys_are_split {
         let user = custom.get("user").filter(|u| !u.is_null()).cloned();
         let internal = match custom.get("tufup") {
@@ -174,7 +175,8 @@ fn split(custom: &HashMap<String, Value>) -> (Option<Value>, Map<String, Value>)
         };
         (user, internal)
     } else {
-        let whole: Map<String, Value> = custom.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let whole: Map<String, Value> =
+            custom.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let user = (!whole.is_empty()).then(|| Value::Object(whole.clone()));
         (user, whole)
     }
@@ -279,7 +281,11 @@ mod tests {
             k.sort();
             k
         };
-        assert_eq!(keys, ["tufup", "user"], "tufup only splits exactly these keys");
+        assert_eq!(
+            keys,
+            ["tufup", "user"],
+            "tufup only splits exactly these keys"
+        );
         assert_eq!(
             TargetCustom::parse("a-1.tar.gz", false, &custom).unwrap(),
             TargetCustom::Archive(a)
@@ -308,8 +314,11 @@ mod tests {
 
     #[test]
     fn reads_tufup_07_patch_without_codec_as_bsdiff4() {
-        let custom = map(json!({"user": null, "tufup": {"tar_hash": H, "tar_size": 7, "tar_hash_algorithm": "sha256"}}));
-        let TargetCustom::Patch(p) = TargetCustom::parse("a-2.patch", true, &custom).unwrap() else {
+        let custom = map(
+            json!({"user": null, "tufup": {"tar_hash": H, "tar_size": 7, "tar_hash_algorithm": "sha256"}}),
+        );
+        let TargetCustom::Patch(p) = TargetCustom::parse("a-2.patch", true, &custom).unwrap()
+        else {
             panic!()
         };
         assert_eq!(p.codec, Codec::Bsdiff4);
@@ -320,7 +329,8 @@ mod tests {
     #[test]
     fn reads_tufup_06_flat_form() {
         let custom = map(json!({"tar_hash": H, "tar_size": 7, "tar_hash_algorithm": "sha256"}));
-        let TargetCustom::Patch(p) = TargetCustom::parse("a-2.patch", true, &custom).unwrap() else {
+        let TargetCustom::Patch(p) = TargetCustom::parse("a-2.patch", true, &custom).unwrap()
+        else {
             panic!()
         };
         assert_eq!(p.tar.unwrap().sha256.to_string(), H);
@@ -341,7 +351,10 @@ mod tests {
         else {
             panic!()
         };
-        assert!(!a.required, "tufup reads the whole dict; `required` is not at top level");
+        assert!(
+            !a.required,
+            "tufup reads the whole dict; `required` is not at top level"
+        );
     }
 
     #[test]
@@ -365,7 +378,10 @@ mod tests {
             json!({"user": null, "tufup": {"tar_hash": H, "tar_size": -1}}),
             json!({"user": null, "tufup": {"tar_hash": H, "tar_size": 1, "tar_hash_algorithm": "md5"}}),
         ] {
-            assert!(TargetCustom::parse("a-1.tar.gz", false, &map(bad.clone())).is_err(), "{bad}");
+            assert!(
+                TargetCustom::parse("a-1.tar.gz", false, &map(bad.clone())).is_err(),
+                "{bad}"
+            );
         }
         let bad_codec = map(json!({"user": null, "tufup": {"codec": "xdelta"}}));
         assert!(TargetCustom::parse("a-2.patch", true, &bad_codec).is_err());

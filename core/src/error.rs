@@ -17,7 +17,9 @@ pub enum Error {
         reason: String,
     },
     /// The file name is not `<name>-<version><suffix>`.
-    #[error("`{input}` is not a target name of the form <name>-<version>.tar.gz|.tar.zst|.patch: {reason}")]
+    #[error(
+        "`{input}` is not a target name of the form <name>-<version>.tar.gz|.tar.zst|.patch: {reason}"
+    )]
     InvalidTargetName {
         /// What was given.
         input: String,

@@ -105,7 +105,11 @@ impl<W: io::Write> HashingWriter<W> {
 
     /// The digest and length (bytes) of everything written, and the inner writer.
     pub fn finish(self) -> (Sha256, u64, W) {
-        (Sha256(self.hasher.finalize().into()), self.written, self.inner)
+        (
+            Sha256(self.hasher.finalize().into()),
+            self.written,
+            self.inner,
+        )
     }
 }
 

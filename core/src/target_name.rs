@@ -184,7 +184,12 @@ mod tests {
             ("my_app-1.0.tar.gz", "my_app", "1.0", Suffix::TarGz),
             ("my-app-1.0.tar.gz", "my-app", "1.0", Suffix::TarGz),
             ("app-2-3.0.patch", "app-2", "3.0", Suffix::Patch),
-            ("example_app-3.0rc0.tar.zst", "example_app", "3.0rc0", Suffix::TarZst),
+            (
+                "example_app-3.0rc0.tar.zst",
+                "example_app",
+                "3.0rc0",
+                Suffix::TarZst,
+            ),
             ("app-2.0.dev3.patch", "app", "2.0.dev3", Suffix::Patch),
             ("app-1-rc1.tar.gz", "app", "1rc1", Suffix::TarGz),
         ];

@@ -181,7 +181,14 @@ mod tests {
     #[test]
     fn pep440_order_and_equality() {
         let ordered = [
-            "1.0.dev1", "1.0a1", "1.0b1", "1.0rc1", "1.0", "1.0.post1", "1.1", "2.0",
+            "1.0.dev1",
+            "1.0a1",
+            "1.0b1",
+            "1.0rc1",
+            "1.0",
+            "1.0.post1",
+            "1.1",
+            "2.0",
         ];
         for pair in ordered.windows(2) {
             assert!(v(pair[0]) < v(pair[1]), "{} < {}", pair[0], pair[1]);

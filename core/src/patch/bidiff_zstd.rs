@@ -1,0 +1,161 @@
+//! The `bidiff-zstd` codec: a bidiff 1.0 patch (divvun's format: magic `0xB1DF`, varint
+//! add/copy/seek records, uncompressed) compressed as one zstd frame.
+//!
+//! Creation: `DiffParams::new(2, Some(1 MiB))` (2 suffix-sort partitions, 1 MiB scan chunks;
+//! deterministic, parallel), then zstd level 19 with long-distance matching, the source size
+//! pledged, a checksum, and a window of the next power of two at or above the raw patch length
+//! (2^10 to 2^31 bytes). Windows above 2^27 need a decoder with `window_log_max` raised (here
+//! 31; `zstd -d --long=31` on the command line).
+//!
+//! Application streams: zstd decoder → `bipatch::Reader` (reading the base through a
+//! `Cursor`) → a size-limited copy. bipatch treats an `UnexpectedEof` at a record boundary as
+//! the end of the patch, so decoder errors are re-tagged first: a truncated zstd frame is
+//! corrupt, not a short success.
+
+use std::io::{self, Cursor, Read, Write};
+
+use bidiff::DiffParams;
+
+use super::{PatchCodec, PatchError, copy_limited, guard, patch_write_error};
+use crate::archive::{ZSTD_LEVEL, ZSTD_WINDOW_LOG_MAX};
+use crate::custom::Codec;
+
+/// Suffix-sort partitions used when diffing.
+pub const SORT_PARTITIONS: usize = 2;
+/// Scan chunk size used when diffing, in bytes.
+pub const SCAN_CHUNK_BYTES: usize = 1 << 20;
+
+/// The `bidiff-zstd` codec.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BidiffZstd;
+
+const CODEC: Codec = Codec::BidiffZstd;
+
+/// log2 of the zstd window for `len` bytes of raw patch: the next power of two, 2^10 ..= 2^31.
+pub fn window_log_for(len: u64) -> u32 {
+    let log = 64 - len.saturating_sub(1).leading_zeros();
+    log.clamp(10, ZSTD_WINDOW_LOG_MAX)
+}
+
+impl PatchCodec for BidiffZstd {
+    fn codec(&self) -> Codec {
+        CODEC
+    }
+
+    fn diff(&self, old: &[u8], new: &[u8], out: &mut dyn Write) -> Result<(), PatchError> {
+        let diff_error = |reason: String| PatchError::Diff {
+            codec: CODEC,
+            reason,
+        };
+        let params = DiffParams::new(SORT_PARTITIONS, Some(SCAN_CHUNK_BYTES))
+            .map_err(|e| diff_error(e.to_string()))?;
+        let mut raw = Vec::with_capacity(new.len() / 8 + 64);
+        if old.is_empty() {
+            // bidiff's partitioned suffix array panics on an empty base: write the one record
+            // "copy all of new" by hand.
+            let mut writer =
+                bidiff::enc::Writer::new(&mut raw).map_err(|e| diff_error(e.to_string()))?;
+            if !new.is_empty() {
+                let control = bidiff::Control {
+                    add: &[],
+                    copy: new,
+                    seek: 0,
+                };
+                writer
+                    .write(&control)
+                    .map_err(|e| diff_error(e.to_string()))?;
+            }
+        } else {
+            guard(CODEC, "diffing", || {
+                bidiff::simple_diff_with_params(old, new, &mut raw, &params)
+                    .map_err(|e| diff_error(e.to_string()))
+            })?;
+        }
+
+        let mut encoder =
+            zstd::stream::write::Encoder::new(out, ZSTD_LEVEL).map_err(patch_write_error)?;
+        let setup = |encoder: &mut zstd::stream::write::Encoder<'_, &mut dyn Write>| {
+            encoder.long_distance_matching(true)?;
+            encoder.window_log(window_log_for(raw.len() as u64))?;
+            encoder.include_checksum(true)?;
+            encoder.set_pledged_src_size(Some(raw.len() as u64))
+        };
+        setup(&mut encoder).map_err(|e| diff_error(e.to_string()))?;
+        encoder.write_all(&raw).map_err(patch_write_error)?;
+        encoder.finish().map_err(patch_write_error)?;
+        Ok(())
+    }
+
+    fn apply(
+        &self,
+        old: &[u8],
+        patch: &[u8],
+        max_output_bytes: u64,
+        out: &mut dyn Write,
+    ) -> Result<u64, PatchError> {
+        let corrupt = |e: &dyn std::fmt::Display| PatchError::Corrupt {
+            codec: CODEC,
+            reason: e.to_string(),
+        };
+        guard(CODEC, "applying", || {
+            let mut decoder =
+                zstd::stream::read::Decoder::with_buffer(patch).map_err(|e| corrupt(&e))?;
+            decoder
+                .window_log_max(ZSTD_WINDOW_LOG_MAX)
+                .map_err(|e| corrupt(&e))?;
+            let strict = NoEofReader(decoder);
+            let mut reader =
+                bipatch::Reader::new(strict, Cursor::new(old)).map_err(|e| corrupt(&e))?;
+            copy_limited(CODEC, &mut reader, out, max_output_bytes)
+        })
+    }
+}
+
+/// Turns `UnexpectedEof` errors of the inner reader into `InvalidData`, so that bipatch does
+/// not take a truncated stream for the end of the patch. A clean end (`Ok(0)`) stays one.
+struct NoEofReader<R>(R);
+
+impl<R: Read> Read for NoEofReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                io::Error::new(io::ErrorKind::InvalidData, format!("truncated patch: {e}"))
+            } else {
+                e
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_logs() {
+        assert_eq!(window_log_for(0), 10);
+        assert_eq!(window_log_for(1000), 10);
+        assert_eq!(window_log_for(1 << 20), 20);
+        assert_eq!(window_log_for((1 << 20) + 1), 21);
+        assert_eq!(window_log_for(29_178_217), 25);
+        assert_eq!(window_log_for(u64::MAX), 31);
+    }
+
+    #[test]
+    fn small_round_trip_and_empty_inputs() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"hello world", b"hello there world"),
+            (b"", b"brand new"),
+            (b"old stuff", b""),
+            (b"", b""),
+        ];
+        for (old, new) in cases {
+            let mut patch = Vec::new();
+            BidiffZstd.diff(old, new, &mut patch).unwrap();
+            let mut out = Vec::new();
+            let n = BidiffZstd.apply(old, &patch, 1 << 20, &mut out).unwrap();
+            assert_eq!(out, *new);
+            assert_eq!(n, new.len() as u64);
+        }
+    }
+}

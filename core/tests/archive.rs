@@ -1,0 +1,643 @@
+//! Integration tests of `tufd_core::archive`: deterministic tars, round trips through
+//! extraction, and every refusal by variant (hostile tars are built with the tar crate's raw
+//! `Header` API, bypassing its own path checks).
+
+#![cfg(unix)]
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tar::{EntryType, Header};
+use tufd_core::archive::{
+    ArchiveError, Compression, ExtractLimits, compress, decompress, extract_tar, rebuild_tar,
+    tar_digest_of_folder, write_compressed_tar, write_tar,
+};
+
+const LIMITS: ExtractLimits = ExtractLimits {
+    max_total_bytes: 1 << 30,
+    max_entries: 100_000,
+};
+
+fn mode_of(path: &Path) -> u32 {
+    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A bundle with nested folders, an executable, a private file, an empty folder, relative
+/// symlinks (one climbing with `..`), a hard link, long names and a long link target.
+fn make_bundle(root: &Path) -> PathBuf {
+    let b = root.join("bundle");
+    fs::create_dir_all(b.join("bin")).unwrap();
+    fs::create_dir_all(b.join("lib/deep/er")).unwrap();
+    fs::create_dir_all(b.join("empty")).unwrap();
+    fs::write(b.join("bin/app"), b"#!/bin/sh\necho hi\n").unwrap();
+    set_mode(&b.join("bin/app"), 0o755);
+    fs::write(b.join("lib/libx.so"), vec![7u8; 70_000]).unwrap();
+    fs::write(b.join("lib/deep/er/secret"), b"s").unwrap();
+    set_mode(&b.join("lib/deep/er/secret"), 0o600);
+    set_mode(&b.join("lib/deep"), 0o750);
+    fs::write(b.join("a-b"), b"dash sorts before slash").unwrap();
+    fs::write(b.join("README"), b"readme").unwrap();
+    fs::hard_link(b.join("README"), b.join("README.hard")).unwrap();
+    symlink("../lib/libx.so", b.join("bin/libx.so")).unwrap();
+    symlink("lib", b.join("liblink")).unwrap();
+    let long_dir = "d".repeat(90);
+    let long_file = format!("{}.txt", "f".repeat(120));
+    fs::create_dir_all(b.join(&long_dir)).unwrap();
+    fs::write(b.join(&long_dir).join(&long_file), b"long").unwrap();
+    let long_target = format!("{long_dir}/{long_file}");
+    symlink(&long_target, b.join("long-link")).unwrap();
+    b
+}
+
+fn tar_of(folder: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    let digest = write_tar(folder, &mut out, &mut |_| {}).unwrap();
+    assert_eq!(digest.size_bytes, out.len() as u64);
+    assert_eq!(digest.sha256, tufd_core::Sha256::digest(&out));
+    out
+}
+
+/// (path, mode, link target) of each member, for readable comparisons.
+fn members(tar: &[u8]) -> Vec<(String, u32, Option<String>)> {
+    let mut archive = tar::Archive::new(tar);
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let link = e
+                .link_name_bytes()
+                .map(|l| String::from_utf8(l.into_owned()).unwrap());
+            (
+                String::from_utf8(e.path_bytes().into_owned()).unwrap(),
+                e.header().mode().unwrap(),
+                link,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn same_bytes_from_two_runs_and_from_copies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = make_bundle(tmp.path());
+    let first = tar_of(&bundle);
+    assert!(first == tar_of(&bundle), "two runs differ");
+    assert_eq!(first.len() % 512, 0);
+
+    let copy_a = tmp.path().join("copy-a");
+    let copy_r = tmp.path().join("copy-r");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(&bundle)
+        .arg(&copy_a)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(&bundle)
+        .arg(&copy_r)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Different mtimes on the `cp -r` copy, for certain.
+    let status = Command::new("touch")
+        .args(["-h", "-d", "2001-02-03 04:05:06"])
+        .arg(copy_r.join("bin/app"))
+        .arg(copy_r.join("liblink"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_ne!(
+        fs::metadata(bundle.join("bin/app"))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        fs::metadata(copy_r.join("bin/app"))
+            .unwrap()
+            .modified()
+            .unwrap()
+    );
+    assert!(first == tar_of(&copy_a), "cp -a copy differs");
+    assert_eq!(members(&first), members(&tar_of(&copy_r)));
+    assert!(first == tar_of(&copy_r), "cp -r copy differs");
+}
+
+#[test]
+fn layout_is_sorted_and_normalised() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = make_bundle(tmp.path());
+    let tar = tar_of(&bundle);
+    let mut archive = tar::Archive::new(&tar[..]);
+    let mut names = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let entry = entry.unwrap();
+        let h = entry.header();
+        assert_eq!(h.mtime().unwrap(), 0);
+        assert_eq!(h.uid().unwrap(), 0);
+        assert_eq!(h.gid().unwrap(), 0);
+        assert_eq!(h.username_bytes().unwrap_or_default(), b"");
+        assert_eq!(h.groupname_bytes().unwrap_or_default(), b"");
+        names.push(String::from_utf8(entry.path_bytes().into_owned()).unwrap());
+    }
+    let d = "d".repeat(90);
+    let f = format!("{}.txt", "f".repeat(120));
+    let expected = vec![
+        "README".to_string(),
+        "README.hard".into(),
+        "a-b".into(),
+        "bin/".into(),
+        "bin/app".into(),
+        "bin/libx.so".into(),
+        format!("{d}/"),
+        format!("{d}/{f}"),
+        "empty/".into(),
+        "lib/".into(),
+        "lib/deep/".into(),
+        "lib/deep/er/".into(),
+        "lib/deep/er/secret".into(),
+        "lib/libx.so".into(),
+        "liblink".into(),
+        "long-link".into(),
+    ];
+    assert_eq!(names, expected);
+}
+
+#[test]
+fn round_trip_keeps_modes_links_and_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = make_bundle(tmp.path());
+    let mut seen_progress = Vec::new();
+    let mut tar = Vec::new();
+    let digest = write_tar(&bundle, &mut tar, &mut |n| seen_progress.push(n)).unwrap();
+    let content: u64 = 18 + 70_000 + 1 + 23 + 6 + 6 + 4;
+    assert_eq!(*seen_progress.last().unwrap(), content);
+    assert!(seen_progress.windows(2).all(|w| w[0] <= w[1]));
+
+    let dest = tmp.path().join("install/app");
+    let summary = extract_tar(&mut &tar[..], &dest, &LIMITS).unwrap();
+    assert_eq!(summary.files, 7);
+    assert_eq!(summary.symlinks, 3);
+    assert_eq!(summary.dirs, 6);
+    assert_eq!(summary.bytes, content);
+
+    assert_eq!(mode_of(&dest.join("bin/app")), 0o755);
+    assert_eq!(mode_of(&dest.join("lib/deep/er/secret")), 0o600);
+    assert_eq!(mode_of(&dest.join("lib/deep")), 0o750);
+    assert_eq!(
+        fs::read_link(dest.join("bin/libx.so")).unwrap(),
+        Path::new("../lib/libx.so")
+    );
+    assert_eq!(
+        fs::read(dest.join("bin/libx.so")).unwrap(),
+        vec![7u8; 70_000]
+    );
+    assert!(
+        fs::symlink_metadata(dest.join("README.hard"))
+            .unwrap()
+            .is_file()
+    );
+    assert!(dest.join("empty").is_dir());
+
+    // The install folder rebuilds exactly the published tar.
+    let mut again = Vec::new();
+    assert_eq!(rebuild_tar(&dest, &digest, &mut again).unwrap(), digest);
+    assert!(again == tar);
+    assert_eq!(tar_digest_of_folder(&dest).unwrap(), digest);
+
+    // A changed install folder does not.
+    set_mode(&dest.join("README"), 0o600);
+    let err = rebuild_tar(&dest, &digest, &mut Vec::new()).unwrap_err();
+    assert!(matches!(err, ArchiveError::TarMismatch { .. }), "{err:?}");
+}
+
+#[test]
+fn compressed_archives_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = make_bundle(tmp.path());
+    let tar = tar_of(&bundle);
+    for compression in [Compression::Gzip, Compression::Zstd] {
+        let mut one_pass = Vec::new();
+        let (digest, n) =
+            write_compressed_tar(&bundle, compression, &mut one_pass, &mut |_| {}).unwrap();
+        assert_eq!(n, one_pass.len() as u64);
+        assert_eq!(digest.size_bytes, tar.len() as u64);
+        let mut two_pass = Vec::new();
+        compress(&mut &tar[..], compression, &mut two_pass).unwrap();
+        assert!(one_pass == two_pass, "{compression}");
+        let mut back = Vec::new();
+        decompress(&mut &one_pass[..], compression, &mut back, tar.len() as u64).unwrap();
+        assert!(back == tar);
+        let err = decompress(&mut &one_pass[..], compression, &mut Vec::new(), 1024).unwrap_err();
+        assert!(
+            matches!(err, ArchiveError::TooLarge { limit: 1024 }),
+            "{err:?}"
+        );
+    }
+}
+
+/// GNU tar and Python's tarfile (what tufup clients extract with) read our `.tar.gz`, when
+/// they are installed: same names, modes, link targets and contents.
+#[test]
+fn system_tar_and_python_read_our_archives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = make_bundle(tmp.path());
+    let gz = tmp.path().join("a.tar.gz");
+    let mut file = fs::File::create(&gz).unwrap();
+    write_compressed_tar(&bundle, Compression::Gzip, &mut file, &mut |_| {}).unwrap();
+    file.flush().unwrap();
+    let mut tools = 0;
+    if let Ok(out) = Command::new("tar").arg("-tzf").arg(&gz).output() {
+        tools += 1;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let listing = String::from_utf8(out.stdout).unwrap();
+        assert!(listing.lines().any(|l| l == "bin/app"), "{listing}");
+        assert!(
+            listing.lines().any(|l| l.len() > 200),
+            "long name lost: {listing}"
+        );
+    }
+    let script = r#"
+import sys, tarfile, os
+gz, dest = sys.argv[1], sys.argv[2]
+with tarfile.open(gz, "r:gz") as t:
+    kw = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+    t.extractall(dest, **kw)
+"#;
+    let dest = tmp.path().join("py");
+    if let Ok(status) = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&gz)
+        .arg(&dest)
+        .status()
+    {
+        tools += 1;
+        assert!(status.success());
+        assert_eq!(
+            fs::read(dest.join("bin/app")).unwrap(),
+            fs::read(bundle.join("bin/app")).unwrap()
+        );
+        assert_eq!(mode_of(&dest.join("bin/app")), 0o755);
+        assert_eq!(
+            fs::read_link(dest.join("bin/libx.so")).unwrap(),
+            Path::new("../lib/libx.so")
+        );
+        let long = dest
+            .join("d".repeat(90))
+            .join(format!("{}.txt", "f".repeat(120)));
+        assert_eq!(fs::read(long).unwrap(), b"long");
+        // tarfile's "data" filter leaves folder modes to the umask (lib/deep 0o750 came out
+        // 0o755); with that put back, rebuilding gives the same tar.
+        set_mode(&dest.join("lib/deep"), 0o750);
+        assert_eq!(members(&tar_of(&dest)), members(&tar_of(&bundle)));
+        assert!(tar_of(&dest) == tar_of(&bundle));
+    }
+    eprintln!("checked with {tools} external readers");
+}
+
+#[test]
+fn bad_bundles_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sink = &mut Vec::new();
+    let missing = tmp.path().join("nope");
+    let err = write_tar(&missing, sink, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(err, ArchiveError::BundleMissing { ref path } if *path == missing),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("does not exist"));
+
+    let file = tmp.path().join("file");
+    fs::write(&file, b"x").unwrap();
+    let err = write_tar(&file, sink, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(err, ArchiveError::BundleNotFolder { .. }),
+        "{err:?}"
+    );
+
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let err = write_tar(&empty, sink, &mut |_| {}).unwrap_err();
+    assert!(matches!(err, ArchiveError::BundleEmpty { .. }), "{err:?}");
+
+    let fifo_dir = tmp.path().join("fifo");
+    fs::create_dir(&fifo_dir).unwrap();
+    let status = Command::new("mkfifo")
+        .arg(fifo_dir.join("pipe"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let err = write_tar(&fifo_dir, sink, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(err, ArchiveError::UnsupportedFileType { kind: "fifo", .. }),
+        "{err:?}"
+    );
+
+    let abs = tmp.path().join("abs");
+    fs::create_dir(&abs).unwrap();
+    symlink("/etc/passwd", abs.join("l")).unwrap();
+    let err = write_tar(&abs, sink, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(err, ArchiveError::SymlinkAbsolute { .. }),
+        "{err:?}"
+    );
+
+    let esc = tmp.path().join("esc");
+    fs::create_dir_all(esc.join("sub")).unwrap();
+    symlink("../../outside", esc.join("sub/l")).unwrap();
+    let err = write_tar(&esc, sink, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(err, ArchiveError::SymlinkEscapes { .. }),
+        "{err:?}"
+    );
+}
+
+// ---- hostile tars ----
+
+/// Raw entry: `name` and `link` bytes are copied verbatim (no checks, no normalisation).
+fn raw_entry(
+    out: &mut tar::Builder<Vec<u8>>,
+    name: &[u8],
+    kind: EntryType,
+    data: &[u8],
+    link: Option<&[u8]>,
+) {
+    let mut h = Header::new_gnu();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name);
+    if let Some(link) = link {
+        h.as_old_mut().linkname[..link.len()].copy_from_slice(link);
+    }
+    h.set_entry_type(kind);
+    h.set_mode(0o644);
+    h.set_size(data.len() as u64);
+    h.set_cksum();
+    out.append(&h, data).unwrap();
+}
+
+fn file(out: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]) {
+    raw_entry(out, name.as_bytes(), EntryType::Regular, data, None);
+}
+
+fn hostile(build: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    build(&mut b);
+    b.into_inner().unwrap()
+}
+
+fn extract_err(tar: &[u8], limits: &ExtractLimits) -> (ArchiveError, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("dest");
+    let err = extract_tar(&mut &tar[..], &dest, limits).unwrap_err();
+    assert!(
+        !dest.exists(),
+        "partial extraction left behind after {err:?}"
+    );
+    // Nothing escaped next to dest either.
+    let siblings: Vec<_> = fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(siblings.is_empty(), "{siblings:?} after {err:?}");
+    (err, tmp)
+}
+
+macro_rules! refuses {
+    ($tar:expr, $pat:pat) => {
+        refuses!($tar, $pat, &LIMITS)
+    };
+    ($tar:expr, $pat:pat, $limits:expr) => {{
+        let (err, _tmp) = extract_err(&$tar, $limits);
+        assert!(matches!(err, $pat), "got {err:?}");
+    }};
+}
+
+#[test]
+fn refuses_absolute_paths() {
+    refuses!(
+        hostile(|b| file(b, "/tmp/evil", b"x")),
+        ArchiveError::AbsolutePath { .. }
+    );
+}
+
+#[test]
+fn refuses_parent_components() {
+    refuses!(
+        hostile(|b| file(b, "../evil", b"x")),
+        ArchiveError::ParentComponent { .. }
+    );
+    refuses!(
+        hostile(|b| file(b, "a/../../evil", b"x")),
+        ArchiveError::ParentComponent { .. }
+    );
+    // The same through a GNU long name, which the tar crate's writer would not check.
+    let long = format!("{}/../../../evil", "a".repeat(120));
+    refuses!(
+        hostile(|b| {
+            raw_entry(
+                b,
+                b"././@LongLink",
+                EntryType::GNULongName,
+                long.as_bytes(),
+                None,
+            );
+            file(b, "short", b"x");
+        }),
+        ArchiveError::ParentComponent { .. }
+    );
+}
+
+#[test]
+fn refuses_entries_below_a_symlink() {
+    refuses!(
+        hostile(|b| {
+            raw_entry(b, b"link", EntryType::Symlink, b"", Some(b"sub"));
+            file(b, "link/evil", b"x");
+        }),
+        ArchiveError::ThroughSymlink { .. }
+    );
+}
+
+#[test]
+fn refuses_symlinks_that_leave() {
+    refuses!(
+        hostile(|b| raw_entry(b, b"l", EntryType::Symlink, b"", Some(b"/etc/passwd"))),
+        ArchiveError::SymlinkAbsolute { .. }
+    );
+    refuses!(
+        hostile(|b| raw_entry(b, b"a/l", EntryType::Symlink, b"", Some(b"../.."))),
+        ArchiveError::SymlinkEscapes { .. }
+    );
+    refuses!(
+        hostile(|b| raw_entry(b, b"a/l", EntryType::Symlink, b"", Some(b"x/../../.."))),
+        ArchiveError::SymlinkEscapes { .. }
+    );
+}
+
+#[test]
+fn refuses_hardlinks_devices_and_fifos() {
+    refuses!(
+        hostile(|b| {
+            file(b, "a", b"x");
+            raw_entry(b, b"b", EntryType::Link, b"", Some(b"a"));
+        }),
+        ArchiveError::Hardlink { .. }
+    );
+    for kind in [
+        EntryType::Char,
+        EntryType::Block,
+        EntryType::Fifo,
+        EntryType::XGlobalHeader,
+        EntryType::new(b'S' + 1),
+    ] {
+        refuses!(
+            hostile(|b| raw_entry(b, b"dev", kind, b"", None)),
+            ArchiveError::UnsupportedEntry { .. }
+        );
+    }
+    // The tar crate parses GNU sparse headers itself; a bogus one is malformed, a good one
+    // would be refused by type.
+    refuses!(
+        hostile(|b| raw_entry(b, b"sparse", EntryType::GNUSparse, b"", None)),
+        ArchiveError::UnsupportedEntry { .. } | ArchiveError::MalformedTar { .. }
+    );
+}
+
+#[test]
+fn refuses_duplicates() {
+    refuses!(
+        hostile(|b| {
+            file(b, "a", b"x");
+            file(b, "./a", b"y");
+        }),
+        ArchiveError::DuplicateEntry { .. }
+    );
+}
+
+#[test]
+fn refuses_a_file_where_a_folder_is_needed() {
+    refuses!(
+        hostile(|b| {
+            file(b, "a", b"x");
+            file(b, "a/b", b"y");
+        }),
+        ArchiveError::ParentNotFolder { .. }
+    );
+}
+
+#[test]
+fn enforces_limits() {
+    let many = hostile(|b| {
+        for i in 0..5 {
+            file(b, &format!("f{i}"), b"x");
+        }
+    });
+    let limits = ExtractLimits {
+        max_total_bytes: 1 << 20,
+        max_entries: 4,
+    };
+    refuses!(many, ArchiveError::TooManyEntries { limit: 4 }, &limits);
+
+    let big = hostile(|b| {
+        file(b, "a", &[1u8; 600]);
+        file(b, "b", &[2u8; 600]);
+    });
+    let limits = ExtractLimits {
+        max_total_bytes: 1000,
+        max_entries: 100,
+    };
+    refuses!(
+        big,
+        ArchiveError::ContentTooLarge { limit_bytes: 1000 },
+        &limits
+    );
+}
+
+#[test]
+fn refuses_pax_size_that_disagrees_with_the_header() {
+    // TARmageddon shape: the ustar header says 0 bytes, a PAX record says 512; a parser that
+    // ignores PAX would read the "content" as a further (hidden) entry.
+    let mut inner = tar::Builder::new(Vec::new());
+    file(&mut inner, "hidden", b"payload");
+    let smuggled = inner.into_inner().unwrap();
+    let smuggled = &smuggled[..512 + 512]; // header + one data block
+    let body = format!(" size={}\n", smuggled.len());
+    let record = format!("{}{body}", body.len() + 2);
+    assert_eq!(record.len(), body.len() + 2, "{record}");
+    let tar = hostile(|b| {
+        raw_entry(
+            b,
+            b"PaxHeaders/x",
+            EntryType::XHeader,
+            record.as_bytes(),
+            None,
+        );
+        raw_entry(b, b"x", EntryType::Regular, b"", None);
+        // The bytes the PAX size covers.
+        b.get_mut().extend_from_slice(smuggled);
+    });
+    refuses!(
+        tar,
+        ArchiveError::SizeMismatch {
+            header_size: 0,
+            pax_size: 1024,
+            ..
+        }
+    );
+}
+
+#[test]
+fn refuses_a_used_destination() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("keep"), b"x").unwrap();
+    let tar = hostile(|b| file(b, "a", b"x"));
+    let err = extract_tar(&mut &tar[..], tmp.path(), &LIMITS).unwrap_err();
+    assert!(matches!(err, ArchiveError::DestNotEmpty { .. }), "{err:?}");
+    assert_eq!(fs::read(tmp.path().join("keep")).unwrap(), b"x");
+    assert!(!tmp.path().join("a").exists());
+}
+
+#[test]
+fn failed_extraction_into_an_empty_folder_leaves_it_empty() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tar = hostile(|b| {
+        file(b, "dir/ok", b"fine");
+        file(b, "/abs", b"x");
+    });
+    let err = extract_tar(&mut &tar[..], tmp.path(), &LIMITS).unwrap_err();
+    assert!(matches!(err, ArchiveError::AbsolutePath { .. }), "{err:?}");
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn refuses_truncated_tars() {
+    let tar = hostile(|b| file(b, "a", &[5u8; 4000]));
+    let cut = &tar[..512 + 1000];
+    refuses!(cut, ArchiveError::MalformedTar { .. });
+}
+
+#[test]
+fn accepts_tufup_style_members() {
+    // tufup: `./` for the root, then `./name`.
+    let tar = hostile(|b| {
+        raw_entry(b, b"./", EntryType::Directory, b"", None);
+        raw_entry(b, b"./bin/", EntryType::Directory, b"", None);
+        file(b, "./bin/app", b"hi");
+        raw_entry(b, b"./app", EntryType::Symlink, b"", Some(b"bin/app"));
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("d");
+    let summary = extract_tar(&mut &tar[..], &dest, &LIMITS).unwrap();
+    assert_eq!((summary.files, summary.dirs, summary.symlinks), (1, 1, 1));
+    assert_eq!(fs::read(dest.join("app")).unwrap(), b"hi");
+}

@@ -1,0 +1,257 @@
+//! `tufd-repo sign ROLE [--expires-in DAYS] [--key FILE]`.
+//!
+//! Without `--key`: re-signs `ROLE` with a new version and expiry, and the roles that depend on
+//! it: `targets` → targets, snapshot, timestamp; `snapshot` → snapshot, timestamp; `timestamp`
+//! → timestamp only (keeping the snapshot it names); `root` → a new root version (same keys).
+//! This is what a cron job runs to keep timestamp and snapshot fresh (tufup#36).
+//!
+//! With `--key FILE` (threshold signing, best effort): adds the signature of that key to the
+//! role's *current* file without changing its content or version, then re-signs the roles that
+//! hash it (snapshot → timestamp) with the keystore's keys. The key must be listed for the role
+//! in the current root. Normal signing requires the role's threshold of keys in the keystore.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use tough::schema::{Role, RoleType, Root, Signed};
+
+use super::{Chain, Ctx, resign};
+use crate::keys::Signer;
+use crate::repo::sign::{SignedFile, bump, expiry, sign_with, signers_for};
+use crate::repo::txn::Staging;
+use crate::repo::{Loaded, State};
+
+/// A top-level role name on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// root
+    Root,
+    /// targets
+    Targets,
+    /// snapshot
+    Snapshot,
+    /// timestamp
+    Timestamp,
+}
+
+impl RoleArg {
+    /// The TUF role type.
+    pub fn role_type(self) -> RoleType {
+        match self {
+            RoleArg::Root => RoleType::Root,
+            RoleArg::Targets => RoleType::Targets,
+            RoleArg::Snapshot => RoleType::Snapshot,
+            RoleArg::Timestamp => RoleType::Timestamp,
+        }
+    }
+}
+
+/// Arguments of `sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The role to re-sign.
+    #[arg(value_enum)]
+    pub role: RoleArg,
+    /// Lifetime of the re-signed role in days. Default: `expires_days` of the role in the config.
+    #[arg(long)]
+    pub expires_in: Option<u64>,
+    /// Add one signature with this key file (PKCS#8 DER, plain or encrypted) to the role's current
+    /// metadata instead of making a new version (threshold signing).
+    #[arg(long)]
+    pub key: Option<std::path::PathBuf>,
+}
+
+/// Runs `sign`.
+///
+/// # Errors
+/// Missing keys, a key not listed for the role, signing or publication failures.
+pub async fn run(ctx: Ctx, args: SignArgs) -> anyhow::Result<ExitCode> {
+    let state = State::load(&ctx.layout)?;
+    let root = state.root.signed.signed.clone();
+    let mut staging = Staging::new(&ctx.layout)?;
+    if let Some(key_path) = &args.key {
+        let extra = crate::keys::load_file(key_path, "--key", &ctx.passphrase).await?;
+        add_signature(&ctx, &state, &root, args.role, &extra, &mut staging).await?;
+        staging.commit(&ctx.layout)?;
+        println!("added a signature to {}", role_label(args.role));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (chain, roles) = match args.role {
+        RoleArg::Root => {
+            let signers = ctx.signers(&[RoleType::Root]).await?;
+            let mut new_root = root.clone();
+            new_root.version = bump(root.version);
+            new_root.expires = expiry(args.expires_in.unwrap_or(ctx.days(RoleType::Root)?))?;
+            stage_root(&mut staging, &new_root, &root, &signers, &[]).await?;
+            staging.commit(&ctx.layout)?;
+            println!("signed root version {}", new_root.version);
+            return Ok(ExitCode::SUCCESS);
+        }
+        RoleArg::Targets => (
+            Chain::Targets,
+            vec![RoleType::Targets, RoleType::Snapshot, RoleType::Timestamp],
+        ),
+        RoleArg::Snapshot => (
+            Chain::Snapshot,
+            vec![RoleType::Snapshot, RoleType::Timestamp],
+        ),
+        RoleArg::Timestamp => (Chain::Timestamp, vec![RoleType::Timestamp]),
+    };
+    let signers = ctx.signers(&roles).await?;
+    resign(
+        &ctx,
+        &state,
+        &root,
+        &signers,
+        &mut staging,
+        chain,
+        None,
+        args.expires_in,
+    )
+    .await?;
+    staging.commit(&ctx.layout)?;
+    println!(
+        "signed {} (timestamp version {})",
+        role_label(args.role),
+        bump(state.timestamp.signed.signed.version)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn role_label(r: RoleArg) -> &'static str {
+    crate::config::role_name(r.role_type())
+}
+
+/// Signs `new_root` with the keys `new_root` lists for root and the keys `old_root` lists for
+/// root (cross-signing, TUF 5.3.4), keeps `keep` signatures, and stages `N.root.json` and
+/// `root.json`.
+///
+/// # Errors
+/// Too few root keys for either threshold, or signing failures.
+pub async fn stage_root(
+    staging: &mut Staging,
+    new_root: &Root,
+    old_root: &Root,
+    signers: &[Signer],
+    keep: &[tough::schema::Signature],
+) -> anyhow::Result<SignedFile<Root>> {
+    let new_keys = signers_for(new_root, RoleType::Root, signers);
+    let old_keys = signers_for(old_root, RoleType::Root, signers);
+    for (root, keys, which) in [
+        (new_root, &new_keys, "new"),
+        (old_root, &old_keys, "current"),
+    ] {
+        let threshold = root
+            .roles
+            .get(&RoleType::Root)
+            .map_or(1, |k| k.threshold.get());
+        if (keys.len() as u64) < threshold {
+            bail!(
+                "the {which} root needs {threshold} root signatures but only {} of its root keys are in the keystore: add the missing root keys",
+                keys.len()
+            );
+        }
+    }
+    let mut all = new_keys;
+    for k in old_keys {
+        if !all.iter().any(|x| x.key_id == k.key_id) {
+            all.push(k);
+        }
+    }
+    let file = sign_with(new_root.clone(), &all, keep).await?;
+    staging.add_metadata(&format!("{}.root.json", new_root.version), &file.bytes)?;
+    staging.add_metadata("root.json", &file.bytes)?;
+    Ok(file)
+}
+
+async fn add_signature(
+    ctx: &Ctx,
+    state: &State,
+    root: &Root,
+    role: RoleArg,
+    extra: &Signer,
+    staging: &mut Staging,
+) -> anyhow::Result<()> {
+    let listed = root
+        .roles
+        .get(&role.role_type())
+        .is_some_and(|k| k.keyids.contains(&extra.key_id));
+    if !listed {
+        bail!(
+            "the key in --key is not listed for role {} in the current root: use a key of that role",
+            role_label(role)
+        );
+    }
+    match role {
+        RoleArg::Root => {
+            let file = add_to(&state.root, extra).await?;
+            staging.add_metadata(&state.root.file_name, &file.bytes)?;
+            staging.add_metadata("root.json", &file.bytes)?;
+        }
+        RoleArg::Targets => {
+            let file = add_to(&state.targets, extra).await?;
+            staging.add_metadata(&state.targets.file_name, &file.bytes)?;
+            let mut st = state.clone();
+            st.targets.bytes = file.bytes.clone();
+            // Snapshot must hash the new targets bytes: re-sign snapshot and timestamp.
+            let signers = ctx
+                .signers(&[RoleType::Snapshot, RoleType::Timestamp])
+                .await?;
+            resign(
+                ctx,
+                &st,
+                root,
+                &signers,
+                staging,
+                Chain::Snapshot,
+                None,
+                None,
+            )
+            .await?;
+        }
+        RoleArg::Snapshot => {
+            let file = add_to(&state.snapshot, extra).await?;
+            staging.add_metadata(&state.snapshot.file_name, &file.bytes)?;
+            let mut st = state.clone();
+            st.snapshot.bytes = file.bytes.clone();
+            let signers = ctx.signers(&[RoleType::Timestamp]).await?;
+            resign(
+                ctx,
+                &st,
+                root,
+                &signers,
+                staging,
+                Chain::Timestamp,
+                None,
+                None,
+            )
+            .await?;
+        }
+        RoleArg::Timestamp => {
+            let file = add_to(&state.timestamp, extra).await?;
+            staging.add_metadata("timestamp.json", &file.bytes)?;
+        }
+    }
+    Ok(())
+}
+
+async fn add_to<T: Role + serde::Serialize + Clone>(
+    loaded: &Loaded<T>,
+    extra: &Signer,
+) -> anyhow::Result<SignedFile<T>> {
+    let Signed { signed, signatures } = loaded.signed.clone();
+    let mut keep: Vec<_> = signatures
+        .into_iter()
+        .filter(|s| s.keyid != extra.key_id)
+        .collect();
+    let file = sign_with(signed, &[extra], &[])
+        .await
+        .context("while adding the signature")?;
+    let mut sigs = std::mem::take(&mut keep);
+    sigs.extend(file.signed.signatures);
+    SignedFile::from_signed(Signed {
+        signed: file.signed.signed,
+        signatures: sigs,
+    })
+}

@@ -1,0 +1,295 @@
+//! The `tufd-repo.toml` configuration: app name, folders, role keys, thresholds, expiry days,
+//! patch codec and archive compression (issue 2, "Interface").
+//!
+//! Paths in the file are relative to the folder holding the file, written with `/`, so a
+//! repository working folder can be moved or checked in (tufup#50, #147). This module only reads
+//! and writes the file; commands derive absolute paths through [`Config::repository_dir`] etc.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use tough::schema::RoleType;
+use tufd_core::Codec;
+use tufd_core::archive::Compression;
+
+/// The default file name of the configuration, in the working folder.
+pub const DEFAULT_CONFIG: &str = "tufd-repo.toml";
+
+/// The four top-level TUF roles, in signing-dependency order.
+pub const ROLES: [RoleType; 4] = [
+    RoleType::Root,
+    RoleType::Targets,
+    RoleType::Snapshot,
+    RoleType::Timestamp,
+];
+
+/// Keys, threshold and expiry of one role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    /// Key names; each is the file `<keystore_dir>/<name>.der`.
+    pub keys: Vec<String>,
+    /// Signatures required (TUF threshold), at least 1.
+    #[serde(default = "one")]
+    pub threshold: u64,
+    /// Lifetime of freshly signed metadata of this role, in days.
+    pub expires_days: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// Archive compression as written in the config (`gzip` | `zstd`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum CompressionName {
+    /// `.tar.gz` (tufup's format).
+    #[default]
+    Gzip,
+    /// `.tar.zst`.
+    Zstd,
+}
+
+impl CompressionName {
+    /// The core compression value.
+    pub fn compression(self) -> Compression {
+        match self {
+            CompressionName::Gzip => Compression::Gzip,
+            CompressionName::Zstd => Compression::Zstd,
+        }
+    }
+}
+
+/// The whole `tufd-repo.toml`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// App name: the `<name>` part of every target name.
+    pub app_name: String,
+    /// The served tree (`metadata/` + `targets/`), relative to the config's folder.
+    #[serde(default = "default_repository_dir")]
+    pub repository_dir: String,
+    /// Private keys, relative to the config's folder. Never publish it.
+    #[serde(default = "default_keystore_dir")]
+    pub keystore_dir: String,
+    /// TUF consistent snapshots (hash-prefixed targets, versioned metadata). Off for tufup-style
+    /// layouts.
+    #[serde(default = "yes")]
+    pub consistent_snapshot: bool,
+    /// Patch codec for `add` (`bidiff-zstd` | `bsdiff4`).
+    #[serde(default)]
+    pub codec: Codec,
+    /// Archive compression for `add`.
+    #[serde(default)]
+    pub compression: CompressionName,
+    /// Role settings, by role name (`root`, `targets`, `snapshot`, `timestamp`).
+    pub roles: BTreeMap<String, RoleConfig>,
+    /// Where the file was read from (not serialised).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+fn default_repository_dir() -> String {
+    "repository".into()
+}
+fn default_keystore_dir() -> String {
+    "keystore".into()
+}
+fn yes() -> bool {
+    true
+}
+
+/// Default expiry of a role, in days: root 365, targets 90, snapshot 7, timestamp 1.
+pub fn default_expires_days(role: RoleType) -> u64 {
+    match role {
+        RoleType::Root => 365,
+        RoleType::Targets => 90,
+        RoleType::Snapshot => 7,
+        _ => 1,
+    }
+}
+
+/// The config name of a top-level role.
+pub fn role_name(role: RoleType) -> &'static str {
+    match role {
+        RoleType::Root => "root",
+        RoleType::Targets => "targets",
+        RoleType::Snapshot => "snapshot",
+        _ => "timestamp",
+    }
+}
+
+impl Config {
+    /// A fresh configuration for `app_name` with one key per role named after the role.
+    pub fn new(app_name: &str, path: PathBuf) -> Self {
+        let roles = ROLES
+            .iter()
+            .map(|r| {
+                let name = role_name(*r).to_owned();
+                let cfg = RoleConfig {
+                    keys: vec![name.clone()],
+                    threshold: 1,
+                    expires_days: default_expires_days(*r),
+                };
+                (name, cfg)
+            })
+            .collect();
+        Self {
+            app_name: app_name.into(),
+            repository_dir: default_repository_dir(),
+            keystore_dir: default_keystore_dir(),
+            consistent_snapshot: true,
+            codec: Codec::default(),
+            compression: CompressionName::default(),
+            roles,
+            path,
+        }
+    }
+
+    /// Reads and checks the config at `path`.
+    ///
+    /// # Errors
+    /// A missing or unreadable file, bad TOML, a missing role, a zero threshold or a threshold
+    /// above the number of keys, a bad app name.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read config {}: run `tufd-repo init --app-name NAME` in the working folder or pass --config FILE",
+                path.display()
+            )
+        })?;
+        let mut cfg: Config = toml::from_str(&text)
+            .with_context(|| format!("config {} is not valid: fix the file", path.display()))?;
+        cfg.path = path.to_path_buf();
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Checks the values a reader cannot type-check.
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn check(&self) -> anyhow::Result<()> {
+        tufd_core::target_name::check_app_name(&self.app_name)
+            .with_context(|| format!("config {}", self.path.display()))?;
+        for role in ROLES {
+            let rc = self.role(role)?;
+            if rc.threshold == 0 || rc.threshold > rc.keys.len() as u64 {
+                bail!(
+                    "config {}: role {} has threshold {} with {} keys: use 1 <= threshold <= number of keys",
+                    self.path.display(),
+                    role_name(role),
+                    rc.threshold,
+                    rc.keys.len()
+                );
+            }
+            for k in &rc.keys {
+                if k.is_empty()
+                    || !k
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                {
+                    bail!(
+                        "config {}: key name `{k}` is not valid: use ASCII letters, digits, `_` and `-`",
+                        self.path.display()
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Settings of `role`.
+    ///
+    /// # Errors
+    /// When the config lacks the role.
+    pub fn role(&self, role: RoleType) -> anyhow::Result<&RoleConfig> {
+        self.roles.get(role_name(role)).with_context(|| {
+            format!(
+                "config {} has no [roles.{}] section: add it",
+                self.path.display(),
+                role_name(role)
+            )
+        })
+    }
+
+    /// Mutable settings of `role`.
+    ///
+    /// # Errors
+    /// When the config lacks the role.
+    pub fn role_mut(&mut self, role: RoleType) -> anyhow::Result<&mut RoleConfig> {
+        let path = self.path.display().to_string();
+        self.roles
+            .get_mut(role_name(role))
+            .with_context(|| format!("config {path} has no [roles.{}] section", role_name(role)))
+    }
+
+    /// The folder holding the config file (base of relative paths).
+    pub fn base_dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    /// Absolute or config-relative path of the served tree.
+    pub fn repository_dir(&self) -> PathBuf {
+        self.base_dir().join(&self.repository_dir)
+    }
+
+    /// Path of the keystore folder.
+    pub fn keystore_dir(&self) -> PathBuf {
+        self.base_dir().join(&self.keystore_dir)
+    }
+
+    /// Writes the config to [`Config::path`] through a temporary file and a rename.
+    ///
+    /// # Errors
+    /// Serialisation or I/O errors.
+    pub fn save(&self) -> anyhow::Result<()> {
+        let text = toml::to_string_pretty(self).context("while serialising the config")?;
+        let header = "# tufd-repo configuration. Paths are relative to this file's folder.\n";
+        crate::repo::fsutil::write_atomic(&self.path, format!("{header}{text}").as_bytes())
+            .with_context(|| format!("while writing config {}", self.path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_defaults() {
+        let cfg = Config::new("my_app", PathBuf::from("x/tufd-repo.toml"));
+        let text = toml::to_string_pretty(&cfg).unwrap();
+        let mut back: Config = toml::from_str(&text).unwrap();
+        back.path = cfg.path.clone();
+        assert_eq!(back, cfg);
+        assert_eq!(back.role(RoleType::Timestamp).unwrap().expires_days, 1);
+        assert_eq!(back.repository_dir(), PathBuf::from("x/repository"));
+        let minimal: Config =
+            toml::from_str("app_name = \"a\"\n[roles.root]\nkeys = [\"r\"]\nexpires_days = 3\n")
+                .unwrap();
+        assert!(minimal.consistent_snapshot);
+        assert_eq!(minimal.codec, Codec::BidiffZstd);
+        assert_eq!(minimal.compression, CompressionName::Gzip);
+        assert!(
+            minimal.check().is_err(),
+            "roles targets/snapshot/timestamp missing"
+        );
+    }
+
+    #[test]
+    fn refuses_bad_thresholds() {
+        let mut cfg = Config::new("a", PathBuf::from("tufd-repo.toml"));
+        cfg.role_mut(RoleType::Targets).unwrap().threshold = 2;
+        assert!(cfg.check().is_err());
+        cfg.role_mut(RoleType::Targets).unwrap().threshold = 0;
+        assert!(cfg.check().is_err());
+        cfg.role_mut(RoleType::Targets).unwrap().threshold = 1;
+        assert!(cfg.check().is_ok());
+    }
+}

@@ -1,0 +1,214 @@
+//! The published repository on disk: its layout ([`Layout`]), reading its current signed state
+//! without verifying expiry ([`State`]), signing roles ([`sign`]) and publishing changes
+//! atomically ([`txn`]).
+//!
+//! Editing reads the files directly rather than through tough's `RepositoryLoader` so that a
+//! repository whose timestamp has expired, or whose keys were just rotated, can still be
+//! re-signed (`shared/notes/tough.md`, "Repository side"). `verify` is the command that reads
+//! the tree as a client does.
+
+pub mod fsutil;
+pub mod sign;
+pub mod txn;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::de::DeserializeOwned;
+use tough::schema::{Root, Signed, Snapshot, Targets, Timestamp};
+use tufd_core::{TargetName, Version};
+
+/// Paths of the served tree.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// The repository folder (served as is).
+    pub dir: PathBuf,
+    /// `<dir>/metadata`.
+    pub metadata: PathBuf,
+    /// `<dir>/targets`.
+    pub targets: PathBuf,
+}
+
+impl Layout {
+    /// The layout under `dir`.
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            metadata: dir.join("metadata"),
+            targets: dir.join("targets"),
+        }
+    }
+}
+
+/// A parsed metadata file and the exact bytes it was read from.
+#[derive(Clone, Debug)]
+pub struct Loaded<T> {
+    /// The parsed, signed role.
+    pub signed: Signed<T>,
+    /// The file's bytes (what snapshot/timestamp hash).
+    pub bytes: Vec<u8>,
+    /// File name inside `metadata/`.
+    pub file_name: String,
+}
+
+fn read_json<T: DeserializeOwned>(dir: &Path, file_name: &str) -> anyhow::Result<Loaded<T>> {
+    let path = dir.join(file_name);
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "cannot read {}: is this a tufd-repo repository? run `tufd-repo init` first",
+            path.display()
+        )
+    })?;
+    let signed = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not valid TUF metadata", path.display()))?;
+    Ok(Loaded {
+        signed,
+        bytes,
+        file_name: file_name.to_owned(),
+    })
+}
+
+/// The current top-level metadata of a repository, as published.
+#[derive(Clone, Debug)]
+pub struct State {
+    /// The newest `N.root.json`.
+    pub root: Loaded<Root>,
+    /// The targets role the current snapshot names.
+    pub targets: Loaded<Targets>,
+    /// The snapshot role the current timestamp names.
+    pub snapshot: Loaded<Snapshot>,
+    /// `timestamp.json`.
+    pub timestamp: Loaded<Timestamp>,
+}
+
+/// The highest `N` of the `N.root.json` files in `metadata`, if any.
+///
+/// # Errors
+/// An unreadable folder.
+pub fn latest_root_version(metadata: &Path) -> anyhow::Result<Option<u64>> {
+    let mut best = None;
+    let entries = match std::fs::read_dir(metadata) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", metadata.display())),
+    };
+    for entry in entries {
+        let name = entry?.file_name();
+        let Some(n) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".root.json"))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        best = best.max(Some(n));
+    }
+    Ok(best)
+}
+
+/// The metadata file name of a role at `version`.
+pub fn role_file(role: &str, version: u64, consistent: bool) -> String {
+    if consistent || role == "root" {
+        format!("{version}.{role}.json")
+    } else {
+        format!("{role}.json")
+    }
+}
+
+/// The file name of a target in `targets/`: `<sha256>.<name>` with consistent snapshots.
+pub fn target_file(name: &str, sha256_hex: &str, consistent: bool) -> String {
+    if consistent {
+        format!("{sha256_hex}.{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
+impl State {
+    /// Reads the newest root, then timestamp → snapshot → targets as they name each other.
+    ///
+    /// # Errors
+    /// Missing or unparsable files.
+    pub fn load(layout: &Layout) -> anyhow::Result<Self> {
+        let Some(n) = latest_root_version(&layout.metadata)? else {
+            bail!(
+                "no N.root.json in {}: run `tufd-repo init` first or fix repository_dir in the config",
+                layout.metadata.display()
+            );
+        };
+        let root: Loaded<Root> = read_json(&layout.metadata, &format!("{n}.root.json"))?;
+        let consistent = root.signed.signed.consistent_snapshot;
+        let timestamp: Loaded<Timestamp> = read_json(&layout.metadata, "timestamp.json")?;
+        let snap_v = timestamp
+            .signed
+            .signed
+            .meta
+            .get("snapshot.json")
+            .context("timestamp.json lists no snapshot.json")?
+            .version
+            .get();
+        let snapshot: Loaded<Snapshot> =
+            read_json(&layout.metadata, &role_file("snapshot", snap_v, consistent))?;
+        let targets_v = snapshot
+            .signed
+            .signed
+            .meta
+            .get("targets.json")
+            .context("snapshot lists no targets.json")?
+            .version
+            .get();
+        let targets: Loaded<Targets> = read_json(
+            &layout.metadata,
+            &role_file("targets", targets_v, consistent),
+        )?;
+        Ok(Self {
+            root,
+            targets,
+            snapshot,
+            timestamp,
+        })
+    }
+
+    /// Whether the repository uses consistent snapshots.
+    pub fn consistent(&self) -> bool {
+        self.root.signed.signed.consistent_snapshot
+    }
+
+    /// The releases of `app` listed in targets, parsed, sorted by version (oldest first).
+    /// Names that do not parse are skipped.
+    pub fn releases(&self, app: &str) -> Vec<(TargetName, tough::schema::Target)> {
+        let mut out: Vec<_> = self
+            .targets
+            .signed
+            .signed
+            .targets
+            .iter()
+            .filter_map(|(name, t)| {
+                let parsed = TargetName::parse(name.raw()).ok()?;
+                (parsed.app() == app).then(|| (parsed, t.clone()))
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            a.0.version()
+                .cmp(b.0.version())
+                .then(a.0.suffix().cmp(&b.0.suffix()))
+        });
+        out
+    }
+
+    /// The newest archive of `app` (its name and target), if any.
+    pub fn latest_archive(&self, app: &str) -> Option<(TargetName, tough::schema::Target)> {
+        self.releases(app)
+            .into_iter()
+            .filter(|(n, _)| n.suffix().is_archive())
+            .max_by(|a, b| a.0.version().cmp(b.0.version()))
+    }
+
+    /// The newest version of `app` among all its targets (archives and patches).
+    pub fn latest_version(&self, app: &str) -> Option<Version> {
+        self.releases(app)
+            .into_iter()
+            .map(|(n, _)| n.version().clone())
+            .max()
+    }
+}

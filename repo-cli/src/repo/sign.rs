@@ -1,0 +1,197 @@
+//! Signing top-level roles with keystore keys, and building snapshot and timestamp.
+//!
+//! tough's `RepositoryEditor` always rebuilds targets, snapshot and timestamp together and has no
+//! "re-sign the timestamp only" step (what a cron job needs), so `tufd-repo` signs each role
+//! itself with tough's schema types, `Role::canonical_form` and `Sign` (`shared/notes/tough.md`,
+//! "Repository side"). Files are written as tough writes them (pretty JSON plus a newline),
+//! snapshot and timestamp meta carry version, length and sha256, and every `expires` has whole
+//! seconds (python-tuf refuses fractions).
+
+use std::collections::HashMap;
+use std::num::NonZeroU64;
+
+use anyhow::{Context, bail};
+use aws_lc_rs::rand::SystemRandom;
+use serde::Serialize;
+use tough::schema::{
+    Hashes, Metafile, Role, RoleType, Root, Signature, Signed, Snapshot, Timestamp,
+};
+
+use crate::config::role_name;
+use crate::keys::Signer;
+
+/// The spec version tough's editor and loader agree on.
+pub const SPEC_VERSION: &str = "1.0.0";
+
+/// `now + days`, truncated to whole seconds.
+///
+/// # Errors
+/// An out-of-range date.
+pub fn expiry(days: u64) -> anyhow::Result<jiff::Timestamp> {
+    let secs = jiff::Timestamp::now().as_second() + i64::try_from(days)? * 86_400;
+    jiff::Timestamp::from_second(secs).context("expiry date out of range")
+}
+
+/// `version + 1`.
+pub fn bump(v: NonZeroU64) -> NonZeroU64 {
+    v.checked_add(1).unwrap_or(v)
+}
+
+/// A signed role and the exact bytes to publish.
+#[derive(Clone, Debug)]
+pub struct SignedFile<T> {
+    /// The signed role.
+    pub signed: Signed<T>,
+    /// Serialised file content (pretty JSON, newline-terminated).
+    pub bytes: Vec<u8>,
+}
+
+impl<T: Role + Serialize> SignedFile<T> {
+    /// Serialises an already signed role.
+    ///
+    /// # Errors
+    /// Serialisation failures.
+    pub fn from_signed(signed: Signed<T>) -> anyhow::Result<Self> {
+        let mut bytes = serde_json::to_vec_pretty(&signed).context("while serialising metadata")?;
+        bytes.push(b'\n');
+        Ok(Self { signed, bytes })
+    }
+
+    /// The metafile entry (version, length, sha256) that names this file.
+    pub fn metafile(&self) -> Metafile {
+        metafile(&self.bytes, self.signed.signed.version())
+    }
+}
+
+/// A snapshot/timestamp meta entry for a file of `bytes` at `version`.
+pub fn metafile(bytes: &[u8], version: NonZeroU64) -> Metafile {
+    Metafile {
+        length: Some(bytes.len() as u64),
+        hashes: Some(Hashes {
+            sha256: tufd_core::Sha256::digest(bytes).as_bytes().to_vec().into(),
+            _extra: HashMap::new(),
+        }),
+        version,
+        _extra: HashMap::new(),
+    }
+}
+
+/// Signs `role` with every signer in `signers` (each once, by key id) and appends `keep`
+/// signatures whose key ids are not already present.
+///
+/// # Errors
+/// A signing failure.
+pub async fn sign_with<T: Role + Serialize>(
+    role: T,
+    signers: &[&Signer],
+    keep: &[Signature],
+) -> anyhow::Result<SignedFile<T>> {
+    let data = role
+        .canonical_form()
+        .map_err(|e| anyhow::anyhow!("canonical JSON of {}: {e}", T::TYPE))?;
+    let rng = SystemRandom::new();
+    let mut signatures: Vec<Signature> = Vec::new();
+    for s in signers {
+        if signatures.iter().any(|x| x.keyid == s.key_id) {
+            continue;
+        }
+        let sig =
+            s.sign.sign(&data, &rng).await.map_err(|e| {
+                anyhow::anyhow!("signing {} with key {} failed: {e}", T::TYPE, s.name)
+            })?;
+        signatures.push(Signature {
+            keyid: s.key_id.clone(),
+            sig: sig.into(),
+        });
+    }
+    for k in keep {
+        if !signatures.iter().any(|x| x.keyid == k.keyid) {
+            signatures.push(k.clone());
+        }
+    }
+    SignedFile::from_signed(Signed {
+        signed: role,
+        signatures,
+    })
+}
+
+/// The signers whose key `root` lists for `role`.
+pub fn signers_for<'a>(root: &Root, role: RoleType, signers: &'a [Signer]) -> Vec<&'a Signer> {
+    let Some(keys) = root.roles.get(&role) else {
+        return Vec::new();
+    };
+    signers
+        .iter()
+        .filter(|s| keys.keyids.contains(&s.key_id))
+        .collect()
+}
+
+/// Signs a non-root `role` with the signers `root` lists for it, refusing to produce metadata
+/// with fewer signatures than the role's threshold.
+///
+/// # Errors
+/// Too few usable keys, or a signing failure.
+pub async fn sign_role<T: Role + Serialize>(
+    role: T,
+    root: &Root,
+    signers: &[Signer],
+) -> anyhow::Result<SignedFile<T>> {
+    let usable = signers_for(root, T::TYPE, signers);
+    let threshold = root.roles.get(&T::TYPE).map_or(1, |k| k.threshold.get());
+    if (usable.len() as u64) < threshold {
+        bail!(
+            "role {} needs {threshold} signatures but only {} of its keys are in the keystore: add the missing keys (see `[roles.{}]` in the config)",
+            role_name(T::TYPE),
+            usable.len(),
+            role_name(T::TYPE)
+        );
+    }
+    sign_with(role, &usable, &[]).await
+}
+
+/// A new snapshot (version `version`, expiring `expires`) listing `targets_meta`.
+pub fn build_snapshot(
+    version: NonZeroU64,
+    expires: jiff::Timestamp,
+    targets_meta: Metafile,
+) -> Snapshot {
+    let mut s = Snapshot::new(SPEC_VERSION.into(), version, expires);
+    s.meta.insert("targets.json".into(), targets_meta);
+    s
+}
+
+/// A new timestamp listing `snapshot_meta`.
+pub fn build_timestamp(
+    version: NonZeroU64,
+    expires: jiff::Timestamp,
+    snapshot_meta: Metafile,
+) -> Timestamp {
+    let mut t = Timestamp::new(SPEC_VERSION.into(), version, expires);
+    t.meta.insert("snapshot.json".into(), snapshot_meta);
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_has_whole_seconds() {
+        let e = expiry(1).unwrap();
+        assert_eq!(e.subsec_nanosecond(), 0);
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(!text.contains('.'), "{text}");
+        let now = jiff::Timestamp::now().as_second();
+        assert!((e.as_second() - now - 86_400).abs() <= 1);
+    }
+
+    #[test]
+    fn metafile_hashes_bytes() {
+        let m = metafile(b"abc", NonZeroU64::new(3).unwrap());
+        assert_eq!(m.length, Some(3));
+        assert_eq!(
+            hex::encode(&*m.hashes.unwrap().sha256),
+            tufd_core::Sha256::digest(b"abc").to_string()
+        );
+    }
+}

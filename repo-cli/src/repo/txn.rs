@@ -1,0 +1,229 @@
+//! Atomic publication: everything a command produces is first written into a staging folder
+//! beside the repository (same file system, so renames are atomic), then moved in: target files
+//! first (new files only), then metadata, and `timestamp.json` last, so a client never sees a
+//! timestamp naming files that are not there yet (issue 2, "Bad input").
+//!
+//! On any failure during the move, what was created is removed and what was replaced is put back:
+//! the published tree is exactly as before. A staging folder left by a crash (`.tufd-staging-*`
+//! beside the repository) is never served and can be deleted.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use super::Layout;
+
+/// Files waiting to be published.
+#[derive(Debug)]
+pub struct Staging {
+    dir: tempfile::TempDir,
+    targets: Vec<(PathBuf, String)>,
+    metadata: Vec<String>,
+}
+
+enum Undo {
+    Created(PathBuf),
+    Replaced { dest: PathBuf, backup: PathBuf },
+}
+
+impl Staging {
+    /// A fresh staging folder beside `layout.dir`.
+    ///
+    /// # Errors
+    /// The repository's parent folder is not writable.
+    pub fn new(layout: &Layout) -> anyhow::Result<Self> {
+        let parent = match layout.dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let dir = tempfile::Builder::new()
+            .prefix(".tufd-staging-")
+            .tempdir_in(&parent)
+            .with_context(|| format!("cannot create a staging folder in {}", parent.display()))?;
+        for sub in ["targets", "metadata", "work", "backup"] {
+            std::fs::create_dir(dir.path().join(sub))
+                .with_context(|| format!("cannot create {}", dir.path().join(sub).display()))?;
+        }
+        Ok(Self {
+            dir,
+            targets: Vec::new(),
+            metadata: Vec::new(),
+        })
+    }
+
+    /// A scratch folder for intermediate files (tars), never published.
+    pub fn work_dir(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    /// The folder where target files are prepared.
+    pub fn targets_dir(&self) -> PathBuf {
+        self.dir.path().join("targets")
+    }
+
+    /// Publishes the already written file `staged` as `targets/<final_name>`.
+    pub fn add_target(&mut self, staged: PathBuf, final_name: String) {
+        self.targets.push((staged, final_name));
+    }
+
+    /// Writes `bytes` now (so a full disk fails before anything is published) as
+    /// `metadata/<file_name>`.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn add_metadata(&mut self, file_name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        let path = self.dir.path().join("metadata").join(file_name);
+        std::fs::write(&path, bytes)
+            .and_then(|()| std::fs::File::open(&path)?.sync_all())
+            .with_context(|| format!("cannot write staged metadata {}", path.display()))?;
+        self.metadata.retain(|n| n != file_name);
+        self.metadata.push(file_name.to_owned());
+        Ok(())
+    }
+
+    /// Moves everything in: targets, metadata, `timestamp.json` last. Rolls back on failure.
+    ///
+    /// # Errors
+    /// The first failure, after the rollback.
+    pub fn commit(self, layout: &Layout) -> anyhow::Result<()> {
+        let mut undo = Vec::new();
+        let result = self.commit_inner(layout, &mut undo);
+        if result.is_err() {
+            for step in undo.into_iter().rev() {
+                match step {
+                    Undo::Created(p) => {
+                        let _ = std::fs::remove_file(&p);
+                    }
+                    Undo::Replaced { dest, backup } => {
+                        let _ = std::fs::rename(&backup, &dest);
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    fn commit_inner(&self, layout: &Layout, undo: &mut Vec<Undo>) -> anyhow::Result<()> {
+        for d in [&layout.targets, &layout.metadata] {
+            if !d.is_dir() {
+                std::fs::create_dir_all(d)
+                    .with_context(|| format!("cannot create {}", d.display()))?;
+                // The folder itself is left in place on rollback: empty folders change no hash.
+            }
+        }
+        for (staged, name) in &self.targets {
+            let dest = layout.targets.join(name);
+            if dest.symlink_metadata().is_ok() {
+                if same_content(staged, &dest)? {
+                    continue;
+                }
+                bail!(
+                    "target file {} already exists with other content: delete it (it is not listed in the current metadata) and run again",
+                    dest.display()
+                );
+            }
+            std::fs::rename(staged, &dest).with_context(|| {
+                format!("cannot move {} into {}", staged.display(), dest.display())
+            })?;
+            undo.push(Undo::Created(dest));
+        }
+        let mut order: Vec<&String> = self
+            .metadata
+            .iter()
+            .filter(|n| *n != "timestamp.json")
+            .collect();
+        order.extend(self.metadata.iter().filter(|n| *n == "timestamp.json"));
+        for name in order {
+            let staged = self.dir.path().join("metadata").join(name);
+            let dest = layout.metadata.join(name);
+            if dest.symlink_metadata().is_ok() {
+                if same_content(&staged, &dest)? {
+                    continue;
+                }
+                let backup = self.dir.path().join("backup").join(name);
+                std::fs::copy(&dest, &backup)
+                    .with_context(|| format!("cannot back up {}", dest.display()))?;
+                std::fs::rename(&staged, &dest)
+                    .with_context(|| format!("cannot replace {}", dest.display()))?;
+                undo.push(Undo::Replaced { dest, backup });
+            } else {
+                std::fs::rename(&staged, &dest)
+                    .with_context(|| format!("cannot move metadata into {}", dest.display()))?;
+                undo.push(Undo::Created(dest));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn same_content(a: &Path, b: &Path) -> anyhow::Result<bool> {
+    let ma = std::fs::metadata(a)?;
+    let mb = std::fs::metadata(b).with_context(|| format!("cannot read {}", b.display()))?;
+    if !mb.is_file() {
+        bail!("{} is not a regular file: remove it", b.display());
+    }
+    if ma.len() != mb.len() {
+        return Ok(false);
+    }
+    Ok(std::fs::read(a)? == std::fs::read(b)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_moves_files_and_timestamp_last() {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = Layout::new(&tmp.path().join("repository"));
+        std::fs::create_dir_all(&layout.metadata).unwrap();
+        std::fs::write(layout.metadata.join("timestamp.json"), b"old").unwrap();
+        let mut s = Staging::new(&layout).unwrap();
+        let t = s.targets_dir().join("a");
+        std::fs::write(&t, b"target").unwrap();
+        s.add_target(t, "app-1.tar.gz".into());
+        s.add_metadata("timestamp.json", b"new").unwrap();
+        s.add_metadata("2.snapshot.json", b"snap").unwrap();
+        s.commit(&layout).unwrap();
+        assert_eq!(
+            std::fs::read(layout.targets.join("app-1.tar.gz")).unwrap(),
+            b"target"
+        );
+        assert_eq!(
+            std::fs::read(layout.metadata.join("timestamp.json")).unwrap(),
+            b"new"
+        );
+        assert_eq!(
+            std::fs::read(layout.metadata.join("2.snapshot.json")).unwrap(),
+            b"snap"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, ["repository"], "staging folder removed");
+    }
+
+    #[test]
+    fn failure_rolls_everything_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = Layout::new(&tmp.path().join("repository"));
+        std::fs::create_dir_all(&layout.metadata).unwrap();
+        std::fs::create_dir_all(&layout.targets).unwrap();
+        std::fs::write(layout.metadata.join("targets.json"), b"old targets").unwrap();
+        // A folder where timestamp.json must go makes the last step fail.
+        std::fs::create_dir(layout.metadata.join("timestamp.json")).unwrap();
+        let mut s = Staging::new(&layout).unwrap();
+        let t = s.targets_dir().join("a");
+        std::fs::write(&t, b"target").unwrap();
+        s.add_target(t, "app-2.tar.gz".into());
+        s.add_metadata("targets.json", b"new targets").unwrap();
+        s.add_metadata("timestamp.json", b"new").unwrap();
+        assert!(s.commit(&layout).is_err());
+        assert!(!layout.targets.join("app-2.tar.gz").exists());
+        assert_eq!(
+            std::fs::read(layout.metadata.join("targets.json")).unwrap(),
+            b"old targets"
+        );
+    }
+}

@@ -1,0 +1,481 @@
+//! End-to-end tests of the `tufd-repo` binary: publishing real bundles, python-tuf's ngclient
+//! as an independent client (over `tufd-repo serve`), bsdiff4 interop, root rotation,
+//! reproducible archives, refusals that leave the repository untouched, and `verify`.
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::Value;
+use support::*;
+
+fn target_names(targets: &Value) -> Vec<String> {
+    let mut v: Vec<String> = targets.as_object().unwrap().keys().cloned().collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn three_releases_are_read_by_python_tuf_over_http() {
+    let work = init_repo(&[]);
+    let w = work.path();
+    add_release(
+        w,
+        1,
+        "1.0",
+        &["--meta", r#"{"changes": ["first release"]}"#],
+    );
+    add_release(w, 2, "1.1", &[]);
+    let out = add_release(w, 3, "2.0", &["--required"]);
+    assert!(out.contains("my_app-2.0.patch"), "{out}");
+    ok(w, &["verify"]);
+
+    let server = Server::start(w);
+    let client = tempfile::tempdir().unwrap();
+    let report = ngclient(
+        &server.url,
+        &w.join("repository/metadata/1.root.json"),
+        client.path(),
+    );
+    assert_eq!(
+        target_names(&report["targets"]),
+        [
+            "my_app-1.0.tar.gz",
+            "my_app-1.1.patch",
+            "my_app-1.1.tar.gz",
+            "my_app-2.0.patch",
+            "my_app-2.0.tar.gz"
+        ]
+    );
+    assert_eq!(report["targets_version"], 4, "init + three releases");
+    assert_eq!(report["timestamp_version"], 4);
+    let t = &report["targets"];
+    assert_eq!(
+        t["my_app-1.0.tar.gz"]["custom"]["user"]["changes"][0],
+        "first release"
+    );
+    assert_eq!(t["my_app-2.0.tar.gz"]["custom"]["tufup"]["required"], true);
+    assert_eq!(t["my_app-1.1.tar.gz"]["custom"]["tufup"]["required"], false);
+    assert_eq!(t["my_app-2.0.patch"]["custom"]["tufup"]["from"], "1.1");
+    assert_eq!(
+        t["my_app-2.0.patch"]["custom"]["tufup"]["codec"],
+        "bidiff-zstd"
+    );
+    assert_eq!(
+        t["my_app-2.0.patch"]["custom"]["tufup"]["tar_hash"],
+        t["my_app-2.0.tar.gz"]["custom"]["tufup"]["tar_hash"],
+        "a patch produces the new release's tar"
+    );
+    let checks = report["checks"].as_array().unwrap();
+    assert_eq!(
+        checks.len(),
+        3,
+        "python checked every archive's tar_hash: {checks:?}"
+    );
+    // Patches of a 2 MB bundle with 64 changed bytes are tiny next to the archive.
+    let patch = t["my_app-2.0.patch"]["length"].as_u64().unwrap();
+    let archive = t["my_app-2.0.tar.gz"]["length"].as_u64().unwrap();
+    assert!(
+        patch * 100 < archive,
+        "patch {patch} bytes vs archive {archive}"
+    );
+    // Consistent snapshots: targets stored as <sha256>.<name>.
+    let files: Vec<String> = std::fs::read_dir(w.join("repository/targets"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files.len(), 5);
+    assert!(
+        files
+            .iter()
+            .all(|f| f.len() > 65 && f.as_bytes()[64] == b'.'),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn sign_timestamp_bumps_version_and_python_still_refreshes() {
+    let work = init_repo(&[]);
+    let w = work.path();
+    add_release(w, 1, "1.0", &[]);
+    let server = Server::start(w);
+    let client = tempfile::tempdir().unwrap();
+    let root = w.join("repository/metadata/1.root.json");
+    let before = ngclient(&server.url, &root, client.path());
+    assert_eq!(before["timestamp_version"], 2);
+    let out = ok(w, &["sign", "timestamp"]);
+    assert!(out.contains("timestamp version 3"), "{out}");
+    // Same client folder: a refresh from cached metadata accepts the new timestamp.
+    let after = ngclient(&server.url, &root, client.path());
+    assert_eq!(after["timestamp_version"], 3);
+    assert_eq!(
+        after["snapshot_version"], before["snapshot_version"],
+        "snapshot kept"
+    );
+    ok(w, &["sign", "snapshot", "--expires-in", "3"]);
+    let again = ngclient(&server.url, &root, client.path());
+    assert_eq!(again["timestamp_version"], 4);
+    assert_eq!(again["snapshot_version"], 3);
+    ok(w, &["verify"]);
+}
+
+#[test]
+fn bsdiff4_patch_is_applied_by_python_bsdiff4_in_a_tufup_style_layout() {
+    let work = init_repo(&["--no-consistent-snapshot"]);
+    let w = work.path();
+    add_release(w, 1, "1.0", &[]);
+    add_release(w, 2, "1.1", &["--codec", "bsdiff4"]);
+    let targets_dir = w.join("repository/targets");
+    assert!(
+        targets_dir.join("my_app-1.1.patch").is_file(),
+        "plain names without consistent snapshots"
+    );
+    assert!(w.join("repository/metadata/targets.json").is_file());
+    let server = Server::start(w);
+    let client = tempfile::tempdir().unwrap();
+    let report = ngclient(
+        &server.url,
+        &w.join("repository/metadata/1.root.json"),
+        client.path(),
+    );
+    assert_eq!(
+        report["targets"]["my_app-1.1.patch"]["custom"]["tufup"]["codec"],
+        "bsdiff4"
+    );
+    let checks: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        checks.contains(&"bsdiff4-patch:my_app-1.1.patch"),
+        "{checks:?}"
+    );
+    let patch = std::fs::read(targets_dir.join("my_app-1.1.patch")).unwrap();
+    assert_eq!(&patch[..8], b"BSDIFF40");
+}
+
+#[test]
+fn root_rotation_is_followed_by_python_tuf() {
+    let work = init_repo(&[]);
+    let w = work.path();
+    add_release(w, 1, "1.0", &[]);
+    ok(w, &["keys", "replace", "root"]);
+    let meta = w.join("repository/metadata");
+    let v2 = std::fs::read(meta.join("2.root.json")).unwrap();
+    assert_eq!(v2, std::fs::read(meta.join("root.json")).unwrap());
+    let v2: Value = serde_json::from_slice(&v2).unwrap();
+    assert_eq!(
+        v2["signatures"].as_array().unwrap().len(),
+        2,
+        "old and new root keys sign"
+    );
+    ok(w, &["verify"]);
+    let server = Server::start(w);
+    let client = tempfile::tempdir().unwrap();
+    let report = ngclient(&server.url, &meta.join("1.root.json"), client.path());
+    assert_eq!(report["root_version"], 2);
+    // Rotating the timestamp key re-signs the timestamp with the new key.
+    ok(w, &["keys", "replace", "timestamp"]);
+    let report = ngclient(&server.url, &meta.join("1.root.json"), client.path());
+    assert_eq!(report["root_version"], 3);
+    assert_eq!(report["timestamp_version"], 3);
+    // The config names the new root key.
+    let config = std::fs::read_to_string(w.join("tufd-repo.toml")).unwrap();
+    assert!(config.contains("root-2"), "{config}");
+    // A second targets key with threshold 2: targets is re-signed by both, python agrees.
+    ok(w, &["keys", "add", "targets", "--threshold", "2"]);
+    let report = ngclient(&server.url, &meta.join("1.root.json"), client.path());
+    assert_eq!(report["root_version"], 4);
+    assert_eq!(report["targets_version"], 3);
+    add_release(w, 2, "1.1", &[]);
+    let report = ngclient(&server.url, &meta.join("1.root.json"), client.path());
+    assert_eq!(report["targets_version"], 4);
+    // Without the second key the threshold cannot be met: refused, nothing changes.
+    std::fs::rename(w.join("keystore/targets-4.der"), w.join("away.der")).unwrap();
+    make_bundle(&w.join("bundles/3"), 3);
+    let before = tree_hash(&w.join("repository"));
+    let out = run(w, &["add", "bundles/3", "--version", "1.2"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read key"));
+    assert_eq!(tree_hash(&w.join("repository")), before);
+}
+
+#[test]
+fn a_second_command_is_refused_while_another_holds_the_lock() {
+    let work = init_repo(&[]);
+    let w = work.path();
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(w.join(".tufd-repo/lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let before = tree_hash(w);
+    let out = run(w, &["sign", "timestamp"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("locked"));
+    assert_eq!(tree_hash(w), before);
+    drop(lock);
+    ok(w, &["sign", "timestamp"]);
+}
+
+#[test]
+fn archives_are_byte_identical_across_runs_and_copies() {
+    let a = init_repo(&[]);
+    let b = init_repo(&[]);
+    let bundle = a.path().join("bundle");
+    make_bundle(&bundle, 1);
+    let copy = b.path().join("elsewhere/bundle-copy");
+    copy_tree(&bundle, &copy);
+    ok(
+        a.path(),
+        &["add", bundle.to_str().unwrap(), "--version", "1.0"],
+    );
+    ok(
+        b.path(),
+        &["add", copy.to_str().unwrap(), "--version", "1.0"],
+    );
+    let ta = published_targets(a.path());
+    let tb = published_targets(b.path());
+    assert_eq!(
+        ta["my_app-1.0.tar.gz"]["hashes"],
+        tb["my_app-1.0.tar.gz"]["hashes"]
+    );
+    assert_eq!(
+        ta["my_app-1.0.tar.gz"]["custom"]["tufup"]["tar_hash"],
+        tb["my_app-1.0.tar.gz"]["custom"]["tufup"]["tar_hash"]
+    );
+    let files = |w: &Path| -> Vec<Vec<u8>> {
+        std::fs::read_dir(w.join("repository/targets"))
+            .unwrap()
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect()
+    };
+    assert_eq!(files(a.path()), files(b.path()));
+}
+
+fn assert_refused(w: &Path, args: &[&str], env: &[(&str, &str)], expect: &str) {
+    let before = tree_hash(w);
+    let out = run_env(w, args, env);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{args:?}: one line expected, got {stderr:?}"
+    );
+    assert!(
+        lines[0].to_lowercase().contains(&expect.to_lowercase()),
+        "{args:?}: {stderr:?} lacks {expect:?}"
+    );
+    assert_eq!(tree_hash(w), before, "{args:?} changed the working folder");
+}
+
+#[test]
+fn bad_input_is_refused_with_one_line_and_nothing_changes() {
+    let work = init_repo(&[]);
+    let w = work.path();
+    add_release(w, 1, "1.0", &[]);
+    make_bundle(&w.join("bundles/2"), 2);
+    std::fs::create_dir_all(w.join("empty")).unwrap();
+    std::fs::write(w.join("afile"), b"x").unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["add", "missing", "--version", "2.0"], "does not exist"),
+        (&["add", "afile", "--version", "2.0"], "is a file"),
+        (&["add", "empty", "--version", "2.0"], "is empty"),
+        (&["add", "bundles/2", "--version", "two"], "PEP 440"),
+        (&["add", "bundles/2", "--version", "1.0"], "not newer"),
+        (&["add", "bundles/2", "--version", "1.0.0"], "not newer"),
+        (&["add", "bundles/2", "--version", "0.9"], "not newer"),
+        (&["add", "bundles/2", "--version", "2.0+local"], "local"),
+        (
+            &["add", "bundles/2", "--version", "2.0", "--meta", "[1]"],
+            "json object",
+        ),
+        (
+            &["add", "bundles/2", "--version", "2.0", "--codec", "xdelta"],
+            "xdelta",
+        ),
+        (
+            &[
+                "add",
+                "bundles/2",
+                "--version",
+                "2.0",
+                "--config",
+                "nope.toml",
+            ],
+            "tufd-repo init",
+        ),
+        (&["init", "--app-name", "my_app"], "already exists"),
+        (
+            &["init", "--app-name", "bad name", "--config", "other.toml"],
+            "app name",
+        ),
+        (&["sign", "targets", "--key", "afile"], "not a pkcs#8"),
+    ];
+    for (args, expect) in cases {
+        assert_refused(w, args, &[], expect);
+    }
+    // A missing key: the keystore lacks the targets key.
+    std::fs::rename(w.join("keystore/targets.der"), w.join("targets.der.away")).unwrap();
+    assert_refused(
+        w,
+        &["add", "bundles/2", "--version", "2.0"],
+        &[],
+        "cannot read key",
+    );
+    std::fs::rename(w.join("targets.der.away"), w.join("keystore/targets.der")).unwrap();
+    // A published target that no longer matches its metadata is not used as a patch base.
+    let targets = w.join("repository/targets");
+    let archive = std::fs::read_dir(&targets)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let good = std::fs::read(&archive).unwrap();
+    std::fs::write(&archive, b"tampered").unwrap();
+    assert_refused(
+        w,
+        &["add", "bundles/2", "--version", "2.0"],
+        &[],
+        "does not match",
+    );
+    std::fs::write(&archive, good).unwrap();
+    ok(w, &["add", "bundles/2", "--version", "2.0"]);
+    ok(w, &["verify"]);
+}
+
+#[test]
+fn encrypted_keys_need_the_right_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    let pass = [("TUFD_REPO_PASSPHRASE", "correct horse")];
+    let out = run_env(
+        w,
+        &["init", "--app-name", "my_app", "--encrypt-keys"],
+        &pass,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let der = std::fs::read(w.join("keystore/targets.der")).unwrap();
+    // PKCS#8 v1/v2 starts SEQUENCE, INTEGER version; encrypted PKCS#8 starts SEQUENCE, SEQUENCE.
+    let body = if der[1] & 0x80 != 0 {
+        2 + (der[1] & 0x7f) as usize
+    } else {
+        2
+    };
+    assert_eq!(
+        der[body], 0x30,
+        "encrypted PKCS#8 (AlgorithmIdentifier first)"
+    );
+    make_bundle(&w.join("b"), 1);
+    assert_refused(
+        w,
+        &["add", "b", "--version", "1.0"],
+        &[],
+        "TUFD_REPO_PASSPHRASE",
+    );
+    assert_refused(
+        w,
+        &["add", "b", "--version", "1.0"],
+        &[("TUFD_REPO_PASSPHRASE", "wrong")],
+        "wrong passphrase",
+    );
+    std::fs::write(w.join("pass.txt"), "correct horse\n").unwrap();
+    ok(
+        w,
+        &[
+            "add",
+            "b",
+            "--version",
+            "1.0",
+            "--passphrase-file",
+            "pass.txt",
+        ],
+    );
+    ok(w, &["verify"]);
+    let no_pass = run(
+        w,
+        &[
+            "init",
+            "--app-name",
+            "x",
+            "--encrypt-keys",
+            "--config",
+            "o.toml",
+        ],
+    );
+    assert!(!no_pass.status.success());
+}
+
+#[test]
+fn remove_latest_unlists_the_newest_release() {
+    let work = init_repo(&[]);
+    let w = work.path();
+    add_release(w, 1, "1.0", &[]);
+    add_release(w, 2, "1.1", &[]);
+    let out = ok(w, &["remove-latest"]);
+    assert!(out.contains("1.1"), "{out}");
+    assert_eq!(target_names(&published_targets(w)), ["my_app-1.0.tar.gz"]);
+    assert_eq!(
+        std::fs::read_dir(w.join("repository/targets"))
+            .unwrap()
+            .count(),
+        1
+    );
+    ok(w, &["verify"]);
+    add_release(w, 3, "1.1", &[]);
+    let names = target_names(&published_targets(w));
+    assert_eq!(
+        names,
+        ["my_app-1.0.tar.gz", "my_app-1.1.patch", "my_app-1.1.tar.gz"]
+    );
+}
+
+#[test]
+fn verify_reports_missing_corrupt_and_expired() {
+    let work = init_repo(&[]);
+    let w = work.path();
+    add_release(w, 1, "1.0", &[]);
+    add_release(w, 2, "1.1", &[]);
+    ok(w, &["verify"]);
+    let targets = w.join("repository/targets");
+    let archive = std::fs::read_dir(&targets)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("my_app-1.0.tar.gz"))
+        .unwrap();
+    std::fs::remove_file(&archive).unwrap();
+    ok(w, &["sign", "timestamp", "--expires-in", "0"]);
+    let out = run(w, &["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("my_app-1.0.tar.gz"), "{stdout}");
+    assert!(stdout.contains("timestamp expired"), "{stdout}");
+}
+
+#[test]
+fn zstd_archives_and_normalised_versions() {
+    let work = init_repo(&["--compression", "zstd"]);
+    let w = work.path();
+    add_release(w, 1, "1.0", &[]);
+    // `2.0-rc1` is PEP 440 for `2.0rc1`; the published name uses the normal form.
+    add_release(w, 2, "2.0-rc1", &[]);
+    let names = target_names(&published_targets(w));
+    assert_eq!(
+        names,
+        [
+            "my_app-1.0.tar.zst",
+            "my_app-2.0rc1.patch",
+            "my_app-2.0rc1.tar.zst"
+        ]
+    );
+    ok(w, &["verify"]);
+}

@@ -1,0 +1,236 @@
+//! The update state machine as a pure function ([`next`]), tested exhaustively
+//! (DESIGN "The daemon: actors", Supervisor).
+//!
+//! ```text
+//! idle → checking → available → downloading → verifying → staged → installing → done
+//!           ↘ idle (up to date)                                              ↘ failed
+//! ```
+//!
+//! A check may start from any resting state (idle, available, staged, done, failed); a
+//! cancel returns a busy state to idle, except `installing`, which cannot be interrupted
+//! (the swap runs to its end or rolls back through the journal).
+
+use std::fmt;
+
+/// Where the engine stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Nothing to do (up to date, or not checked yet).
+    Idle,
+    /// Refreshing TUF metadata and planning.
+    Checking,
+    /// An update is known but not downloaded.
+    Available,
+    /// Fetching patches or the archive.
+    Downloading,
+    /// Applying patches, verifying the tar, extracting into staging.
+    Verifying,
+    /// The new version is extracted and verified in staging.
+    Staged,
+    /// Swapping the install folder.
+    Installing,
+    /// The new version is installed.
+    Done,
+    /// The last operation failed.
+    Failed,
+}
+
+impl Phase {
+    /// All phases, for exhaustive tests.
+    pub const ALL: [Phase; 9] = [
+        Phase::Idle,
+        Phase::Checking,
+        Phase::Available,
+        Phase::Downloading,
+        Phase::Verifying,
+        Phase::Staged,
+        Phase::Installing,
+        Phase::Done,
+        Phase::Failed,
+    ];
+
+    /// The contract's name of the phase (`idle`, `checking`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Idle => "idle",
+            Phase::Checking => "checking",
+            Phase::Available => "available",
+            Phase::Downloading => "downloading",
+            Phase::Verifying => "verifying",
+            Phase::Staged => "staged",
+            Phase::Installing => "installing",
+            Phase::Done => "done",
+            Phase::Failed => "failed",
+        }
+    }
+
+    /// Whether an operation is running in this phase.
+    pub fn is_busy(self) -> bool {
+        matches!(
+            self,
+            Phase::Checking | Phase::Downloading | Phase::Verifying | Phase::Installing
+        )
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What happened, as the supervisor feeds it to [`next`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Input {
+    /// A check starts.
+    CheckStarted,
+    /// The check found an update.
+    UpdateFound,
+    /// The check found nothing newer.
+    UpToDate,
+    /// Downloading starts.
+    DownloadStarted,
+    /// Every target is downloaded and verified against TUF.
+    Downloaded,
+    /// The new tar is built, verified and extracted into staging.
+    Staged,
+    /// The swap starts.
+    InstallStarted,
+    /// The swap finished.
+    Installed,
+    /// The running operation failed.
+    Failed,
+    /// The running operation was cancelled.
+    Cancelled,
+}
+
+impl Input {
+    /// All inputs, for exhaustive tests.
+    pub const ALL: [Input; 10] = [
+        Input::CheckStarted,
+        Input::UpdateFound,
+        Input::UpToDate,
+        Input::DownloadStarted,
+        Input::Downloaded,
+        Input::Staged,
+        Input::InstallStarted,
+        Input::Installed,
+        Input::Failed,
+        Input::Cancelled,
+    ];
+}
+
+/// The phase after `input` in `phase`, or `None` when the input is not allowed there.
+pub fn next(phase: Phase, input: Input) -> Option<Phase> {
+    use Input as I;
+    use Phase as P;
+    Some(match (phase, input) {
+        (P::Idle | P::Available | P::Staged | P::Done | P::Failed, I::CheckStarted) => P::Checking,
+        (P::Checking, I::UpdateFound) => P::Available,
+        (P::Checking, I::UpToDate) => P::Idle,
+        (P::Available, I::DownloadStarted) => P::Downloading,
+        (P::Downloading, I::Downloaded) => P::Verifying,
+        (P::Verifying, I::Staged) => P::Staged,
+        (P::Staged, I::InstallStarted) => P::Installing,
+        (P::Installing, I::Installed) => P::Done,
+        (P::Checking | P::Downloading | P::Verifying | P::Installing, I::Failed) => P::Failed,
+        (P::Checking | P::Downloading | P::Verifying, I::Cancelled) => P::Idle,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The full transition table: every (phase, input) pair is listed with its outcome.
+    fn expected(phase: Phase, input: Input) -> Option<Phase> {
+        use Input as I;
+        use Phase as P;
+        let table: &[(P, I, P)] = &[
+            (P::Idle, I::CheckStarted, P::Checking),
+            (P::Available, I::CheckStarted, P::Checking),
+            (P::Staged, I::CheckStarted, P::Checking),
+            (P::Done, I::CheckStarted, P::Checking),
+            (P::Failed, I::CheckStarted, P::Checking),
+            (P::Checking, I::UpdateFound, P::Available),
+            (P::Checking, I::UpToDate, P::Idle),
+            (P::Available, I::DownloadStarted, P::Downloading),
+            (P::Downloading, I::Downloaded, P::Verifying),
+            (P::Verifying, I::Staged, P::Staged),
+            (P::Staged, I::InstallStarted, P::Installing),
+            (P::Installing, I::Installed, P::Done),
+            (P::Checking, I::Failed, P::Failed),
+            (P::Downloading, I::Failed, P::Failed),
+            (P::Verifying, I::Failed, P::Failed),
+            (P::Installing, I::Failed, P::Failed),
+            (P::Checking, I::Cancelled, P::Idle),
+            (P::Downloading, I::Cancelled, P::Idle),
+            (P::Verifying, I::Cancelled, P::Idle),
+        ];
+        table
+            .iter()
+            .find(|(p, i, _)| *p == phase && *i == input)
+            .map(|(_, _, to)| *to)
+    }
+
+    #[test]
+    fn every_pair_follows_the_table() {
+        for phase in Phase::ALL {
+            for input in Input::ALL {
+                assert_eq!(
+                    next(phase, input),
+                    expected(phase, input),
+                    "{phase} + {input:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_happy_path_reaches_done() {
+        let mut phase = Phase::Idle;
+        for input in [
+            Input::CheckStarted,
+            Input::UpdateFound,
+            Input::DownloadStarted,
+            Input::Downloaded,
+            Input::Staged,
+            Input::InstallStarted,
+            Input::Installed,
+        ] {
+            phase = next(phase, input).unwrap();
+        }
+        assert_eq!(phase, Phase::Done);
+    }
+
+    #[test]
+    fn installing_cannot_be_cancelled_and_busy_phases_cannot_restart() {
+        assert_eq!(next(Phase::Installing, Input::Cancelled), None);
+        for phase in Phase::ALL.into_iter().filter(|p| p.is_busy()) {
+            assert_eq!(next(phase, Input::CheckStarted), None, "{phase}");
+            assert!(next(phase, Input::Failed).is_some(), "{phase}");
+        }
+    }
+
+    #[test]
+    fn names_are_the_contract_names() {
+        let names: Vec<_> = Phase::ALL.iter().map(|p| p.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "idle",
+                "checking",
+                "available",
+                "downloading",
+                "verifying",
+                "staged",
+                "installing",
+                "done",
+                "failed"
+            ]
+        );
+        assert_eq!(serde_json::to_value(Phase::Staged).unwrap(), "staged");
+    }
+}

@@ -1,0 +1,71 @@
+//! `state.json`: what the engine remembers between runs (contract "Data folder layout"):
+//! the version it last installed, the patches that failed (never planned again, DESIGN
+//! "Update planning"), and when it last checked. Written atomically (temporary file + rename).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use tufd_core::Version;
+
+use crate::error::EngineError;
+
+/// The persisted engine state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersistedState {
+    /// The version the engine last installed, if any.
+    #[serde(default)]
+    pub installed_version: Option<Version>,
+    /// File names of patches that failed to apply or verify.
+    #[serde(default)]
+    pub failed_patches: BTreeSet<String>,
+    /// When the last check finished, in seconds since the Unix epoch.
+    #[serde(default)]
+    pub last_check_unix: Option<u64>,
+}
+
+impl PersistedState {
+    /// Reads `path`; a missing or unreadable file gives the default (logged), since the state
+    /// is an optimisation, never a source of trust.
+    pub fn load(path: &Path) -> Self {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(path = %path.display(), error = %e, "state file unreadable; starting afresh");
+                Self::default()
+            }),
+            Err(_) => Self::default(),
+        }
+    }
+
+    /// Writes the state to `path` atomically.
+    ///
+    /// # Errors
+    /// [`EngineError::Io`] with the path that failed.
+    pub fn save(&self, path: &Path) -> Result<(), EngineError> {
+        let tmp = path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(self).expect("state serialises");
+        std::fs::write(&tmp, bytes).map_err(|e| EngineError::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| EngineError::io(path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_garbage_tolerance() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        assert_eq!(PersistedState::load(&path), PersistedState::default());
+        let state = PersistedState {
+            installed_version: Some("2.0".parse().unwrap()),
+            failed_patches: ["demo-2.0.patch".to_owned()].into(),
+            last_check_unix: Some(5),
+        };
+        state.save(&path).unwrap();
+        assert_eq!(PersistedState::load(&path), state);
+        std::fs::write(&path, "garbage").unwrap();
+        assert_eq!(PersistedState::load(&path), PersistedState::default());
+    }
+}

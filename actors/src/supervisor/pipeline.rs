@@ -1,0 +1,549 @@
+//! One operation of the supervisor — check, download or install — run as a task beside the
+//! actor so that the supervisor keeps answering `status` and `cancel` meanwhile.
+//!
+//! The task talks to the workers by `call` (MetadataActor, DownloadActor, PatchActor,
+//! InstallActor), reports each phase change to the supervisor ([`OpInput::advance`]) and
+//! returns everything the supervisor must remember in an [`OpOutput`].
+//!
+//! Failure rules (issue 3): a patch rejected by TUF (length or hash) or failing to apply is
+//! recorded in `failed_patches` and the full archive is fetched in the same run; a missing base
+//! tar that cannot be rebuilt also falls back to the archive.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use ractor::rpc::CallResult;
+use ractor::{ActorRef, RpcReplyPort};
+use tokio_util::sync::CancellationToken;
+use tufd_core::custom::TarDigest;
+use tufd_core::planner::{BaseTar, Plan, PlanInput, TargetInfo, plan};
+use tufd_core::{TargetCustom, Version};
+
+use crate::config::EngineConfig;
+use crate::download::DownloadRequest;
+use crate::error::EngineError;
+use crate::event::{CheckReport, Event};
+use crate::fetcher::FetchMsg;
+use crate::install::{self, InstallJob, InstallMsg, Placement};
+use crate::metadata::{MetadataMsg, RepoView};
+use crate::patcher::{BaseSource, BuildError, BuildJob, PatchMsg, PatchStep};
+use crate::supervisor::machine::{Input, Phase};
+
+/// How long a check may be reused by a following download or install, instead of refreshing
+/// the metadata again (60 s).
+pub const CHECK_REUSE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Smallest progress step reported as an event, in bytes (or 1% of the target if larger).
+pub const PROGRESS_STEP_BYTES: u64 = 256 * 1024;
+
+/// The worker actors; replaced in place when the supervisor restarts one.
+#[derive(Clone)]
+pub struct Workers {
+    /// TUF refresh.
+    pub metadata: ActorRef<MetadataMsg>,
+    /// Target downloads.
+    pub fetcher: ActorRef<FetchMsg>,
+    /// Tar building.
+    pub patcher: ActorRef<PatchMsg>,
+    /// Staging and swap.
+    pub installer: ActorRef<InstallMsg>,
+}
+
+/// How far an operation goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Goal {
+    /// Refresh and plan.
+    Check,
+    /// … and download, verify, stage.
+    Download,
+    /// … and swap (and relaunch).
+    Install,
+}
+
+/// The outcome of a check.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The plan.
+    pub plan: Plan,
+    /// Its report.
+    pub report: CheckReport,
+    /// The trusted repository view it came from.
+    pub view: RepoView,
+    /// When it finished.
+    pub at: std::time::Instant,
+}
+
+/// A verified new version extracted into staging.
+#[derive(Clone, Debug)]
+pub struct StagedUpdate {
+    /// The staged version.
+    pub version: Version,
+    /// Staging and backup folders.
+    pub placement: Placement,
+}
+
+/// Everything an operation needs.
+pub struct OpInput {
+    /// How far to go.
+    pub goal: Goal,
+    /// The phase when the operation started.
+    pub start_phase: Phase,
+    /// The engine config.
+    pub config: Arc<EngineConfig>,
+    /// The installed version.
+    pub current: Version,
+    /// Patches that failed before.
+    pub failed_patches: BTreeSet<String>,
+    /// The staged update, if any.
+    pub staged: Option<StagedUpdate>,
+    /// A check young enough to download from without refreshing again (only in `available`).
+    pub recent_check: Option<Checked>,
+    /// Stops the operation (not the swap).
+    pub cancel: CancellationToken,
+    /// The workers.
+    pub workers: Arc<RwLock<Workers>>,
+    /// Sends progress and update-available events through the supervisor's mailbox, so they
+    /// keep their order with the state events.
+    pub emit: Arc<dyn Fn(Event) + Send + Sync>,
+    /// Reports a phase change to the supervisor.
+    pub advance: Box<dyn Fn(Input) + Send + Sync>,
+}
+
+/// What an operation produced.
+#[derive(Default)]
+pub struct OpOutput {
+    /// A fresh check, if one ran.
+    pub checked: Option<Checked>,
+    /// The staged update after the operation.
+    pub staged: Option<StagedUpdate>,
+    /// The installed version and whether the app was relaunched.
+    pub installed: Option<(Version, bool)>,
+    /// Patches that failed during this operation.
+    pub failed_patches: Vec<String>,
+}
+
+fn workers(input: &OpInput) -> Workers {
+    input
+        .workers
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+/// Calls `actor`, mapping a crashed or stopped worker to [`EngineError::Internal`].
+async fn call<M: ractor::Message, T: Send + 'static>(
+    actor: &ActorRef<M>,
+    what: &str,
+    build: impl FnOnce(RpcReplyPort<T>) -> M,
+) -> Result<T, EngineError> {
+    match actor.call(build, None).await {
+        Ok(CallResult::Success(t)) => Ok(t),
+        _ => Err(EngineError::Internal {
+            message: format!("the {what} worker stopped while serving the request"),
+        }),
+    }
+}
+
+/// Runs `fut` unless `cancel` fires first.
+async fn cancellable<T>(
+    cancel: &CancellationToken,
+    fut: impl Future<Output = Result<T, EngineError>>,
+) -> Result<T, EngineError> {
+    tokio::select! {
+        r = fut => r,
+        () = cancel.cancelled() => Err(EngineError::Cancelled),
+    }
+}
+
+/// The signed tar digest of the installed version's archive, if the repository has one.
+pub fn installed_tar(view: &RepoView, app: &str, current: &Version) -> Option<TarDigest> {
+    view.targets
+        .iter()
+        .filter(|t| {
+            t.name.app() == app && t.name.suffix().is_archive() && t.name.version() == current
+        })
+        .find_map(|t| match &t.custom {
+            TargetCustom::Archive(a) => a.tar,
+            TargetCustom::Patch(_) => None,
+        })
+}
+
+/// Plans from `view`: the cache holds a base when `cache/<app>-<current>.tar` exists with the
+/// signed size (its hash is checked before use by the patcher).
+pub fn plan_for(
+    config: &EngineConfig,
+    current: &Version,
+    view: &RepoView,
+    failed_patches: &BTreeSet<String>,
+) -> Plan {
+    let cached = config.layout().base_tar(&config.app_name, current);
+    let base = match (
+        std::fs::metadata(&cached),
+        installed_tar(view, &config.app_name, current),
+    ) {
+        (Ok(meta), Some(signed)) if meta.len() == signed.size_bytes => BaseTar::Cached,
+        (Ok(meta), None) if meta.is_file() => BaseTar::Cached,
+        _ => BaseTar::Missing,
+    };
+    plan(&PlanInput {
+        app_name: &config.app_name,
+        installed: current,
+        channel: config.channel,
+        targets: &view.targets,
+        base,
+        failed_patches,
+        policy: &config.policy,
+    })
+}
+
+/// Runs one operation to its goal; the error, if any, is returned beside what was achieved.
+pub async fn run(input: OpInput) -> (OpOutput, Result<(), EngineError>) {
+    let mut out = OpOutput::default();
+    let result = run_inner(&input, &mut out).await;
+    (out, result)
+}
+
+async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineError> {
+    let advance = &input.advance;
+    let staged_ready = input.start_phase == Phase::Staged && input.staged.is_some();
+    let check_ready = input.start_phase == Phase::Available && input.recent_check.is_some();
+    let need_check = input.goal == Goal::Check || !(staged_ready || check_ready);
+    if !need_check && check_ready {
+        out.checked = input.recent_check.clone();
+    }
+    if need_check {
+        advance(Input::CheckStarted);
+        let metadata = workers(input).metadata;
+        let view = cancellable(&input.cancel, async {
+            call(&metadata, "metadata", MetadataMsg::Refresh).await?
+        })
+        .await?;
+        let plan = plan_for(&input.config, &input.current, &view, &input.failed_patches);
+        let report = CheckReport::from_plan(&input.current, &plan);
+        tracing::info!(current = %report.current, latest = %report.latest, plan = ?report.plan, "checked");
+        out.checked = Some(Checked {
+            plan: plan.clone(),
+            report: report.clone(),
+            view,
+            at: std::time::Instant::now(),
+        });
+        if plan == Plan::UpToDate {
+            advance(Input::UpToDate);
+            return if input.goal == Goal::Check {
+                Ok(())
+            } else {
+                Err(EngineError::NoUpdate {
+                    current: input.current.clone(),
+                })
+            };
+        }
+        advance(Input::UpdateFound);
+        (input.emit)(Event::UpdateAvailable(report));
+        if input.goal == Goal::Check {
+            return Ok(());
+        }
+    }
+
+    let reuse = match (&input.staged, &out.checked) {
+        (Some(staged), Some(checked)) => staged.version == checked.report.latest,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if reuse {
+        if !staged_ready {
+            advance(Input::DownloadStarted);
+            advance(Input::Downloaded);
+            advance(Input::Staged);
+        }
+        out.staged = input.staged.clone();
+    } else {
+        let checked = out.checked.clone().ok_or_else(|| EngineError::Internal {
+            message: "no check before download".into(),
+        })?;
+        advance(Input::DownloadStarted);
+        out.staged = Some(download_and_stage(input, &checked, out).await?);
+        advance(Input::Staged);
+    }
+    if input.goal == Goal::Download {
+        return Ok(());
+    }
+
+    let staged = out.staged.clone().expect("staged above");
+    advance(Input::InstallStarted);
+    let config = &input.config;
+    let job = InstallJob {
+        layout: config.layout(),
+        install_dir: config.install_dir.clone(),
+        placement: staged.placement.clone(),
+        from: input.current.clone(),
+        to: staged.version.clone(),
+        app_pid: config.app_pid,
+        relaunch: config.relaunch.clone(),
+    };
+    // Never cancelled: the swap runs to its end or rolls back itself.
+    let installer = workers(input).installer;
+    let relaunched = call(&installer, "install", |reply| InstallMsg::Install {
+        job,
+        reply,
+    })
+    .await??;
+    let old_base = config.layout().base_tar(&config.app_name, &input.current);
+    if let Err(e) = std::fs::remove_file(&old_base)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %old_base.display(), error = %e, "cannot remove the old base tar");
+    }
+    out.installed = Some((staged.version.clone(), relaunched));
+    out.staged = None;
+    advance(Input::Installed);
+    Ok(())
+}
+
+/// Downloads one trusted target into `downloads/`, verified against its signed length and sha256.
+async fn fetch(input: &OpInput, view: &RepoView, name: &str) -> Result<PathBuf, EngineError> {
+    let file = view
+        .files
+        .get(name)
+        .ok_or_else(|| EngineError::MetadataInvalid {
+            message: format!("target {name} is not in the trusted targets"),
+        })?;
+    let request = DownloadRequest {
+        url: view.target_url(&input.config.targets_url, name)?,
+        dir: input.config.layout().downloads(),
+        file_name: name.to_owned(),
+        length: file.length,
+        sha256: file.sha256,
+        chunk_bytes: crate::download::DEFAULT_CHUNK_BYTES,
+    };
+    let events = input.emit.clone();
+    let target = name.to_owned();
+    let last = std::sync::atomic::AtomicU64::new(u64::MAX);
+    let progress: crate::fetcher::ProgressFn = Arc::new(move |done_bytes, total_bytes| {
+        // The downloader reports every write; forward at most ~100 events per target.
+        use std::sync::atomic::Ordering;
+        let step = PROGRESS_STEP_BYTES.max(total_bytes / 100);
+        let previous = last.load(Ordering::Relaxed);
+        let due = previous == u64::MAX
+            || done_bytes == total_bytes
+            || done_bytes >= previous.saturating_add(step);
+        if !due || previous == done_bytes {
+            return;
+        }
+        last.store(done_bytes, Ordering::Relaxed);
+        events(Event::Progress {
+            target: target.clone(),
+            done_bytes,
+            total_bytes,
+        });
+    });
+    let cancel = input.cancel.clone();
+    let fetcher = workers(input).fetcher;
+    tracing::info!(target = name, bytes = file.length, url = %request.url, "downloading");
+    let path = call(&fetcher, "download", |reply| FetchMsg::Fetch {
+        request,
+        progress,
+        cancel,
+        reply,
+    })
+    .await?
+    .map_err(|e| match EngineError::from(e) {
+        EngineError::TargetMismatch { message, .. } => EngineError::TargetMismatch {
+            target: name.to_owned(),
+            message,
+        },
+        other => other,
+    })?;
+    Ok(path)
+}
+
+async fn build(input: &OpInput, job: BuildJob) -> Result<Result<PathBuf, BuildError>, EngineError> {
+    let patcher = workers(input).patcher;
+    cancellable(&input.cancel, async {
+        call(&patcher, "patch", |reply| PatchMsg::Build { job, reply }).await
+    })
+    .await
+}
+
+/// Tracks whether `Downloaded` was reported, so a fallback to the archive reports it once.
+struct Phases<'a> {
+    input: &'a OpInput,
+    downloaded: bool,
+}
+
+impl Phases<'_> {
+    fn downloaded(&mut self) {
+        if !self.downloaded {
+            (self.input.advance)(Input::Downloaded);
+            self.downloaded = true;
+        }
+    }
+}
+
+async fn download_and_stage(
+    input: &OpInput,
+    checked: &Checked,
+    out: &mut OpOutput,
+) -> Result<StagedUpdate, EngineError> {
+    let config = &input.config;
+    let layout = config.layout();
+    let mut phases = Phases {
+        input,
+        downloaded: false,
+    };
+    let mut used_files = Vec::new();
+    let (to, archive) = match &checked.plan {
+        Plan::UpToDate => {
+            return Err(EngineError::NoUpdate {
+                current: input.current.clone(),
+            });
+        }
+        Plan::Patches { to, archive, .. } | Plan::Full { to, archive, .. } => (to, archive),
+    };
+
+    let mut tar = None;
+    if let Plan::Patches { patches, .. } = &checked.plan {
+        tar = try_patches(
+            input,
+            checked,
+            patches,
+            to,
+            out,
+            &mut phases,
+            &mut used_files,
+        )
+        .await?;
+    }
+    let tar = match tar {
+        Some(tar) => tar,
+        None => {
+            let file = fetch(input, &checked.view, archive.name.as_str()).await?;
+            used_files.push(file.clone());
+            phases.downloaded();
+            let signed = match &archive.custom {
+                TargetCustom::Archive(a) => a.tar,
+                TargetCustom::Patch(_) => None,
+            };
+            let job = BuildJob::Archive {
+                layout: layout.clone(),
+                name: archive.name.as_str().to_owned(),
+                file,
+                tar: signed,
+                app: config.app_name.clone(),
+                to: to.clone(),
+            };
+            build(input, job).await?.map_err(|e| match e {
+                BuildError::Io { path, source } => EngineError::Io { path, source },
+                other => EngineError::TargetMismatch {
+                    target: archive.name.as_str().to_owned(),
+                    message: other.to_string(),
+                },
+            })?
+        }
+    };
+
+    let placement = install::placement(
+        &layout,
+        &config.install_dir,
+        &config.app_name,
+        &input.current,
+        to,
+    );
+    let installer = workers(input).installer;
+    let staging = placement.staging.clone();
+    cancellable(&input.cancel, async {
+        call(&installer, "install", |reply| InstallMsg::Stage {
+            tar,
+            staging,
+            reply,
+        })
+        .await?
+    })
+    .await?;
+    for file in used_files {
+        let _ = std::fs::remove_file(file);
+    }
+    Ok(StagedUpdate {
+        version: to.clone(),
+        placement,
+    })
+}
+
+/// Downloads and applies the patch chain; `Ok(None)` means "use the full archive" (a patch
+/// was rejected or failed, which is recorded, or the base tar is unavailable).
+#[allow(clippy::too_many_arguments)]
+async fn try_patches(
+    input: &OpInput,
+    checked: &Checked,
+    patches: &[TargetInfo],
+    to: &Version,
+    out: &mut OpOutput,
+    phases: &mut Phases<'_>,
+    used_files: &mut Vec<PathBuf>,
+) -> Result<Option<PathBuf>, EngineError> {
+    let config = &input.config;
+    let mut steps = Vec::new();
+    for patch in patches {
+        let name = patch.name.as_str();
+        let TargetCustom::Patch(custom) = &patch.custom else {
+            return Err(EngineError::Internal {
+                message: format!("planned patch {name} has archive metadata"),
+            });
+        };
+        let Some(tar) = custom.tar else {
+            return Err(EngineError::Internal {
+                message: format!("planned patch {name} has no signed tar digest"),
+            });
+        };
+        match fetch(input, &checked.view, name).await {
+            Ok(file) => {
+                used_files.push(file.clone());
+                steps.push(PatchStep {
+                    name: name.to_owned(),
+                    file,
+                    codec: custom.codec,
+                    tar,
+                });
+            }
+            Err(e @ EngineError::TargetMismatch { .. }) => {
+                tracing::warn!(patch = name, error = %e, "patch rejected by TUF verification; falling back to the full archive");
+                out.failed_patches.push(name.to_owned());
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    phases.downloaded();
+    let job = BuildJob::Patches {
+        layout: config.layout(),
+        base: BaseSource {
+            app: config.app_name.clone(),
+            installed: input.current.clone(),
+            install_dir: config.install_dir.clone(),
+            signed: installed_tar(&checked.view, &config.app_name, &input.current),
+        },
+        steps,
+        app: config.app_name.clone(),
+        to: to.clone(),
+    };
+    match build(input, job).await? {
+        Ok(tar) => Ok(Some(tar)),
+        Err(BuildError::PatchFailed { patch, reason }) => {
+            tracing::warn!(
+                patch,
+                reason,
+                "patch failed; falling back to the full archive"
+            );
+            out.failed_patches.push(patch);
+            Ok(None)
+        }
+        Err(BuildError::BaseUnavailable { version, reason }) => {
+            tracing::warn!(%version, reason, "no base tar; falling back to the full archive");
+            Ok(None)
+        }
+        Err(BuildError::Io { path, source }) => Err(EngineError::Io { path, source }),
+        Err(other) => Err(EngineError::Internal {
+            message: other.to_string(),
+        }),
+    }
+}

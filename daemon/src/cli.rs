@@ -1,0 +1,155 @@
+//! The command line (clap derive), as fixed by the daemon interface contract ("Command line of
+//! `tufd`"). Every flag is also a key of `tufd.toml` (kebab-case, the same names), read with
+//! `--config FILE`; flags override the file. What the user typed is kept here as given;
+//! `config.rs` turns it into a validated engine config.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+
+/// tufd: the update sidecar daemon an app spawns to keep itself up to date through TUF.
+#[derive(Debug, Parser)]
+#[command(name = "tufd", version, about, args_override_self = true)]
+pub struct Cli {
+    /// What to do; `sidecar` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Read settings from this TOML file (keys as the flags, e.g. `app-name = "demo"`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The settings.
+    #[command(flatten)]
+    pub flags: Flags,
+}
+
+/// The subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve JSON-RPC 2.0 on stdin/stdout, one message per line (the default).
+    Sidecar,
+    /// Check for an update once.
+    Check {
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download and install the update once.
+    Update {
+        /// Install without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Show the installed version and the engine state.
+    Status {
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Settings given as flags or in `tufd.toml` (every field is optional here; required ones are
+/// checked when the config is resolved).
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Flags {
+    /// The app's name, as in its target names (`<app>-<version>.tar.gz`).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub app_name: Option<String>,
+    /// The installed version (PEP 440), as the app reports it.
+    #[arg(long, global = true, value_name = "V")]
+    pub current_version: Option<String>,
+    /// A file holding the installed version, relative to the install folder (instead of
+    /// `--current-version`).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub version_file: Option<PathBuf>,
+    /// The folder holding the installed app.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub install_dir: Option<PathBuf>,
+    /// The daemon's data folder (metadata, cache, downloads, staging, backup, journal, lock).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Base URL of the TUF metadata: http://, https:// or file:///abs/path/.
+    #[arg(long, global = true, value_name = "URL")]
+    pub metadata_url: Option<String>,
+    /// Base URL of the targets: http://, https:// or file:///abs/path/.
+    #[arg(long, global = true, value_name = "URL")]
+    pub targets_url: Option<String>,
+    /// The `1.root.json` the app ships; used on first run only, then
+    /// `<data-dir>/metadata/root.json`.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// Update channel: stable, rc, beta, alpha or dev. Default stable.
+    #[arg(long, global = true, value_name = "CHANNEL")]
+    pub channel: Option<String>,
+    /// Seconds between polls (±10% jitter); 0 never polls. Default 3600.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub poll_interval: Option<u64>,
+    /// A WASM install hook (accepted and reserved; the built-in native plan is used now).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub hook: Option<PathBuf>,
+    /// Command line run after an install, split on whitespace; a relative program resolves
+    /// inside the new install folder.
+    #[arg(long, global = true, value_name = "CMD")]
+    pub relaunch: Option<String>,
+    /// Wait for this process to exit before swapping folders.
+    #[arg(long, global = true, value_name = "PID")]
+    pub app_pid: Option<u32>,
+    /// Sidecar: install an update found by any check without waiting for a request.
+    #[arg(long, global = true)]
+    #[serde(default)]
+    pub auto_install: bool,
+    /// Log format on stderr or the log file. Default text.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Write logs to this file instead of stderr.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_go_before_or_after_the_subcommand() {
+        let a = Cli::try_parse_from(["tufd", "--app-name", "demo", "check", "--json"]).unwrap();
+        let b = Cli::try_parse_from(["tufd", "check", "--json", "--app-name", "demo"]).unwrap();
+        for cli in [a, b] {
+            assert_eq!(cli.flags.app_name.as_deref(), Some("demo"));
+            assert!(matches!(cli.command, Some(Command::Check { json: true })));
+        }
+        let none = Cli::try_parse_from(["tufd"]).unwrap();
+        assert!(none.command.is_none());
+    }
+
+    #[test]
+    fn toml_keys_are_the_flag_names() {
+        let flags: Flags = toml::from_str(
+            "app-name = \"demo\"\npoll-interval = 0\nauto-install = true\nlog-format = \"json\"\n",
+        )
+        .unwrap();
+        assert_eq!(flags.app_name.as_deref(), Some("demo"));
+        assert_eq!(flags.poll_interval, Some(0));
+        assert!(flags.auto_install);
+        assert_eq!(flags.log_format, Some(LogFormat::Json));
+        assert!(toml::from_str::<Flags>("no-such-key = 1").is_err());
+    }
+}

@@ -1,0 +1,239 @@
+//! From what the user typed to a validated [`EngineConfig`] (as ripgrep's low/high args):
+//! [`merged`] reads `--config FILE` and lays the flags over it (flags win); [`resolve`] checks
+//! required settings, reads the version file, parses versions, channels and URLs, makes paths
+//! absolute (file values relative to the file's folder, flags relative to the working folder)
+//! and runs [`EngineConfig::validate`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tufd_actors::EngineConfig;
+use tufd_core::{Channel, Version};
+use url::Url;
+
+use crate::cli::{Cli, Flags};
+
+fn absolute(base: &Path, path: Option<PathBuf>) -> Option<PathBuf> {
+    path.map(|p| if p.is_absolute() { p } else { base.join(p) })
+}
+
+/// Makes the path settings of `flags` absolute against `base`.
+fn anchor(mut flags: Flags, base: &Path) -> Flags {
+    flags.install_dir = absolute(base, flags.install_dir);
+    flags.data_dir = absolute(base, flags.data_dir);
+    flags.trusted_root = absolute(base, flags.trusted_root);
+    flags.hook = absolute(base, flags.hook);
+    flags.log_file = absolute(base, flags.log_file);
+    flags
+}
+
+/// Lays `over` on `under`: every setting given in `over` wins.
+fn overlay(under: Flags, over: Flags) -> Flags {
+    Flags {
+        app_name: over.app_name.or(under.app_name),
+        current_version: over.current_version.or(under.current_version),
+        version_file: over.version_file.or(under.version_file),
+        install_dir: over.install_dir.or(under.install_dir),
+        data_dir: over.data_dir.or(under.data_dir),
+        metadata_url: over.metadata_url.or(under.metadata_url),
+        targets_url: over.targets_url.or(under.targets_url),
+        trusted_root: over.trusted_root.or(under.trusted_root),
+        channel: over.channel.or(under.channel),
+        poll_interval: over.poll_interval.or(under.poll_interval),
+        hook: over.hook.or(under.hook),
+        relaunch: over.relaunch.or(under.relaunch),
+        app_pid: over.app_pid.or(under.app_pid),
+        auto_install: over.auto_install || under.auto_install,
+        log_format: over.log_format.or(under.log_format),
+        log_file: over.log_file.or(under.log_file),
+    }
+}
+
+/// The flags laid over `--config FILE` (if given), with paths made absolute.
+///
+/// # Errors
+/// When the file cannot be read or is not valid TOML with known keys.
+pub fn merged(cli: &Cli) -> anyhow::Result<Flags> {
+    let cwd = std::env::current_dir().context("while reading the working folder")?;
+    let from_flags = anchor(cli.flags.clone(), &cwd);
+    let Some(path) = &cli.config else {
+        return Ok(from_flags);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("while reading the config file {}", path.display()))?;
+    let from_file: Flags = toml::from_str(&text)
+        .with_context(|| format!("while parsing the config file {}", path.display()))?;
+    let file_dir = absolute(&cwd, path.parent().map(Path::to_path_buf)).unwrap_or(cwd);
+    Ok(overlay(anchor(from_file, &file_dir), from_flags))
+}
+
+/// Parses a URL setting; a plain absolute path is taken as a `file://` folder URL.
+fn parse_url(what: &str, text: &str) -> anyhow::Result<Url> {
+    match Url::parse(text) {
+        Ok(url) => Ok(url),
+        Err(_) if Path::new(text).is_absolute() => Url::from_directory_path(text)
+            .map_err(|()| anyhow::anyhow!("--{what} `{text}` is not a usable folder path")),
+        Err(e) => bail!("--{what} `{text}` is not a URL: {e}"),
+    }
+}
+
+fn required<T>(value: Option<T>, flag: &str) -> anyhow::Result<T> {
+    value.with_context(|| format!("missing --{flag} (or `{flag}` in the config file)"))
+}
+
+/// The validated engine config from merged flags.
+///
+/// # Errors
+/// A clear message naming the missing or bad setting.
+pub fn resolve(flags: &Flags) -> anyhow::Result<EngineConfig> {
+    let flags = flags.clone();
+    let app_name = required(flags.app_name, "app-name")?;
+    let install_dir = required(flags.install_dir, "install-dir")?;
+    let data_dir = required(flags.data_dir, "data-dir")?;
+    let metadata_url = parse_url(
+        "metadata-url",
+        &required(flags.metadata_url, "metadata-url")?,
+    )?;
+    let targets_url = parse_url("targets-url", &required(flags.targets_url, "targets-url")?)?;
+    let trusted_root = required(flags.trusted_root, "trusted-root")?;
+    let version_text = match (flags.current_version, flags.version_file) {
+        (Some(v), _) => v,
+        (None, Some(file)) => {
+            let path = install_dir.join(file);
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("while reading the version file {}", path.display()))?
+                .trim()
+                .to_owned()
+        }
+        (None, None) => bail!("missing --current-version or --version-file"),
+    };
+    let current_version: Version = version_text
+        .parse()
+        .with_context(|| "while reading the current version".to_string())?;
+    let mut config = EngineConfig::new(
+        app_name,
+        current_version,
+        install_dir,
+        data_dir,
+        metadata_url,
+        targets_url,
+        trusted_root,
+    );
+    if let Some(channel) = flags.channel {
+        config.channel = channel.parse::<Channel>()?;
+    }
+    if let Some(seconds) = flags.poll_interval {
+        config.poll_interval = (seconds > 0).then(|| Duration::from_secs(seconds));
+    }
+    if let Some(relaunch) = flags.relaunch {
+        config.relaunch = Some(relaunch.split_whitespace().map(str::to_owned).collect());
+    }
+    config.app_pid = flags.app_pid;
+    config.auto_install = flags.auto_install;
+    if let Some(hook) = &flags.hook {
+        tracing::warn!(hook = %hook.display(), "--hook is reserved for WASM hooks; using the built-in native plan");
+    }
+    Ok(config.validate()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn setup() -> (tempfile::TempDir, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("1.root.json");
+        std::fs::write(&root, "{}").unwrap();
+        let d = dir.path().display().to_string();
+        let args = vec![
+            "tufd".into(),
+            "--app-name=demo".into(),
+            "--current-version=1.0".into(),
+            format!("--install-dir={d}/app"),
+            format!("--data-dir={d}/data"),
+            "--metadata-url=http://127.0.0.1:9/metadata".into(),
+            format!("--targets-url={d}/targets"),
+            format!("--trusted-root={}", root.display()),
+        ];
+        (dir, args)
+    }
+
+    #[test]
+    fn flags_resolve_with_defaults() {
+        let (dir, args) = setup();
+        let cli = Cli::try_parse_from(args).unwrap();
+        let config = resolve(&merged(&cli).unwrap()).unwrap();
+        assert_eq!(config.app_name, "demo");
+        assert_eq!(config.current_version.to_string(), "1.0");
+        assert_eq!(config.metadata_url.as_str(), "http://127.0.0.1:9/metadata/");
+        assert_eq!(config.targets_url.scheme(), "file");
+        assert_eq!(config.install_dir, dir.path().join("app"));
+        assert_eq!(config.poll_interval, Some(Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn flags_override_the_file_and_file_paths_are_relative_to_it() {
+        let (dir, mut args) = setup();
+        let file = dir.path().join("conf/tufd.toml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(
+            &file,
+            "app-name = \"other\"\nchannel = \"beta\"\npoll-interval = 0\nlog-file = \"tufd.log\"\nrelaunch = \"bin/app --updated\"\n",
+        )
+        .unwrap();
+        args.push(format!("--config={}", file.display()));
+        let cli = Cli::try_parse_from(args).unwrap();
+        let flags = merged(&cli).unwrap();
+        assert_eq!(flags.log_file, Some(dir.path().join("conf/tufd.log")));
+        let config = resolve(&flags).unwrap();
+        assert_eq!(config.app_name, "demo", "the flag wins");
+        assert_eq!(config.channel, Channel::Beta);
+        assert_eq!(config.poll_interval, None);
+        assert_eq!(
+            config.relaunch,
+            Some(vec!["bin/app".to_owned(), "--updated".to_owned()])
+        );
+    }
+
+    #[test]
+    fn version_file_is_read_from_the_install_folder() {
+        let (dir, args) = setup();
+        let args: Vec<_> = args
+            .into_iter()
+            .filter(|a| !a.starts_with("--current-version"))
+            .chain(["--version-file=VERSION".to_owned()])
+            .collect();
+        std::fs::create_dir_all(dir.path().join("app")).unwrap();
+        std::fs::write(dir.path().join("app/VERSION"), "2.0rc1\n").unwrap();
+        let cli = Cli::try_parse_from(args).unwrap();
+        let config = resolve(&merged(&cli).unwrap()).unwrap();
+        assert_eq!(config.current_version.to_string(), "2.0rc1");
+    }
+
+    #[test]
+    fn clear_errors_for_missing_and_bad_settings() {
+        let (_dir, args) = setup();
+        let without_app: Vec<_> = args
+            .iter()
+            .filter(|a| !a.starts_with("--app-name"))
+            .cloned()
+            .collect();
+        let cli = Cli::try_parse_from(without_app).unwrap();
+        let err = resolve(&merged(&cli).unwrap()).unwrap_err();
+        assert!(format!("{err:#}").contains("--app-name"), "{err:#}");
+
+        let mut bad_channel = args.clone();
+        bad_channel.push("--channel=nightly".into());
+        let cli = Cli::try_parse_from(bad_channel).unwrap();
+        let err = resolve(&merged(&cli).unwrap()).unwrap_err();
+        assert!(format!("{err:#}").contains("nightly"), "{err:#}");
+
+        let mut bad_url = args;
+        bad_url.push("--metadata-url=ftp://x/".into());
+        let cli = Cli::try_parse_from(bad_url).unwrap();
+        let err = resolve(&merged(&cli).unwrap()).unwrap_err();
+        assert!(format!("{err:#}").contains("ftp://x/"), "{err:#}");
+    }
+}

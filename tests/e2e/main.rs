@@ -1,1 +1,33 @@
-//! End-to-end tests.
+//! End-to-end tests: the real `tufd-repo` publishes releases of a real bundle, Debian's nginx
+//! (or a `file://` folder) serves them, and the real `tufd` updates an installed copy — the six
+//! scenarios of issue 3 "What it must show", one module per area, plus an `#[ignore]`d benchmark.
+//!
+//! Run with `cargo test -p tufd-tests` (the support code builds `tufd` and `tufd-repo` first if
+//! they are missing or stale). Each test works in its own temp folder with its own nginx on a
+//! free port, so they run in parallel.
+
+mod benchmark;
+mod corrupt_patch;
+mod expired;
+mod resume;
+mod sidecar;
+mod update_flow;
+mod watch;
+
+use std::path::Path;
+use std::process::Command;
+
+/// Runs the installed demo app's `bin/demo-app --version` and returns its trimmed output.
+pub(crate) fn app_version(install_dir: &Path) -> String {
+    let out = Command::new(install_dir.join("bin/demo-app"))
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run the installed app in {}: {e}",
+                install_dir.display()
+            )
+        });
+    assert!(out.status.success(), "installed app failed: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}

@@ -1,0 +1,63 @@
+//! Scenario 3 (issue 3): the patch on the server is corrupted after publishing (same length,
+//! other bytes). TUF's hash check rejects it, the daemon falls back to the full archive in the
+//! same run, and the install is correct.
+
+use tufd_tests::support::bundle::SMALL_BLOB_BYTES;
+use tufd_tests::support::fixture::{Fixture, Release};
+use tufd_tests::support::nginx::Nginx;
+use tufd_tests::support::tree::assert_same_tree;
+
+#[test]
+fn corrupted_patch_is_rejected_and_the_full_archive_is_installed() {
+    let fx = Fixture::publish(
+        &[Release::plain("1.0"), Release::plain("2.0")],
+        SMALL_BLOB_BYTES,
+    );
+    let files = fx.repo.target_files("demo-2.0.patch");
+    assert!(!files.is_empty(), "no patch published");
+    for file in &files {
+        let mut bytes = std::fs::read(file).expect("read patch");
+        let len = bytes.len();
+        for byte in &mut bytes {
+            *byte ^= 0xa5;
+        }
+        std::fs::write(file, &bytes).expect("corrupt patch");
+        assert_eq!(std::fs::metadata(file).expect("patch").len(), len as u64);
+    }
+    let archive_len = fx.repo.target_len("demo-2.0.tar.gz");
+    let nginx = Nginx::start(&fx.repo.repository());
+    let client = fx.install("client", "1.0", &nginx.metadata_url(), &nginx.targets_url());
+
+    let out = client.update();
+    out.assert_success();
+    assert_same_tree(&fx.bundle("2.0"), &client.install_dir);
+    assert_eq!(crate::app_version(&client.install_dir), "2.0");
+
+    let log = nginx.access_log();
+    let targets: Vec<_> = log
+        .iter()
+        .filter(|e| e.is_target() && e.method == "GET")
+        .collect();
+    let first_patch = targets
+        .iter()
+        .position(|e| e.path.ends_with("demo-2.0.patch"));
+    let first_archive = targets
+        .iter()
+        .position(|e| e.path.ends_with("demo-2.0.tar.gz"));
+    let (Some(patch_at), Some(archive_at)) = (first_patch, first_archive) else {
+        panic!("expected the patch, then the archive: {targets:#?}\n{out}");
+    };
+    assert!(
+        patch_at < archive_at,
+        "archive fetched before the patch was tried: {targets:#?}"
+    );
+    let archive_bytes: u64 = targets
+        .iter()
+        .filter(|e| e.path.ends_with("demo-2.0.tar.gz"))
+        .map(|e| e.body_bytes)
+        .sum();
+    assert_eq!(
+        archive_bytes, archive_len,
+        "the archive is fetched once, in full: {targets:#?}"
+    );
+}

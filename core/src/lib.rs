@@ -9,6 +9,7 @@
 //! - [`archive`]: deterministic tar archives, compression and safe extraction.
 //! - [`patch`]: binary patch codecs between uncompressed tars.
 //! - [`planner`]: the pure update planner (DESIGN: "Update planning").
+//! - [`plan`]: install plans, the step vocabulary hooks return, and its checker (DESIGN: "Hooks").
 #![warn(missing_docs)]
 
 pub mod archive;
@@ -16,6 +17,7 @@ pub mod custom;
 pub mod error;
 pub mod hash;
 pub mod patch;
+pub mod plan;
 pub mod planner;
 pub mod target_name;
 pub mod version;

@@ -1,0 +1,168 @@
+//! The built-in native plans, used when no hook is configured (DESIGN: "Hooks (WASM,
+//! wasmtime)": "Built-in native plans are the defaults").
+//!
+//! Pure functions from an [`InstallContext`] to steps; they pass [`super::check_plan`] with
+//! default limits. The same plans written as WASM hooks live in `examples/hooks/`.
+
+use std::time::Duration;
+
+use super::{InstallContext, PlanPath, Root, Step};
+
+/// How long the built-in plans wait for the running app to exit: 60 seconds.
+pub const EXIT_WAIT: Duration = Duration::from_secs(60);
+
+/// The built-in plan for `ctx.os`: [`macos_app_plan`] on `macos`, [`tree_plan`] elsewhere
+/// (Linux trees, and Windows folders, which can be renamed once the app has exited).
+pub fn native_plan(ctx: &InstallContext) -> Vec<Step> {
+    match ctx.os.as_str() {
+        "macos" => macos_app_plan(ctx),
+        _ => tree_plan(ctx),
+    }
+}
+
+/// A folder tree: wait for the app to exit, move the install folder to the backup, move
+/// staging to the install folder, relaunch if configured. Two renames, as the install
+/// actor's journal expects.
+pub fn tree_plan(ctx: &InstallContext) -> Vec<Step> {
+    let mut steps = wait_for_app(ctx);
+    steps.push(Step::Move {
+        from: PlanPath::root(Root::Install),
+        to: PlanPath::root(Root::Backup),
+    });
+    steps.push(Step::Move {
+        from: PlanPath::root(Root::Staging),
+        to: PlanPath::root(Root::Install),
+    });
+    steps.extend(relaunch(ctx));
+    steps
+}
+
+/// A macOS `.app` bundle (the install root is the bundle): wait for the app to exit, swap
+/// the whole bundle with the staged one in one step (the bundle path never disappears, as
+/// Launch Services and the Dock expect), keep the old bundle as the backup, relaunch if
+/// configured.
+pub fn macos_app_plan(ctx: &InstallContext) -> Vec<Step> {
+    let mut steps = wait_for_app(ctx);
+    steps.push(Step::Swap {
+        a: PlanPath::root(Root::Install),
+        b: PlanPath::root(Root::Staging),
+    });
+    steps.push(Step::Move {
+        from: PlanPath::root(Root::Staging),
+        to: PlanPath::root(Root::Backup),
+    });
+    steps.extend(relaunch(ctx));
+    steps
+}
+
+fn wait_for_app(ctx: &InstallContext) -> Vec<Step> {
+    ctx.app_pid
+        .map(|pid| Step::WaitForExit {
+            pid,
+            timeout: EXIT_WAIT,
+        })
+        .into_iter()
+        .collect()
+}
+
+fn relaunch(ctx: &InstallContext) -> Option<Step> {
+    ctx.relaunch.as_ref().map(|command| Step::Relaunch {
+        program: command.program.clone(),
+        args: command.args.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Command, PlanLimits, Program, check_plan};
+
+    fn ctx(os: &str, pid: Option<u32>, relaunch: Option<Command>) -> InstallContext {
+        InstallContext {
+            os: os.to_owned(),
+            arch: "x86_64".to_owned(),
+            app_name: "demo".to_owned(),
+            installed_version: "1.0".parse().unwrap(),
+            new_version: "2.0".parse().unwrap(),
+            install_dir: "/opt/demo".into(),
+            staging_dir: "/var/lib/tufd/staging/demo-2.0".into(),
+            backup_dir: "/var/lib/tufd/backup/demo-1.0".into(),
+            app_pid: pid,
+            relaunch,
+            staging_files: vec!["bin".to_owned(), "bin/demo".to_owned()],
+            installed_files: vec!["bin".to_owned(), "bin/demo".to_owned()],
+            settings: vec![],
+        }
+    }
+
+    fn command(rel: &str) -> Command {
+        Command {
+            program: Program::InRoot(PlanPath::new(Root::Install, rel)),
+            args: vec!["--updated".to_owned()],
+        }
+    }
+
+    #[test]
+    fn linux_tree_with_pid_and_relaunch() {
+        let c = ctx("linux", Some(4242), Some(command("bin/demo")));
+        let plan = native_plan(&c);
+        assert_eq!(
+            plan,
+            vec![
+                Step::WaitForExit {
+                    pid: 4242,
+                    timeout: EXIT_WAIT
+                },
+                Step::Move {
+                    from: PlanPath::root(Root::Install),
+                    to: PlanPath::root(Root::Backup)
+                },
+                Step::Move {
+                    from: PlanPath::root(Root::Staging),
+                    to: PlanPath::root(Root::Install)
+                },
+                Step::Relaunch {
+                    program: Program::InRoot(PlanPath::new(Root::Install, "bin/demo")),
+                    args: vec!["--updated".to_owned()]
+                },
+            ]
+        );
+        check_plan(&plan, &PlanLimits::default()).expect("native plan passes the checker");
+    }
+
+    #[test]
+    fn linux_tree_without_pid_or_relaunch_is_two_moves() {
+        let plan = native_plan(&ctx("linux", None, None));
+        assert_eq!(plan.len(), 2);
+        assert!(plan.iter().all(|s| matches!(s, Step::Move { .. })));
+    }
+
+    #[test]
+    fn windows_uses_the_tree_plan() {
+        let c = ctx("windows", Some(9), Some(command("demo.exe")));
+        assert_eq!(native_plan(&c), tree_plan(&c));
+    }
+
+    #[test]
+    fn macos_swaps_the_bundle_whole() {
+        let c = ctx("macos", Some(7), Some(command("Contents/MacOS/demo")));
+        let plan = native_plan(&c);
+        assert_eq!(
+            plan[1],
+            Step::Swap {
+                a: PlanPath::root(Root::Install),
+                b: PlanPath::root(Root::Staging)
+            }
+        );
+        assert_eq!(
+            plan[2],
+            Step::Move {
+                from: PlanPath::root(Root::Staging),
+                to: PlanPath::root(Root::Backup)
+            }
+        );
+        assert!(matches!(plan[3], Step::Relaunch { .. }));
+        assert_eq!(plan.len(), 4);
+        check_plan(&plan, &PlanLimits::default()).expect("native plan passes the checker");
+    }
+}

@@ -8,6 +8,8 @@
 
 mod benchmark;
 mod corrupt_patch;
+mod docs;
+mod examples;
 mod expired;
 mod resume;
 mod sidecar;

@@ -6,6 +6,7 @@
 //! log, [`daemon`] runs the one-shot `tufd` commands, [`sidecar`] speaks JSON-RPC to
 //! `tufd sidecar`, and [`tree`] compares folders.
 
+pub mod apps;
 pub mod bins;
 pub mod bundle;
 pub mod daemon;

@@ -47,31 +47,56 @@ async fn write_line<W: AsyncWrite + Unpin>(out: &mut W, value: &Value) -> std::i
     out.flush().await
 }
 
+/// `out` unless the app closed its end: a broken pipe is how an app that exits right after
+/// `install` (the relaunch pattern) says goodbye, so from then on messages are dropped and the
+/// daemon finishes its work and exits 0 instead of failing.
+struct Output<W> {
+    out: W,
+    closed: bool,
+}
+
+impl<W: AsyncWrite + Unpin> Output<W> {
+    async fn send(&mut self, value: &Value) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match write_line(&mut self.out, value).await {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                tracing::info!("the app closed stdout; further messages are dropped");
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
 /// Writes events and answers to `out` until the answer channel closes, then the events left.
 async fn writer<W: AsyncWrite + Unpin>(
-    mut out: W,
+    out: W,
     mut events: broadcast::Receiver<Event>,
     mut answers: mpsc::UnboundedReceiver<Value>,
 ) -> std::io::Result<()> {
+    let mut out = Output { out, closed: false };
     let mut events_open = true;
     loop {
         tokio::select! {
             biased;
             event = events.recv(), if events_open => match event {
-                Ok(event) => write_line(&mut out, &notification(&event)).await?,
+                Ok(event) => out.send(&notification(&event)).await?,
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(skipped = n, "slow reader: notifications dropped");
                 }
                 Err(broadcast::error::RecvError::Closed) => events_open = false,
             },
             answer = answers.recv() => match answer {
-                Some(answer) => write_line(&mut out, &answer).await?,
+                Some(answer) => out.send(&answer).await?,
                 None => break,
             },
         }
     }
     while let Ok(event) = events.try_recv() {
-        write_line(&mut out, &notification(&event)).await?;
+        out.send(&notification(&event)).await?;
     }
     Ok(())
 }

@@ -596,6 +596,64 @@ fn refuses_pax_size_that_disagrees_with_the_header() {
     );
 }
 
+/// Regression (issue 5, hostile corpus): the tar crate skips a `size` record it cannot parse
+/// and honours the *first* of repeated records, where GNU tar and Python honour the last;
+/// `size=0` then `size=1024` used to pass as a 0-byte entry followed by the smuggled one.
+#[test]
+fn issue5_refuses_unparseable_and_repeated_pax_records() {
+    fn pax(records: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (key, value) in records {
+            let body = format!(" {key}={value}\n");
+            let mut len = body.len() + 1;
+            while len.to_string().len() + body.len() != len {
+                len += 1;
+            }
+            out.extend_from_slice(format!("{len}{body}").as_bytes());
+        }
+        out
+    }
+    let with_pax = |records: &[(&str, &str)]| {
+        let data = pax(records);
+        hostile(|b| {
+            raw_entry(b, b"PaxHeaders/x", EntryType::XHeader, &data, None);
+            raw_entry(b, b"x", EntryType::Regular, b"", None);
+            b.get_mut().extend_from_slice(&[0u8; 1024]);
+        })
+    };
+    let err = extract_err(&with_pax(&[("size", "0"), ("size", "1024")]), &LIMITS).0;
+    assert!(
+        matches!(
+            err,
+            ArchiveError::SizeMismatch {
+                header_size: 0,
+                pax_size: 1024,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    for records in [
+        &[("size", "12abc")][..],
+        &[("size", "")][..],
+        &[("size", "+0")][..],
+        &[("size", "0"), ("size", "0")][..],
+        &[("path", "x"), ("path", "../evil")][..],
+        &[("linkpath", "a"), ("linkpath", "b")][..],
+    ] {
+        let err = extract_err(&with_pax(records), &LIMITS).0;
+        assert!(
+            matches!(err, ArchiveError::MalformedTar { .. }),
+            "{records:?}: {err:?}"
+        );
+    }
+    // A single well-formed record that agrees with the header is still fine.
+    let tmp = tempfile::tempdir().unwrap();
+    let ok = with_pax(&[("size", "0"), ("path", "renamed")]);
+    extract_tar(&mut &ok[..], &tmp.path().join("out"), &LIMITS).unwrap();
+    assert_eq!(fs::read(tmp.path().join("out/renamed")).unwrap(), b"");
+}
+
 #[test]
 fn refuses_a_used_destination() {
     let tmp = tempfile::tempdir().unwrap();

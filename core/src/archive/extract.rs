@@ -14,7 +14,10 @@
 //! - hard links are refused (tufd never writes them), as are devices, fifos, sparse files,
 //!   PAX global headers and any other type;
 //! - a PAX `size` that disagrees with the header's size is refused (the TARmageddon trick:
-//!   parsers that honour one or the other see different entries);
+//!   parsers that honour one or the other see different entries), and so are a `size` record
+//!   that is not a number and a repeated `size`, `path` or `linkpath` record (the tar crate
+//!   skips an unparseable size and honours the first of repeated records, other readers the
+//!   last);
 //! - [`ExtractLimits`] caps the number of entries and the total file content (checked against
 //!   each entry's declared size before writing it).
 //!
@@ -330,19 +333,58 @@ impl<'a> Extraction<'a> {
     }
 }
 
-/// Refuses malformed PAX records and a PAX size that disagrees with the header.
+/// Refuses malformed PAX records, a PAX size that disagrees with the header (in any `size`
+/// record), and repeated `size` / `path` / `linkpath` records.
 fn check_pax<R: Read>(entry: &mut tar::Entry<'_, R>, raw: &str) -> Result<(), ArchiveError> {
     let header_size = entry
         .header()
         .entry_size()
         .map_err(|source| ArchiveError::MalformedTar { source })?;
     let pax_size = entry.size();
+    let sparse = entry.header().entry_type().is_gnu_sparse();
+    let malformed = |message: String| ArchiveError::MalformedTar {
+        source: io::Error::new(io::ErrorKind::InvalidData, message),
+    };
     if let Some(extensions) = entry
         .pax_extensions()
         .map_err(|source| ArchiveError::MalformedTar { source })?
     {
+        // The tar crate silently ignores a `size` it cannot parse and honours the *first* of
+        // repeated `size`/`path`/`linkpath` records, where other readers honour the last:
+        // check every `size` record and refuse repeats, so no reader sees other entries.
+        let mut seen: Vec<&[u8]> = Vec::new();
         for extension in extensions {
-            extension.map_err(|source| ArchiveError::MalformedTar { source })?;
+            let extension = extension.map_err(|source| ArchiveError::MalformedTar { source })?;
+            let key = extension.key_bytes();
+            if key == b"size" && !sparse {
+                let value = extension.value_bytes();
+                let size = std::str::from_utf8(value)
+                    .ok()
+                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        malformed(format!(
+                            "tar entry {raw} has a pax size record `{}` that is not a number",
+                            String::from_utf8_lossy(value)
+                        ))
+                    })?;
+                if size != header_size {
+                    return Err(ArchiveError::SizeMismatch {
+                        entry: raw.to_owned(),
+                        header_size,
+                        pax_size: size,
+                    });
+                }
+            }
+            if matches!(key, b"size" | b"path" | b"linkpath") {
+                if seen.contains(&key) {
+                    return Err(malformed(format!(
+                        "tar entry {raw} has the pax record `{}` twice",
+                        String::from_utf8_lossy(key)
+                    )));
+                }
+                seen.push(key);
+            }
         }
     }
     // `entry.size()` is the PAX size when a record gives one (the tar crate honours it), else

@@ -29,3 +29,7 @@ echo "==> building binaries" >&2
 cargo build --workspace --bins --quiet
 echo "==> cargo test" >&2
 cargo test --workspace "$@"
+if [ $# -eq 0 ]; then
+  echo "==> cargo test -p tufd-client --features async" >&2
+  cargo test -p tufd-client --features async
+fi

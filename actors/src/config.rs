@@ -49,6 +49,14 @@ pub enum ConfigError {
     /// The relaunch command is empty.
     #[error("the relaunch command is empty")]
     EmptyRelaunch,
+    /// A hook setting that cannot be used (relative path, zero limit, relative program).
+    #[error("hook setting {what}: {problem}")]
+    Hook {
+        /// Which setting.
+        what: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
     /// The planner's patch ratio is not a positive number.
     #[error("max patch ratio {ratio} must be a positive number")]
     PatchRatio {
@@ -87,6 +95,40 @@ pub struct EngineConfig {
     pub auto_install: bool,
     /// Planner tunables.
     pub policy: Policy,
+    /// The WASM install hook and its limits; `None` uses the built-in native plan.
+    pub hook: Option<HookConfig>,
+    /// Programs outside the install folder a plan (hook or native) may run or relaunch,
+    /// absolute paths (`hook-allowed-programs`). An absolute relaunch program is allowed too.
+    pub allowed_programs: Vec<String>,
+    /// Settings handed to the hook (and to the native plan) as `settings` (`[hook-settings]`).
+    pub hook_settings: Vec<(String, String)>,
+}
+
+/// A configured WASM install hook (docs/hooks.md, "Configure").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookConfig {
+    /// The `.wasm` component (absolute).
+    pub path: PathBuf,
+    /// Time limit of one hook call; default 2 s (`hook-timeout-ms`).
+    pub timeout: Duration,
+    /// Linear memory limit of one hook call, in bytes; default 64 MiB
+    /// (`hook-memory-limit-bytes`).
+    pub memory_limit_bytes: usize,
+    /// Whether a hook that fails to load or answer falls back to the built-in native plan
+    /// (`hook-fallback = "native"`); default false: the install fails.
+    pub fallback_native: bool,
+}
+
+impl HookConfig {
+    /// The hook at `path` with the default limits and no fallback.
+    pub fn new(path: PathBuf) -> Self {
+        HookConfig {
+            path,
+            timeout: Duration::from_millis(2000),
+            memory_limit_bytes: 64 * 1024 * 1024,
+            fallback_native: false,
+        }
+    }
 }
 
 impl EngineConfig {
@@ -116,6 +158,9 @@ impl EngineConfig {
             app_pid: None,
             auto_install: false,
             policy: Policy::default(),
+            hook: None,
+            allowed_programs: Vec::new(),
+            hook_settings: Vec::new(),
         }
     }
 
@@ -166,6 +211,36 @@ impl EngineConfig {
             && cmd.is_empty()
         {
             return Err(ConfigError::EmptyRelaunch);
+        }
+        if let Some(hook) = &self.hook {
+            if !hook.path.is_absolute() {
+                return Err(ConfigError::NotAbsolute {
+                    what: "hook",
+                    path: hook.path.clone(),
+                });
+            }
+            if hook.timeout.is_zero() {
+                return Err(ConfigError::Hook {
+                    what: "hook-timeout-ms",
+                    problem: "must be more than 0".into(),
+                });
+            }
+            if hook.memory_limit_bytes == 0 {
+                return Err(ConfigError::Hook {
+                    what: "hook-memory-limit-bytes",
+                    problem: "must be more than 0".into(),
+                });
+            }
+        }
+        if let Some(program) = self
+            .allowed_programs
+            .iter()
+            .find(|p| !Path::new(p).is_absolute())
+        {
+            return Err(ConfigError::Hook {
+                what: "hook-allowed-programs",
+                problem: format!("`{program}` is not an absolute path"),
+            });
         }
         let ratio = self.policy.max_patch_ratio;
         if ratio.is_nan() || ratio <= 0.0 {
@@ -248,6 +323,16 @@ impl DataLayout {
     /// `backup/`: previous versions.
     pub fn backup(&self) -> PathBuf {
         self.root.join("backup")
+    }
+
+    /// `trash/`: what `remove` plan steps took away, until the install is done.
+    pub fn trash(&self) -> PathBuf {
+        self.root.join("trash")
+    }
+
+    /// `hook-cache/`: precompiled hooks.
+    pub fn hook_cache(&self) -> PathBuf {
+        self.root.join("hook-cache")
     }
 
     /// `journal.json`: the install in progress.

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::event::{CheckReport, Event};
-use crate::install::{Recovery, journal};
+use crate::install::{self, Recovery};
 use crate::supervisor::{
     InstalledReport, StagedReport, StatusReport, SupervisorActor, SupervisorArgs, SupervisorMsg,
 };
@@ -54,7 +54,7 @@ impl Engine {
             .create_dirs()
             .map_err(|(path, e)| EngineError::io(path, e))?;
         let journal_path = layout.journal();
-        let recovered = tokio::task::spawn_blocking(move || journal::recover(&journal_path))
+        let recovered = tokio::task::spawn_blocking(move || install::recover(&journal_path))
             .await
             .map_err(|e| EngineError::Internal {
                 message: format!("recovery thread: {e}"),

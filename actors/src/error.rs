@@ -87,6 +87,48 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    /// Pre-flight: a folder the update writes into (the install folder, its parent, the data
+    /// folder) is not writable.
+    #[error("pre-flight: {} is not writable: {message}", path.display())]
+    PreflightNotWritable {
+        /// The folder.
+        path: PathBuf,
+        /// Why the probe file could not be created.
+        message: String,
+    },
+    /// Pre-flight: not enough free space for download, staging and backup.
+    #[error("pre-flight: {} has {available_bytes} bytes free, the update needs {needed_bytes}", path.display())]
+    PreflightDiskSpace {
+        /// A folder on the file system that is short.
+        path: PathBuf,
+        /// Bytes the update needs there.
+        needed_bytes: u64,
+        /// Bytes available there.
+        available_bytes: u64,
+    },
+    /// Pre-flight: another install is in progress (its journal exists).
+    #[error("pre-flight: another install is in progress (journal {})", journal.display())]
+    PreflightInstallInProgress {
+        /// The journal file found.
+        journal: PathBuf,
+    },
+    /// The new version did not pass its health check and the previous one was restored; or a
+    /// rollback was requested and done.
+    #[error("rolled back from {from} to {to}: {reason}")]
+    RolledBack {
+        /// The version that was removed.
+        from: Version,
+        /// The version installed again.
+        to: Version,
+        /// Why.
+        reason: String,
+    },
+    /// A rollback was requested but no backup of a previous version exists.
+    #[error("no backup to roll back to: {reason}")]
+    NoBackup {
+        /// Why (no install yet, backup already removed after commit, …).
+        reason: String,
+    },
     /// A worker actor crashed or stopped while serving a request.
     #[error("internal error: {message}")]
     Internal {
@@ -98,7 +140,8 @@ pub enum EngineError {
 impl EngineError {
     /// The contract's error kind: `expired-metadata`, `metadata-rollback`, `metadata-invalid`,
     /// `network`, `target-mismatch`, `patch-failed`, `no-update`, `busy`, `install-failed`,
-    /// `cancelled`, `io`, or `internal`.
+    /// `cancelled`, `io`, `preflight-not-writable`, `preflight-disk-space`,
+    /// `preflight-install-in-progress`, `rolled-back`, `no-backup`, or `internal`.
     pub fn kind(&self) -> &'static str {
         match self {
             EngineError::ExpiredMetadata { .. } => "expired-metadata",
@@ -112,6 +155,11 @@ impl EngineError {
             EngineError::InstallFailed { .. } => "install-failed",
             EngineError::Cancelled => "cancelled",
             EngineError::Io { .. } => "io",
+            EngineError::PreflightNotWritable { .. } => "preflight-not-writable",
+            EngineError::PreflightDiskSpace { .. } => "preflight-disk-space",
+            EngineError::PreflightInstallInProgress { .. } => "preflight-install-in-progress",
+            EngineError::RolledBack { .. } => "rolled-back",
+            EngineError::NoBackup { .. } => "no-backup",
             EngineError::Internal { .. } => "internal",
         }
     }
@@ -171,6 +219,21 @@ impl From<crate::download::DownloadError> for EngineError {
     }
 }
 
+impl From<crate::trusted_store::TrustedStoreError> for EngineError {
+    /// tough's refusals → [`EngineError::from_tough`]; disk failures → `io`; an unknown target →
+    /// `metadata-invalid`.
+    fn from(err: crate::trusted_store::TrustedStoreError) -> Self {
+        use crate::trusted_store::TrustedStoreError as S;
+        match err {
+            S::Tuf { ref source } => EngineError::from_tough(source),
+            S::Io { path, source } => EngineError::Io { path, source },
+            other => EngineError::MetadataInvalid {
+                message: err_text(&other),
+            },
+        }
+    }
+}
+
 fn err_text(err: &dyn std::error::Error) -> String {
     err.to_string()
 }
@@ -196,6 +259,33 @@ mod tests {
             ),
             (EngineError::Busy { state: "checking" }, "busy"),
             (EngineError::Cancelled, "cancelled"),
+            (
+                EngineError::PreflightNotWritable {
+                    path: "/x".into(),
+                    message: String::new(),
+                },
+                "preflight-not-writable",
+            ),
+            (
+                EngineError::PreflightDiskSpace {
+                    path: "/x".into(),
+                    needed_bytes: 2,
+                    available_bytes: 1,
+                },
+                "preflight-disk-space",
+            ),
+            (
+                EngineError::PreflightInstallInProgress {
+                    journal: "/x".into(),
+                },
+                "preflight-install-in-progress",
+            ),
+            (
+                EngineError::NoBackup {
+                    reason: String::new(),
+                },
+                "no-backup",
+            ),
             (EngineError::io("/x", std::io::Error::other("boom")), "io"),
             (
                 EngineError::NoUpdate {

@@ -1,9 +1,12 @@
 //! MetadataActor and [`refresh`]: the TUF refresh with tough, and the trusted targets as the
 //! planner sees them (DESIGN "The daemon: actors", MetadataActor; notes/tough.md "Client side").
 //!
-//! - The datastore is `<data>/metadata/`; the root given to tough is `<data>/metadata/root.json`
+//! - The trusted metadata is a [`TrustedStore`] in `<data>/metadata/` (exact received bytes;
+//!   tough's datastore is its sub-folder); the root given to tough is `<data>/metadata/root.json`
 //!   when present (the newest trusted root) and the shipped trusted root only on first run.
 //!   Starting from an older root would let a key rotation erase the rollback baseline.
+//!   Unchanged snapshot and targets are served from the store (no-update check: root probe plus
+//!   `timestamp.json`).
 //! - `ExpirationEnforcement::Safe`; the repository is reloaded for every check (tough's
 //!   `Repository` checks expiry against the clock, so a long-lived copy goes stale).
 //! - Targets whose names do not parse as `<app>-<version><suffix>`, or whose custom metadata
@@ -12,13 +15,13 @@
 use std::collections::HashMap;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use tough::{ExpirationEnforcement, RepositoryLoader};
 use tufd_core::planner::TargetInfo;
 use tufd_core::{Sha256, Suffix, TargetCustom, TargetName};
 
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::transport::TufTransport;
+use crate::trusted_store::{LoadRequest, TrustedStore};
 
 /// A trusted target file: what a download is checked against.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,47 +110,34 @@ pub fn view_of(repo: &tough::Repository) -> RepoView {
 /// trusted view.
 ///
 /// # Errors
-/// [`EngineError::Io`] when the datastore or root cannot be read; tough's failures classified
-/// by [`EngineError::from_tough`] (`expired-metadata`, `metadata-rollback`, `network`,
+/// [`EngineError::Io`] when the store or root cannot be read or written; tough's failures
+/// classified by [`EngineError::from_tough`] (`expired-metadata`, `metadata-rollback`, `network`,
 /// `metadata-invalid`).
 pub async fn refresh(
     config: &EngineConfig,
     transport: TufTransport,
 ) -> Result<RepoView, EngineError> {
-    let layout = config.layout();
-    let datastore = layout.metadata();
-    tokio::fs::create_dir_all(&datastore)
+    let store = TrustedStore::new(config.layout().metadata());
+    let loaded = store
+        .load(LoadRequest {
+            metadata_url: config.metadata_url.clone(),
+            targets_url: config.targets_url.clone(),
+            transport,
+            shipped_root: Some(config.trusted_root.clone()),
+            limits: None,
+        })
         .await
-        .map_err(|e| EngineError::io(&datastore, e))?;
-    let persisted = layout.persisted_root();
-    let root_path = if tokio::fs::try_exists(&persisted).await.unwrap_or(false) {
-        persisted
-    } else {
-        config.trusted_root.clone()
-    };
-    let root = tokio::fs::read(&root_path)
-        .await
-        .map_err(|e| EngineError::io(&root_path, e))?;
-    let repo = RepositoryLoader::new(
-        &root,
-        config.metadata_url.clone(),
-        config.targets_url.clone(),
-    )
-    .transport(transport)
-    .datastore(datastore)
-    .expiration_enforcement(ExpirationEnforcement::Safe)
-    .load()
-    .await
-    .map_err(|e| {
-        tracing::warn!(error = %e, "tuf refresh failed");
-        EngineError::from_tough(&e)
-    })?;
+        .map_err(|e| {
+            tracing::warn!(error = %e, "tuf refresh failed");
+            EngineError::from(e)
+        })?;
+    let repo = loaded.repository();
     tracing::debug!(
         root = repo.root().signed.version.get(),
         timestamp = repo.timestamp().signed.version.get(),
         "tuf metadata refreshed"
     );
-    Ok(view_of(&repo))
+    Ok(view_of(repo))
 }
 
 /// Messages of the [`MetadataActor`].

@@ -195,6 +195,7 @@ pub fn base_tar(layout: &DataLayout, base: &BaseSource) -> Result<PathBuf, Build
     };
     let cache = layout.cache();
     std::fs::create_dir_all(&cache).map_err(io_err(&cache))?;
+    crate::faults::point("patch.before-base-rebuild");
     let tmp = tempfile::NamedTempFile::new_in(&cache).map_err(io_err(&cache))?;
     let mut out = BufWriter::new(tmp.as_file());
     let digest = archive::write_tar(&base.install_dir, &mut out, &mut |_| {}).map_err(|e| {
@@ -218,10 +219,12 @@ pub fn base_tar(layout: &DataLayout, base: &BaseSource) -> Result<PathBuf, Build
             ),
         });
     }
+    crate::faults::point("patch.before-base-rename");
     tmp.persist(&cached).map_err(|e| BuildError::Io {
         path: cached.clone(),
         source: e.error,
     })?;
+    crate::faults::point("patch.after-base-rename");
     tracing::info!(path = %cached.display(), "rebuilt base tar from the install folder");
     Ok(cached)
 }
@@ -239,10 +242,12 @@ fn persist_bytes(
     tmp.write_all(bytes).map_err(io_err(&cache))?;
     tmp.as_file().sync_all().map_err(io_err(&cache))?;
     let dest = layout.base_tar(app, to);
+    crate::faults::point("patch.before-tar-rename");
     tmp.persist(&dest).map_err(|e| BuildError::Io {
         path: dest.clone(),
         source: e.error,
     })?;
+    crate::faults::point("patch.after-tar-rename");
     Ok(dest)
 }
 
@@ -256,6 +261,7 @@ fn apply_chain(
     let base_path = base_tar(layout, base)?;
     let mut current = std::fs::read(&base_path).map_err(io_err(&base_path))?;
     for step in steps {
+        crate::faults::point("patch.before-step");
         let patch = std::fs::read(&step.file).map_err(io_err(&step.file))?;
         let mut out = Vec::with_capacity(usize::try_from(step.tar.size_bytes).unwrap_or(0));
         tufd_core::patch::apply_verified(step.codec, &current, &patch, &step.tar, &mut out)
@@ -263,6 +269,7 @@ fn apply_chain(
                 patch: step.name.clone(),
                 reason: e.to_string(),
             })?;
+        crate::faults::point("patch.after-step");
         tracing::info!(patch = %step.name, bytes = out.len(), "patch applied and verified");
         current = out;
     }
@@ -307,10 +314,12 @@ fn from_archive(
     }
     tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
     let dest = layout.base_tar(app, to);
+    crate::faults::point("patch.before-tar-rename");
     tmp.persist(&dest).map_err(|e| BuildError::Io {
         path: dest.clone(),
         source: e.error,
     })?;
+    crate::faults::point("patch.after-tar-rename");
     Ok(dest)
 }
 

@@ -3,6 +3,7 @@
 //! `--config FILE`; flags override the file. What the user typed is kept here as given;
 //! `config.rs` turns it into a validated engine config.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -59,6 +60,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// What a failing install hook does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookFallback {
+    /// The install fails with `install-failed`; the app is untouched.
+    #[default]
+    Fail,
+    /// The built-in native plan installs instead (logged as a warning).
+    Native,
+}
+
 /// Settings given as flags or in `tufd.toml` (every field is optional here; required ones are
 /// checked when the config is resolved).
 #[derive(Debug, Clone, Default, Args, Deserialize)]
@@ -96,9 +108,31 @@ pub struct Flags {
     /// Seconds between polls (±10% jitter); 0 never polls. Default 3600.
     #[arg(long, global = true, value_name = "SECONDS")]
     pub poll_interval: Option<u64>,
-    /// A WASM install hook (accepted and reserved; the built-in native plan is used now).
+    /// A WASM install hook (`.wasm` component, docs/hooks.md); without one the built-in
+    /// native plan installs. Reloaded when the file changes, without a restart.
     #[arg(long, global = true, value_name = "FILE")]
     pub hook: Option<PathBuf>,
+    /// Time limit of one hook call, in milliseconds. Default 2000.
+    #[arg(long, global = true, value_name = "MS")]
+    pub hook_timeout_ms: Option<u64>,
+    /// Linear memory limit of one hook call, in bytes. Default 67108864 (64 MiB).
+    #[arg(long, global = true, value_name = "BYTES")]
+    pub hook_memory_limit_bytes: Option<usize>,
+    /// An absolute program outside the install folder that a plan may run or relaunch
+    /// (repeat the flag for several; in the file, a list). Default none.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub hook_allowed_programs: Option<Vec<String>>,
+    /// What a failing hook does: `fail` the install (default) or use the built-in `native`
+    /// plan instead.
+    #[arg(long, global = true, value_name = "WHAT")]
+    pub hook_fallback: Option<HookFallback>,
+    /// Settings handed to the hook as `settings` (`[hook-settings]` table in the file).
+    #[arg(skip)]
+    pub hook_settings: Option<BTreeMap<String, String>>,
+    /// One hook setting `KEY=VALUE` (repeatable); overrides the file's `[hook-settings]`.
+    #[arg(long = "hook-setting", global = true, value_name = "KEY=VALUE")]
+    #[serde(skip)]
+    pub hook_setting: Vec<String>,
     /// Command line run after an install, split on whitespace; a relative program resolves
     /// inside the new install folder.
     #[arg(long, global = true, value_name = "CMD")]
@@ -151,5 +185,40 @@ mod tests {
         assert!(flags.auto_install);
         assert_eq!(flags.log_format, Some(LogFormat::Json));
         assert!(toml::from_str::<Flags>("no-such-key = 1").is_err());
+    }
+
+    #[test]
+    fn hook_keys_in_the_file_and_as_flags() {
+        let flags: Flags = toml::from_str(
+            "hook = \"h.wasm\"\nhook-timeout-ms = 500\nhook-memory-limit-bytes = 1048576\n\
+             hook-allowed-programs = [\"/usr/bin/open\"]\nhook-fallback = \"native\"\n\
+             [hook-settings]\nkeep = \"user-data\"\n",
+        )
+        .unwrap();
+        assert_eq!(flags.hook_timeout_ms, Some(500));
+        assert_eq!(flags.hook_memory_limit_bytes, Some(1 << 20));
+        assert_eq!(
+            flags.hook_allowed_programs,
+            Some(vec!["/usr/bin/open".to_owned()])
+        );
+        assert_eq!(flags.hook_fallback, Some(HookFallback::Native));
+        assert_eq!(
+            flags.hook_settings.unwrap().get("keep").map(String::as_str),
+            Some("user-data")
+        );
+        let cli = Cli::try_parse_from([
+            "tufd",
+            "--hook-allowed-programs=/a",
+            "--hook-allowed-programs=/b",
+            "--hook-setting=keep=logs",
+            "--hook-fallback=fail",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.flags.hook_allowed_programs,
+            Some(vec!["/a".to_owned(), "/b".to_owned()])
+        );
+        assert_eq!(cli.flags.hook_setting, ["keep=logs"]);
+        assert_eq!(cli.flags.hook_fallback, Some(HookFallback::Fail));
     }
 }

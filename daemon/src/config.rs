@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tufd_actors::EngineConfig;
+use tufd_actors::config::HookConfig;
 use tufd_core::{Channel, Version};
 use url::Url;
 
-use crate::cli::{Cli, Flags};
+use crate::cli::{Cli, Flags, HookFallback};
 
 fn absolute(base: &Path, path: Option<PathBuf>) -> Option<PathBuf> {
     path.map(|p| if p.is_absolute() { p } else { base.join(p) })
@@ -42,6 +43,14 @@ fn overlay(under: Flags, over: Flags) -> Flags {
         channel: over.channel.or(under.channel),
         poll_interval: over.poll_interval.or(under.poll_interval),
         hook: over.hook.or(under.hook),
+        hook_timeout_ms: over.hook_timeout_ms.or(under.hook_timeout_ms),
+        hook_memory_limit_bytes: over
+            .hook_memory_limit_bytes
+            .or(under.hook_memory_limit_bytes),
+        hook_allowed_programs: over.hook_allowed_programs.or(under.hook_allowed_programs),
+        hook_fallback: over.hook_fallback.or(under.hook_fallback),
+        hook_settings: over.hook_settings.or(under.hook_settings),
+        hook_setting: [under.hook_setting, over.hook_setting].concat(),
         relaunch: over.relaunch.or(under.relaunch),
         app_pid: over.app_pid.or(under.app_pid),
         auto_install: over.auto_install || under.auto_install,
@@ -131,9 +140,26 @@ pub fn resolve(flags: &Flags) -> anyhow::Result<EngineConfig> {
     }
     config.app_pid = flags.app_pid;
     config.auto_install = flags.auto_install;
-    if let Some(hook) = &flags.hook {
-        tracing::warn!(hook = %hook.display(), "--hook is reserved for WASM hooks; using the built-in native plan");
+    if let Some(path) = flags.hook {
+        let mut hook = HookConfig::new(path);
+        if let Some(ms) = flags.hook_timeout_ms {
+            hook.timeout = Duration::from_millis(ms);
+        }
+        if let Some(bytes) = flags.hook_memory_limit_bytes {
+            hook.memory_limit_bytes = bytes;
+        }
+        hook.fallback_native = flags.hook_fallback == Some(HookFallback::Native);
+        config.hook = Some(hook);
     }
+    config.allowed_programs = flags.hook_allowed_programs.unwrap_or_default();
+    let mut settings = flags.hook_settings.unwrap_or_default();
+    for pair in &flags.hook_setting {
+        let (key, value) = pair
+            .split_once('=')
+            .with_context(|| format!("--hook-setting `{pair}` is not KEY=VALUE"))?;
+        settings.insert(key.to_owned(), value.to_owned());
+    }
+    config.hook_settings = settings.into_iter().collect();
     Ok(config.validate()?)
 }
 
@@ -171,6 +197,33 @@ mod tests {
         assert_eq!(config.targets_url.scheme(), "file");
         assert_eq!(config.install_dir, dir.path().join("app"));
         assert_eq!(config.poll_interval, Some(Duration::from_secs(3600)));
+        assert_eq!(config.hook, None);
+    }
+
+    #[test]
+    fn hook_settings_resolve_with_defaults_and_overrides() {
+        let (dir, mut args) = setup();
+        let file = dir.path().join("tufd.toml");
+        std::fs::write(
+            &file,
+            "hook = \"hooks/h.wasm\"\nhook-timeout-ms = 750\n[hook-settings]\nkeep = \"user-data\"\nexecutables = \"bin/app\"\n",
+        )
+        .unwrap();
+        args.push(format!("--config={}", file.display()));
+        args.push("--hook-setting=keep=logs".into());
+        let config = resolve(&merged(&Cli::try_parse_from(args).unwrap()).unwrap()).unwrap();
+        let hook = config.hook.expect("hook configured");
+        assert_eq!(hook.path, dir.path().join("hooks/h.wasm"));
+        assert_eq!(hook.timeout, Duration::from_millis(750));
+        assert_eq!(hook.memory_limit_bytes, 64 << 20);
+        assert!(!hook.fallback_native);
+        assert_eq!(
+            config.hook_settings,
+            [
+                ("executables".to_owned(), "bin/app".to_owned()),
+                ("keep".to_owned(), "logs".to_owned())
+            ]
+        );
     }
 
     #[test]

@@ -6,11 +6,14 @@
 //! they are missing or stale). Each test works in its own temp folder with its own nginx on a
 //! free port, so they run in parallel.
 
+mod attacks;
 mod benchmark;
 mod corrupt_patch;
+mod crash;
 mod docs;
 mod examples;
 mod expired;
+mod hooks;
 mod resume;
 mod sidecar;
 mod update_flow;

@@ -150,8 +150,11 @@ impl PartFile {
         if self.offset == self.saved {
             return Ok(());
         }
+        crate::faults::point("download.before-checkpoint");
         self.sync().await?;
-        self.save_record().await
+        self.save_record().await?;
+        crate::faults::point("download.after-checkpoint");
+        Ok(())
     }
 
     /// Cuts the file back to zero bytes and starts the hash over (the server could not resume).
@@ -179,13 +182,16 @@ impl PartFile {
     /// Moves the verified file to `final_path` and removes the record.
     pub(super) async fn commit(self, final_path: &Path) -> Result<(), DownloadError> {
         drop(self.writer);
+        crate::faults::point("download.before-commit");
         tokio::fs::rename(&self.part_path, final_path)
             .await
             .map_err(io_err(final_path))?;
+        crate::faults::point("download.after-rename");
         remove_if_present(&self.record_path).await?;
         if let Some(dir) = final_path.parent() {
             sync_dir(dir).await;
         }
+        crate::faults::point("download.after-commit");
         Ok(())
     }
 

@@ -1,64 +1,302 @@
-//! The install journal (`<data>/journal.json`) and the journaled swap (DESIGN "The daemon:
-//! actors", InstallActor; contract "Install folder").
+//! The install journal (`<data>/journal.json`): the checked plan being executed, the index of
+//! the step about to run, and every disk action taken so far, written ahead and synced
+//! (DESIGN "The daemon: actors", InstallActor; issue 4, "the same journaled executor").
 //!
-//! The swap is two renames: install → backup, then staging → install. Before each step the
-//! journal `{"step", "install_dir", "staging", "backup", "from", "to"}` is written and synced
-//! (file, then its folder), so a daemon killed at any point finds on restart a journal that
-//! tells [`recover`] how to finish or roll back. The staging folder is complete before the
-//! first journal is written, so a journal implies a complete staging folder.
+//! Every step kind is carried out as a few primitive [`Action`]s, each undoable by looking at
+//! the disk, and each recorded here *before* it is taken:
 //!
-//! Recovery, by the step recorded and what exists on disk:
+//! | action | taken as | undone as (idempotent) |
+//! |---|---|---|
+//! | [`ActionKind::Rename`] | `rename(from, to)` (`to` did not exist) | `to` exists and `from` does not → `rename(to, from)`; `from` exists and `to` does not → not taken, nothing |
+//! | [`ActionKind::Created`] | a folder, link or copied tree made at `path` (which did not exist) | remove `path` if it exists (never following a link) |
+//! | [`ActionKind::Mode`] | `chmod` | put the recorded old mode back |
 //!
-//! | step | install | backup | staging | action |
-//! |---|---|---|---|---|
-//! | `backup` | yes | – | – | nothing happened: roll back (keep staging for a retry) |
-//! | `backup`/`swap` | no | yes | yes | finish: staging → install |
-//! | `backup`/`swap` | no | yes | no | roll back: backup → install |
-//! | `swap` | yes | – | – | the second rename happened: finished |
-//! | `done` | – | – | – | finished |
+//! `move` is [`ActionKind::Created`] for each missing parent folder, then a rename; `swap` is
+//! three renames through a temporary name; `remove` is a rename into the trash folder (so it
+//! can be put back); `copy` and `symlink` are [`ActionKind::Created`]; `set-mode` is
+//! [`ActionKind::Mode`]; `wait-for-exit`, `run` and `relaunch` take no undoable action (a
+//! program that ran cannot be un-run).
 //!
-//! The installed tree after recovery is therefore always the old version or the new one,
-//! never a mix.
+//! Rollback undoes the actions in reverse, rewriting the journal after each one, so a crash
+//! during a rollback resumes it. The **point of no return** is the start of the first
+//! `relaunch` step ([`Journal::committed`]): from then on the new version is running and the
+//! plan is finished forward, never rolled back (see [`super::executor`]).
 
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tufd_core::Version;
+use tufd_core::plan::{self, PlanPath, Program, Root};
 
 use crate::error::EngineError;
 
-/// A step of the swap, written before it is taken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Step {
-    /// About to rename the install folder to the backup.
-    Backup,
-    /// About to rename staging to the install folder.
-    Swap,
-    /// Both renames done.
-    Done,
+/// The absolute folders a plan's roots stand for, plus the trash folder of `remove` steps.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Roots {
+    /// [`Root::Install`]: the app's install folder.
+    pub install: PathBuf,
+    /// [`Root::Staging`]: the complete staging folder of the new version.
+    pub staging: PathBuf,
+    /// [`Root::Backup`]: where the old version goes (absent before the plan runs).
+    pub backup: PathBuf,
+    /// Where `remove` steps put what they remove (on the same file system as the roots);
+    /// emptied after the install, so a rollback can put things back.
+    pub trash: PathBuf,
+}
+
+impl Roots {
+    /// The absolute folder of `root`.
+    pub fn dir(&self, root: Root) -> &Path {
+        match root {
+            Root::Install => &self.install,
+            Root::Staging => &self.staging,
+            Root::Backup => &self.backup,
+        }
+    }
+}
+
+/// A primitive disk action (see the module doc's table).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "action")]
+pub enum ActionKind {
+    /// `from` renamed to `to`.
+    Rename {
+        /// The old path.
+        from: PathBuf,
+        /// The new path (did not exist).
+        to: PathBuf,
+    },
+    /// `path` created (a folder, a link, a copied file or tree); it did not exist.
+    Created {
+        /// What was created.
+        path: PathBuf,
+    },
+    /// Permission bits of `path` changed from `old_mode`.
+    Mode {
+        /// The file or folder.
+        path: PathBuf,
+        /// Its permission bits before.
+        old_mode: u32,
+    },
+}
+
+/// An action and the plan step it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    /// The 0-based index of the plan step.
+    pub step: usize,
+    /// What was done.
+    #[serde(flatten)]
+    pub kind: ActionKind,
+}
+
+/// A plan path in the journal (`install:bin/app`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JPath {
+    /// `install`, `staging` or `backup`.
+    pub root: String,
+    /// The relative path.
+    pub rel: String,
+}
+
+/// A program in the journal: `root` is `None` for an absolute system program.
+pub type JProgram = JPath;
+
+/// A plan step in the journal (the serialisable mirror of [`plan::Step`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "step")]
+#[allow(missing_docs)]
+pub enum JStep {
+    WaitForExit {
+        pid: u32,
+        timeout_ms: u64,
+    },
+    Move {
+        from: JPath,
+        to: JPath,
+    },
+    Swap {
+        a: JPath,
+        b: JPath,
+    },
+    Remove {
+        path: JPath,
+    },
+    Copy {
+        from: JPath,
+        to: JPath,
+    },
+    SetMode {
+        path: JPath,
+        mode: u32,
+    },
+    Symlink {
+        path: JPath,
+        target: String,
+    },
+    Run {
+        program: JProgram,
+        args: Vec<String>,
+    },
+    Relaunch {
+        program: JProgram,
+        args: Vec<String>,
+    },
+}
+
+/// `root` names for [`JPath`]; `system` for an absolute program outside the roots.
+const SYSTEM: &str = "system";
+
+fn jpath(p: &PlanPath) -> JPath {
+    JPath {
+        root: p.root.as_str().to_owned(),
+        rel: p.rel.clone(),
+    }
+}
+
+fn jprogram(p: &Program) -> JProgram {
+    match p {
+        Program::InRoot(path) => jpath(path),
+        Program::System(abs) => JPath {
+            root: SYSTEM.to_owned(),
+            rel: abs.clone(),
+        },
+    }
+}
+
+fn root_of(name: &str) -> Option<Root> {
+    match name {
+        "install" => Some(Root::Install),
+        "staging" => Some(Root::Staging),
+        "backup" => Some(Root::Backup),
+        _ => None,
+    }
+}
+
+fn unjournal_path(p: &JPath) -> Result<PlanPath, String> {
+    root_of(&p.root)
+        .map(|root| PlanPath::new(root, p.rel.clone()))
+        .ok_or_else(|| format!("unknown root `{}`", p.root))
+}
+
+fn unjournal_program(p: &JProgram) -> Result<Program, String> {
+    if p.root == SYSTEM {
+        Ok(Program::System(p.rel.clone()))
+    } else {
+        unjournal_path(p).map(Program::InRoot)
+    }
+}
+
+impl JStep {
+    /// The journal form of `step`.
+    pub fn from_step(step: &plan::Step) -> Self {
+        use plan::Step as S;
+        match step {
+            S::WaitForExit { pid, timeout } => JStep::WaitForExit {
+                pid: *pid,
+                timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+            },
+            S::Move { from, to } => JStep::Move {
+                from: jpath(from),
+                to: jpath(to),
+            },
+            S::Swap { a, b } => JStep::Swap {
+                a: jpath(a),
+                b: jpath(b),
+            },
+            S::Remove { path } => JStep::Remove { path: jpath(path) },
+            S::Copy { from, to } => JStep::Copy {
+                from: jpath(from),
+                to: jpath(to),
+            },
+            S::SetMode { path, mode } => JStep::SetMode {
+                path: jpath(path),
+                mode: *mode,
+            },
+            S::Symlink { path, target } => JStep::Symlink {
+                path: jpath(path),
+                target: target.clone(),
+            },
+            S::Run { program, args } => JStep::Run {
+                program: jprogram(program),
+                args: args.clone(),
+            },
+            S::Relaunch { program, args } => JStep::Relaunch {
+                program: jprogram(program),
+                args: args.clone(),
+            },
+        }
+    }
+
+    /// The plan step back from its journal form.
+    ///
+    /// # Errors
+    /// A message when a root name is unknown (a damaged journal).
+    pub fn to_step(&self) -> Result<plan::Step, String> {
+        use plan::Step as S;
+        Ok(match self {
+            JStep::WaitForExit { pid, timeout_ms } => S::WaitForExit {
+                pid: *pid,
+                timeout: Duration::from_millis(*timeout_ms),
+            },
+            JStep::Move { from, to } => S::Move {
+                from: unjournal_path(from)?,
+                to: unjournal_path(to)?,
+            },
+            JStep::Swap { a, b } => S::Swap {
+                a: unjournal_path(a)?,
+                b: unjournal_path(b)?,
+            },
+            JStep::Remove { path } => S::Remove {
+                path: unjournal_path(path)?,
+            },
+            JStep::Copy { from, to } => S::Copy {
+                from: unjournal_path(from)?,
+                to: unjournal_path(to)?,
+            },
+            JStep::SetMode { path, mode } => S::SetMode {
+                path: unjournal_path(path)?,
+                mode: *mode,
+            },
+            JStep::Symlink { path, target } => S::Symlink {
+                path: unjournal_path(path)?,
+                target: target.clone(),
+            },
+            JStep::Run { program, args } => S::Run {
+                program: unjournal_program(program)?,
+                args: args.clone(),
+            },
+            JStep::Relaunch { program, args } => S::Relaunch {
+                program: unjournal_program(program)?,
+                args: args.clone(),
+            },
+        })
+    }
 }
 
 /// The journal's content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Journal {
-    /// The next step.
-    pub step: Step,
-    /// The install folder.
-    pub install_dir: PathBuf,
-    /// The complete staging folder holding the new version.
-    pub staging: PathBuf,
-    /// Where the old version goes.
-    pub backup: PathBuf,
     /// The version being replaced.
     pub from: Version,
     /// The version being installed.
     pub to: Version,
+    /// The absolute folders of the roots.
+    pub roots: Roots,
+    /// The checked plan.
+    pub plan: Vec<JStep>,
+    /// The 0-based index of the step about to run (`plan.len()` when all ran).
+    pub next_step: usize,
+    /// Whether the point of no return (the start of the first `relaunch`) was passed.
+    pub committed: bool,
+    /// Every action taken (or about to be taken: the last one), in order.
+    pub actions: Vec<Action>,
 }
 
-/// What [`recover`] did.
+/// What [`super::executor::recover`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Recovery {
     /// The new version is installed.
@@ -78,11 +316,11 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
 }
 
 /// Syncs a folder so that renames and creations in it are durable.
-fn sync_dir(dir: &Path) -> Result<(), EngineError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), EngineError> {
     File::open(dir).and_then(|f| f.sync_all()).map_err(io(dir))
 }
 
-fn parent(path: &Path) -> &Path {
+pub(crate) fn parent(path: &Path) -> &Path {
     path.parent().unwrap_or(Path::new("/"))
 }
 
@@ -106,7 +344,7 @@ pub fn write(path: &Path, journal: &Journal) -> Result<(), EngineError> {
 ///
 /// # Errors
 /// [`EngineError::Io`] when it cannot be read, [`EngineError::InstallFailed`] when it does not
-/// parse.
+/// parse (for instance a journal of the format before plans; it is then kept for a human).
 pub fn read(path: &Path) -> Result<Option<Journal>, EngineError> {
     match fs::read(path) {
         Ok(bytes) => {
@@ -121,7 +359,11 @@ pub fn read(path: &Path) -> Result<Option<Journal>, EngineError> {
     }
 }
 
-fn remove(path: &Path) -> Result<(), EngineError> {
+/// Removes the journal at `path` (done or rolled back), durably.
+///
+/// # Errors
+/// [`EngineError::Io`].
+pub fn remove(path: &Path) -> Result<(), EngineError> {
     match fs::remove_file(path) {
         Ok(()) => sync_dir(parent(path)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -129,7 +371,13 @@ fn remove(path: &Path) -> Result<(), EngineError> {
     }
 }
 
-fn rename(from: &Path, to: &Path) -> Result<(), EngineError> {
+/// Whether anything (a file, folder or link, not followed) is at `path`.
+pub(crate) fn exists(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+/// Renames durably (both folders synced).
+pub(crate) fn rename(from: &Path, to: &Path) -> Result<(), EngineError> {
     fs::rename(from, to).map_err(|e| EngineError::InstallFailed {
         message: format!("cannot rename {} to {}: {e}", from.display(), to.display()),
     })?;
@@ -140,203 +388,119 @@ fn rename(from: &Path, to: &Path) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// Swaps the install folder for `journal.staging`, keeping the old one at `journal.backup`
-/// (which must not exist), writing the journal at `path` before each step. A failed second
-/// rename puts the backup back.
-///
-/// # Errors
-/// [`EngineError::InstallFailed`] when a rename fails (the install folder is then as before);
-/// [`EngineError::Io`] when the journal cannot be written.
-pub fn swap(path: &Path, journal: &Journal) -> Result<(), EngineError> {
-    let mut j = journal.clone();
-    j.step = Step::Backup;
-    write(path, &j)?;
-    if let Err(e) = rename(&j.install_dir, &j.backup) {
-        remove(path)?;
-        return Err(e);
-    }
-    j.step = Step::Swap;
-    write(path, &j)?;
-    if let Err(e) = rename(&j.staging, &j.install_dir) {
-        tracing::error!(error = %e, "second rename failed; restoring the backup");
-        rename(&j.backup, &j.install_dir)?;
-        remove(path)?;
-        return Err(e);
-    }
-    j.step = Step::Done;
-    write(path, &j)?;
-    remove(path)
+/// Removes whatever is at `path` without following links; nothing there is fine.
+pub(crate) fn remove_any(path: &Path) -> Result<(), EngineError> {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    let result = if meta.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    result.map_err(io(path))?;
+    sync_dir(parent(path))
 }
 
-/// Finishes or rolls back an interrupted swap recorded at `path` (see the module doc's table);
-/// `None` when there is no journal.
-///
-/// # Errors
-/// [`EngineError::InstallFailed`] when a rename fails or the disk state fits no row (the
-/// journal is then kept for a human to look at); [`EngineError::Io`] otherwise.
-pub fn recover(path: &Path) -> Result<Option<Recovery>, EngineError> {
-    let Some(j) = read(path)? else {
-        return Ok(None);
+impl ActionKind {
+    /// Undoes this action if it was taken (see the module doc's table); idempotent.
+    ///
+    /// # Errors
+    /// [`EngineError::InstallFailed`] when the disk fits neither "taken" nor "not taken";
+    /// [`EngineError::Io`].
+    pub fn undo(&self) -> Result<(), EngineError> {
+        match self {
+            ActionKind::Rename { from, to } => match (exists(from), exists(to)) {
+                (false, true) => rename(to, from),
+                (true, false) => Ok(()),
+                (f, t) => Err(EngineError::InstallFailed {
+                    message: format!(
+                        "cannot undo rename {} -> {}: source {}, destination {}",
+                        from.display(),
+                        to.display(),
+                        if f { "exists" } else { "is missing" },
+                        if t { "exists" } else { "is missing" },
+                    ),
+                }),
+            },
+            ActionKind::Created { path } => remove_any(path),
+            ActionKind::Mode { path, old_mode } => set_mode_no_follow(path, *old_mode),
+        }
+    }
+}
+
+/// Sets permission bits of `path` unless it is a link (links are never followed); nothing
+/// there is fine (used by undo). Ignored off Unix.
+pub(crate) fn set_mode_no_follow(path: &Path, mode: u32) -> Result<(), EngineError> {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return Ok(());
     };
-    let install = j.install_dir.exists();
-    let backup = j.backup.exists();
-    let staging = j.staging.exists();
-    let outcome = match (j.step, install, backup, staging) {
-        (Step::Done, ..) | (Step::Swap, true, _, _) => Recovery::Completed {
-            version: j.to.clone(),
-        },
-        (Step::Backup, true, _, _) => Recovery::RolledBack {
-            version: j.from.clone(),
-        },
-        (Step::Backup | Step::Swap, false, true, true) => {
-            rename(&j.staging, &j.install_dir)?;
-            Recovery::Completed {
-                version: j.to.clone(),
-            }
-        }
-        (Step::Backup | Step::Swap, false, true, false) => {
-            rename(&j.backup, &j.install_dir)?;
-            Recovery::RolledBack {
-                version: j.from.clone(),
-            }
-        }
-        (_, false, false, _) => {
-            return Err(EngineError::InstallFailed {
-                message: format!(
-                    "journal {}: neither {} nor its backup {} exists",
-                    path.display(),
-                    j.install_dir.display(),
-                    j.backup.display()
-                ),
-            });
-        }
-    };
-    remove(path)?;
-    tracing::info!(?outcome, "recovered an interrupted install");
-    Ok(Some(outcome))
+    if meta.file_type().is_symlink() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io(path))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tufd_core::plan::Step;
 
-    /// A tree whose only file says which version it is.
-    fn tree(dir: &Path, version: &str) {
-        fs::create_dir_all(dir.join("sub")).unwrap();
-        fs::write(dir.join("sub/version.txt"), version).unwrap();
-        fs::write(dir.join(format!("only-in-{version}")), "").unwrap();
-    }
-
-    fn version_of(dir: &Path) -> String {
-        let v = fs::read_to_string(dir.join("sub/version.txt")).unwrap();
-        let files: Vec<_> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|n| n.starts_with("only-in-"))
-            .collect();
-        assert_eq!(files, [format!("only-in-{v}")], "a mix of versions");
-        v
-    }
-
-    struct Fixture {
-        _dir: tempfile::TempDir,
-        journal_path: PathBuf,
-        journal: Journal,
-    }
-
-    fn fixture() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let install = dir.path().join("app");
-        let staging = dir.path().join("data/staging/demo-2.0");
-        let backup = dir.path().join("data/backup/demo-1.0");
-        tree(&install, "1.0");
-        tree(&staging, "2.0");
-        fs::create_dir_all(backup.parent().unwrap()).unwrap();
-        Fixture {
-            journal_path: dir.path().join("data/journal.json"),
-            journal: Journal {
-                step: Step::Backup,
-                install_dir: install,
-                staging,
-                backup,
-                from: "1.0".parse().unwrap(),
-                to: "2.0".parse().unwrap(),
+    #[test]
+    fn steps_round_trip_through_the_journal_form() {
+        let steps = [
+            Step::WaitForExit {
+                pid: 7,
+                timeout: Duration::from_millis(1500),
             },
-            _dir: dir,
-        }
-    }
-
-    #[test]
-    fn swap_installs_the_new_tree_and_keeps_the_old_one() {
-        let f = fixture();
-        swap(&f.journal_path, &f.journal).unwrap();
-        assert_eq!(version_of(&f.journal.install_dir), "2.0");
-        assert_eq!(version_of(&f.journal.backup), "1.0");
-        assert!(!f.journal.staging.exists());
-        assert!(!f.journal_path.exists());
-        assert_eq!(recover(&f.journal_path).unwrap(), None);
-    }
-
-    #[test]
-    fn swap_with_existing_backup_fails_and_leaves_install_untouched() {
-        let f = fixture();
-        // The backup path is occupied by a non-empty folder: the first rename fails.
-        tree(&f.journal.backup, "0.9");
-        assert!(swap(&f.journal_path, &f.journal).is_err());
-        assert_eq!(version_of(&f.journal.install_dir), "1.0");
-        assert!(!f.journal_path.exists());
-    }
-
-    /// A crash after each point of the swap: the journal as written before the step, and the
-    /// renames done so far. Recovery must leave exactly the old or the new tree.
-    #[test]
-    fn crash_at_every_point_recovers_old_or_new() {
-        // (step in journal, renames done before the crash, expected version)
-        let cases = [
-            (Step::Backup, 0, "1.0"),
-            (Step::Backup, 1, "2.0"),
-            (Step::Swap, 1, "2.0"),
-            (Step::Swap, 2, "2.0"),
-            (Step::Done, 2, "2.0"),
+            Step::Move {
+                from: PlanPath::root(Root::Install),
+                to: PlanPath::root(Root::Backup),
+            },
+            Step::Relaunch {
+                program: Program::System("/usr/bin/open".into()),
+                args: vec!["-a".into()],
+            },
+            Step::Run {
+                program: Program::InRoot(PlanPath::new(Root::Install, "bin/x")),
+                args: vec![],
+            },
         ];
-        for (step, renames, expected) in cases {
-            let f = fixture();
-            let j = &f.journal;
-            if renames >= 1 {
-                fs::rename(&j.install_dir, &j.backup).unwrap();
-            }
-            if renames >= 2 {
-                fs::rename(&j.staging, &j.install_dir).unwrap();
-            }
-            write(&f.journal_path, &Journal { step, ..j.clone() }).unwrap();
-            let outcome = recover(&f.journal_path).unwrap().unwrap();
-            assert_eq!(
-                version_of(&j.install_dir),
-                expected,
-                "{step:?} after {renames}"
-            );
-            let version = match outcome {
-                Recovery::Completed { version } | Recovery::RolledBack { version } => version,
-            };
-            assert_eq!(version.to_string(), expected);
-            assert!(!f.journal_path.exists());
+        for step in steps {
+            let j = JStep::from_step(&step);
+            let text = serde_json::to_string(&j).unwrap();
+            let back: JStep = serde_json::from_str(&text).unwrap();
+            assert_eq!(back.to_step().unwrap(), step, "{text}");
         }
     }
 
     #[test]
-    fn crash_after_first_rename_with_staging_lost_rolls_back() {
-        let f = fixture();
-        let j = &f.journal;
-        fs::rename(&j.install_dir, &j.backup).unwrap();
-        fs::remove_dir_all(&j.staging).unwrap();
-        write(&f.journal_path, j).unwrap();
-        assert_eq!(
-            recover(&f.journal_path).unwrap(),
-            Some(Recovery::RolledBack {
-                version: "1.0".parse().unwrap()
-            })
-        );
-        assert_eq!(version_of(&j.install_dir), "1.0");
+    fn rename_undo_is_idempotent_and_refuses_a_strange_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, "x").unwrap();
+        let action = ActionKind::Rename {
+            from: a.clone(),
+            to: b.clone(),
+        };
+        action.undo().unwrap(); // not taken: nothing
+        assert!(a.exists() && !b.exists());
+        fs::rename(&a, &b).unwrap();
+        action.undo().unwrap();
+        action.undo().unwrap();
+        assert!(a.exists() && !b.exists());
+        fs::write(&b, "y").unwrap();
+        assert!(matches!(
+            action.undo(),
+            Err(EngineError::InstallFailed { .. })
+        ));
     }
 
     #[test]
@@ -345,8 +509,9 @@ mod tests {
         let path = dir.path().join("journal.json");
         fs::write(&path, "{not json").unwrap();
         assert!(matches!(
-            recover(&path),
+            read(&path),
             Err(EngineError::InstallFailed { .. })
         ));
+        assert_eq!(read(&dir.path().join("none.json")).unwrap(), None);
     }
 }

@@ -1,31 +1,37 @@
-//! InstallActor and its plain work: extract the verified tar into a fresh staging folder, wait
-//! for the app to exit, swap folders with a journal ([`journal`]), relaunch (DESIGN "The
-//! daemon: actors", InstallActor; contract "Install folder").
+//! InstallActor and its plain work: extract the verified tar into a fresh staging folder, ask
+//! the install hook (or the built-in native plan) for a plan ([`plan_source`]), and run the
+//! checked plan through the journaled executor ([`executor`], [`journal`]) (DESIGN "The
+//! daemon: actors", InstallActor; "Hooks (WASM, wasmtime)"; issue 4; contract "Install
+//! folder").
 //!
-//! This is the built-in native plan for Linux and macOS trees (the WASM hooks come later):
-//! `wait-for-exit`, `swap`, `relaunch`.
-//!
-//! Placement: staging and backup live under the data folder (`staging/<app>-<new>`,
-//! `backup/<app>-<old>`) when the data folder and the install folder's parent are on the same
-//! file system, so that the swap is two renames. Otherwise they are siblings of the install
-//! folder (`<install>.tufd-staging`, `<install>.tufd-backup`). Only one backup is kept: older
-//! ones are removed before the next swap.
+//! Placement: staging, backup and trash live under the data folder (`staging/<app>-<new>`,
+//! `backup/<app>-<old>`, `trash/`) when the data folder and the install folder's parent are on
+//! the same file system, so that every plan step is a rename. Otherwise they are siblings of
+//! the install folder (`<install>.tufd-staging`, `<install>.tufd-backup`,
+//! `<install>.tufd-trash`). Only one backup is kept: older ones are removed before the next
+//! plan runs.
 
+pub mod executor;
 pub mod journal;
+pub mod plan_source;
 
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tufd_core::Version;
 use tufd_core::archive::{self, ExtractLimits};
+use tufd_core::plan::InstallContext;
+use tufd_hook_host::tree_entries;
 
 use crate::config::DataLayout;
 use crate::error::EngineError;
 
-pub use journal::{Journal, Recovery, Step};
+pub use executor::{Executed, execute, recover};
+pub use journal::{Journal, Recovery, Roots};
+pub use plan_source::PlanSource;
 
 /// Most entries an update tar may hold.
 pub const MAX_ENTRIES: u64 = 1_000_000;
@@ -37,8 +43,10 @@ pub struct Placement {
     pub staging: PathBuf,
     /// The backup folder of the old version.
     pub backup: PathBuf,
-    /// Every backup location of this app, cleared before the swap.
+    /// Every backup location of this app, cleared before the plan runs.
     pub backup_root: PathBuf,
+    /// Where `remove` steps put things until the install is done.
+    pub trash: PathBuf,
 }
 
 /// Whether two existing paths are on the same file system.
@@ -70,6 +78,7 @@ pub fn placement(
             staging: layout.staging().join(format!("{app}-{to}")),
             backup: layout.backup().join(format!("{app}-{from}")),
             backup_root: layout.backup(),
+            trash: layout.trash(),
         }
     } else {
         let sibling = |suffix: &str| {
@@ -82,6 +91,7 @@ pub fn placement(
             staging: sibling(".tufd-staging"),
             backup: backup_root.join(format!("{app}-{from}")),
             backup_root,
+            trash: sibling(".tufd-trash"),
         }
     }
 }
@@ -142,74 +152,7 @@ pub fn process_alive(pid: u32) -> bool {
     }
 }
 
-/// Waits until `pid` exits, checking every 100 ms.
-pub async fn wait_for_exit(pid: u32) {
-    let mut logged = false;
-    while process_alive(pid) {
-        if !logged {
-            tracing::info!(pid, "waiting for the app to exit before swapping");
-            logged = true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Swaps `install_dir` for the staged new version with a journal at `layout.journal()`,
-/// removing older backups first. Blocking.
-///
-/// # Errors
-/// As [`journal::swap`]; the install folder is left as it was on error.
-pub fn swap(
-    layout: &DataLayout,
-    install_dir: &Path,
-    placement: &Placement,
-    from: &Version,
-    to: &Version,
-) -> Result<(), EngineError> {
-    remove_dir_if_present(&placement.backup_root)?;
-    std::fs::create_dir_all(&placement.backup_root)
-        .map_err(|e| EngineError::io(&placement.backup_root, e))?;
-    let j = Journal {
-        step: Step::Backup,
-        install_dir: install_dir.to_path_buf(),
-        staging: placement.staging.clone(),
-        backup: placement.backup.clone(),
-        from: from.clone(),
-        to: to.clone(),
-    };
-    journal::swap(&layout.journal(), &j)
-}
-
-/// Starts `command` (program and arguments) detached, with the install folder as working
-/// folder and no stdin/stdout (stdout belongs to the protocol). A relative program resolves
-/// inside `install_dir` when such a file exists there, else through `PATH`.
-///
-/// # Errors
-/// [`EngineError::InstallFailed`] when the program cannot be started.
-pub fn relaunch(command: &[String], install_dir: &Path) -> Result<(), EngineError> {
-    let Some((program, args)) = command.split_first() else {
-        return Ok(());
-    };
-    let mut path = PathBuf::from(program);
-    if path.is_relative() && install_dir.join(&path).is_file() {
-        path = install_dir.join(&path);
-    }
-    let mut child = std::process::Command::new(&path)
-        .args(args)
-        .current_dir(install_dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| EngineError::InstallFailed {
-            message: format!("cannot relaunch {}: {e}", path.display()),
-        })?;
-    tracing::info!(program = %path.display(), pid = child.id(), "relaunched the app");
-    // Reap it when it exits so it does not linger as a zombie while the daemon lives.
-    std::thread::spawn(move || child.wait());
-    Ok(())
-}
-
-/// One install: what to swap in.
+/// One install: what to put in place.
 #[derive(Clone, Debug)]
 pub struct InstallJob {
     /// The data folder.
@@ -222,10 +165,12 @@ pub struct InstallJob {
     pub from: Version,
     /// The staged version.
     pub to: Version,
-    /// Wait for this process first.
+    /// The app's process id, for the plan's `wait-for-exit`.
     pub app_pid: Option<u32>,
-    /// Relaunch command.
+    /// Relaunch command (program and arguments).
     pub relaunch: Option<Vec<String>>,
+    /// The app name.
+    pub app_name: String,
 }
 
 /// Messages of the [`InstallActor`].
@@ -239,7 +184,7 @@ pub enum InstallMsg {
         /// Where to answer.
         reply: RpcReplyPort<Result<(), EngineError>>,
     },
-    /// Wait for the app, swap, relaunch. Answers whether a relaunch happened.
+    /// Plan (hook or native) and run the plan. Answers whether a relaunch happened.
     Install {
         /// What to install.
         job: InstallJob,
@@ -248,27 +193,28 @@ pub enum InstallMsg {
     },
 }
 
-/// The InstallActor: staging and the journaled swap, one at a time.
+/// The InstallActor: staging and the journaled plan, one at a time. Its argument is the
+/// daemon's shared [`PlanSource`].
 pub struct InstallActor;
 
 impl Actor for InstallActor {
     type Msg = InstallMsg;
-    type State = ();
-    type Arguments = ();
+    type State = Arc<PlanSource>;
+    type Arguments = Arc<PlanSource>;
 
     async fn pre_start(
         &self,
         _myself: ActorRef<Self::Msg>,
-        _args: (),
-    ) -> Result<(), ActorProcessingErr> {
-        Ok(())
+        source: Arc<PlanSource>,
+    ) -> Result<Arc<PlanSource>, ActorProcessingErr> {
+        Ok(source)
     }
 
     async fn handle(
         &self,
         _myself: ActorRef<Self::Msg>,
         msg: Self::Msg,
-        _state: &mut (),
+        source: &mut Arc<PlanSource>,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             InstallMsg::Stage {
@@ -280,49 +226,90 @@ impl Actor for InstallActor {
                 let _ = reply.send(result);
             }
             InstallMsg::Install { job, reply } => {
-                let _ = reply.send(install(job).await);
+                let _ = reply.send(install(job, Arc::clone(source)).await);
             }
         }
         Ok(())
     }
 }
 
-/// Runs an [`InstallJob`]: wait for the app, swap (blocking thread), relaunch. Returns whether
-/// the app was relaunched.
+/// The context a hook (or the native plan) is told for `job` (file lists read from disk).
+/// Blocking.
 ///
 /// # Errors
-/// As [`swap`] and [`relaunch`].
-pub async fn install(job: InstallJob) -> Result<bool, EngineError> {
-    if let Some(pid) = job.app_pid {
-        wait_for_exit(pid).await;
-    }
-    let swap_job = job.clone();
-    tokio::task::spawn_blocking(move || {
-        swap(
-            &swap_job.layout,
-            &swap_job.install_dir,
-            &swap_job.placement,
-            &swap_job.from,
-            &swap_job.to,
-        )
+/// [`EngineError::Io`] when a folder cannot be listed.
+pub fn install_context(
+    job: &InstallJob,
+    settings: &[(String, String)],
+) -> Result<InstallContext, EngineError> {
+    let list = |dir: &Path| tree_entries(dir).map_err(|e| EngineError::io(dir, e));
+    Ok(InstallContext {
+        os: std::env::consts::OS.to_owned(),
+        arch: std::env::consts::ARCH.to_owned(),
+        app_name: job.app_name.clone(),
+        installed_version: job.from.clone(),
+        new_version: job.to.clone(),
+        install_dir: job.install_dir.clone(),
+        staging_dir: job.placement.staging.clone(),
+        backup_dir: job.placement.backup.clone(),
+        app_pid: job.app_pid,
+        relaunch: job
+            .relaunch
+            .as_deref()
+            .and_then(|c| plan_source::relaunch_command(c, &job.placement.staging)),
+        staging_files: list(&job.placement.staging)?,
+        installed_files: list(&job.install_dir)?,
+        settings: settings.to_vec(),
     })
-    .await
-    .map_err(|e| EngineError::Internal {
-        message: format!("install thread: {e}"),
-    })??;
-    tracing::info!(from = %job.from, to = %job.to, install = %job.install_dir.display(), "installed");
-    match &job.relaunch {
-        Some(command) => {
-            relaunch(command, &job.install_dir)?;
-            Ok(true)
-        }
-        None => Ok(false),
+}
+
+/// Runs an [`InstallJob`] (blocking): clears older backups, asks `source` for the checked plan
+/// and executes it with the journal. Returns whether the app was relaunched.
+///
+/// # Errors
+/// [`EngineError::InstallFailed`] when the hook fails or returns a bad plan (nothing was
+/// touched) or a step fails (rolled back); [`EngineError::Io`].
+pub fn install_blocking(job: &InstallJob, source: &PlanSource) -> Result<bool, EngineError> {
+    let ctx = install_context(job, source.settings())?;
+    let plan = source.plan(&ctx)?;
+    tracing::info!(
+        steps = plan.steps().len(),
+        hook = source.has_hook(),
+        "install plan ready"
+    );
+    remove_dir_if_present(&job.placement.backup_root)?;
+    std::fs::create_dir_all(&job.placement.backup_root)
+        .map_err(|e| EngineError::io(&job.placement.backup_root, e))?;
+    let roots = Roots {
+        install: job.install_dir.clone(),
+        staging: job.placement.staging.clone(),
+        backup: job.placement.backup.clone(),
+        trash: job.placement.trash.clone(),
+    };
+    let executed = execute(&job.layout.journal(), &roots, &plan, &job.from, &job.to)?;
+    if let Some(failure) = &executed.late_failure {
+        tracing::warn!(%failure, "installed, but a step after the relaunch failed");
     }
+    tracing::info!(from = %job.from, to = %job.to, install = %job.install_dir.display(), "installed");
+    Ok(executed.relaunched)
+}
+
+/// [`install_blocking`] on a blocking thread.
+///
+/// # Errors
+/// As [`install_blocking`].
+pub async fn install(job: InstallJob, source: Arc<PlanSource>) -> Result<bool, EngineError> {
+    tokio::task::spawn_blocking(move || install_blocking(&job, &source))
+        .await
+        .map_err(|e| EngineError::Internal {
+            message: format!("install thread: {e}"),
+        })?
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn placement_under_data_on_the_same_file_system() {
@@ -361,21 +348,5 @@ mod tests {
         }
         assert!(!process_alive(pid));
         drop(child);
-    }
-
-    #[test]
-    fn relaunch_resolves_inside_the_install_folder() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let script = dir.path().join("run.sh");
-        std::fs::write(&script, "#!/bin/sh\necho ran > \"$PWD/ran.txt\"\n").unwrap();
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-        relaunch(&["run.sh".into()], dir.path()).unwrap();
-        let marker = dir.path().join("ran.txt");
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while !marker.exists() && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert_eq!(std::fs::read_to_string(marker).unwrap(), "ran\n");
     }
 }

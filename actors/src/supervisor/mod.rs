@@ -19,6 +19,7 @@
 pub mod machine;
 pub mod persist;
 pub mod pipeline;
+pub mod policy;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, RwLock};
@@ -33,13 +34,15 @@ use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::event::{CheckReport, Event};
 use crate::fetcher::DownloadActor;
-use crate::install::InstallActor;
+use crate::install::{InstallActor, PlanSource};
 use crate::metadata::{MetadataActor, MetadataState};
 use crate::patcher::PatchActor;
 use crate::transport::{HttpClient, TransportSettings, TufTransport};
 use machine::{Input, Phase};
 use persist::PersistedState;
-use pipeline::{Checked, Goal, OpInput, OpOutput, StagedUpdate, Workers};
+use pipeline::{Checked, Goal, OpInput, OpOutput, PolicyInput, StagedUpdate, Workers};
+use policy::Deferral;
+use tufd_core::plan::Decision;
 
 /// Most requests waiting behind a running operation; more are answered `busy`.
 pub const QUEUE_LIMIT: usize = 16;
@@ -168,6 +171,8 @@ pub struct SupervisorState {
     queue: VecDeque<Pending>,
     workers: Arc<RwLock<Workers>>,
     shutdown: Option<RpcReplyPort<()>>,
+    /// The install hook (or native plan), shared with the InstallActor.
+    plans: Arc<PlanSource>,
 }
 
 /// The SupervisorActor.
@@ -178,6 +183,7 @@ async fn spawn_workers(
     config: &EngineConfig,
     client: &HttpClient,
     settings: &TransportSettings,
+    plans: &Arc<PlanSource>,
 ) -> Result<Workers, ActorProcessingErr> {
     let cell: ActorCell = myself.get_cell();
     let (metadata, _) = Actor::spawn_linked(
@@ -190,7 +196,7 @@ async fn spawn_workers(
     let (fetcher, _) =
         Actor::spawn_linked(None, DownloadActor, client.clone(), cell.clone()).await?;
     let (patcher, _) = Actor::spawn_linked(None, PatchActor, (), cell.clone()).await?;
-    let (installer, _) = Actor::spawn_linked(None, InstallActor, (), cell).await?;
+    let (installer, _) = Actor::spawn_linked(None, InstallActor, Arc::clone(plans), cell).await?;
     Ok(Workers {
         metadata,
         fetcher,
@@ -263,6 +269,17 @@ impl SupervisorState {
             advance: Box::new(move |input| {
                 let _ = me.cast(SupervisorMsg::Advance(input));
             }),
+            // Only automatic installs ask the policy; the app's own requests are its call.
+            policy: (matches!(pending, Pending::Trigger)
+                && self.config.auto_install
+                && self.plans.has_hook())
+            .then(|| PolicyInput {
+                source: Arc::clone(&self.plans),
+                skipped: self.persisted.skipped_versions.clone(),
+                deferred: self.persisted.deferred.clone(),
+                app_name: self.config.app_name.clone(),
+                settings: self.config.hook_settings.clone(),
+            }),
         };
         let me = myself.clone();
         tokio::spawn(async move {
@@ -309,6 +326,18 @@ impl SupervisorState {
                 .map(|d| d.as_secs());
         }
         self.persisted.failed_patches.extend(out.failed_patches);
+        match out.decision {
+            Some((version, Decision::Skip)) => {
+                self.persisted.skipped_versions.insert(version.to_string());
+            }
+            Some((version, Decision::DeferUntil { unix_seconds })) => {
+                self.persisted.deferred = Some(Deferral {
+                    version,
+                    until_unix: unix_seconds,
+                });
+            }
+            Some((_, Decision::InstallNow)) | None => {}
+        }
         self.staged = out.staged;
         let mut relaunched = false;
         if let Some((version, did_relaunch)) = out.installed {
@@ -388,7 +417,18 @@ impl Actor for SupervisorActor {
         myself: ActorRef<Self::Msg>,
         args: SupervisorArgs,
     ) -> Result<SupervisorState, ActorProcessingErr> {
-        let workers = spawn_workers(&myself, &args.config, &args.client, &args.settings).await?;
+        let plans = Arc::new(PlanSource::new(&args.config));
+        if plans.has_hook() {
+            let preload = Arc::clone(&plans);
+            // Loading compiles the component (or reads the cache): off the actor's thread.
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = preload.preload() {
+                    tracing::error!(error = %e, "the install hook does not load; installs will fail until it is fixed");
+                }
+            });
+        }
+        let workers =
+            spawn_workers(&myself, &args.config, &args.client, &args.settings, &plans).await?;
         let persisted = PersistedState::load(&args.config.layout().state());
         Ok(SupervisorState {
             config: Arc::new(args.config),
@@ -404,6 +444,7 @@ impl Actor for SupervisorActor {
             queue: VecDeque::new(),
             workers: Arc::new(RwLock::new(workers)),
             shutdown: None,
+            plans,
         })
     }
 
@@ -506,7 +547,10 @@ impl Actor for SupervisorActor {
         } else if current.patcher.get_id() == who {
             replaced.patcher = Actor::spawn_linked(None, PatchActor, (), cell).await?.0;
         } else if current.installer.get_id() == who {
-            replaced.installer = Actor::spawn_linked(None, InstallActor, (), cell).await?.0;
+            replaced.installer =
+                Actor::spawn_linked(None, InstallActor, Arc::clone(&state.plans), cell)
+                    .await?
+                    .0;
         } else {
             return Ok(());
         }

@@ -22,6 +22,12 @@ pub struct PersistedState {
     /// When the last check finished, in seconds since the Unix epoch.
     #[serde(default)]
     pub last_check_unix: Option<u64>,
+    /// Versions the hook's update policy answered `skip` for (never auto-installed).
+    #[serde(default)]
+    pub skipped_versions: BTreeSet<String>,
+    /// The hook's last `defer-until` answer (no auto-install of that version before then).
+    #[serde(default)]
+    pub deferred: Option<super::policy::Deferral>,
 }
 
 impl PersistedState {
@@ -62,6 +68,11 @@ mod tests {
             installed_version: Some("2.0".parse().unwrap()),
             failed_patches: ["demo-2.0.patch".to_owned()].into(),
             last_check_unix: Some(5),
+            skipped_versions: ["3.0".to_owned()].into(),
+            deferred: Some(super::super::policy::Deferral {
+                version: "2.1".parse().unwrap(),
+                until_unix: 99,
+            }),
         };
         state.save(&path).unwrap();
         assert_eq!(PersistedState::load(&path), state);

@@ -25,10 +25,12 @@ use crate::download::DownloadRequest;
 use crate::error::EngineError;
 use crate::event::{CheckReport, Event};
 use crate::fetcher::FetchMsg;
-use crate::install::{self, InstallJob, InstallMsg, Placement};
+use crate::install::{self, InstallJob, InstallMsg, Placement, PlanSource};
 use crate::metadata::{MetadataMsg, RepoView};
 use crate::patcher::{BaseSource, BuildError, BuildJob, PatchMsg, PatchStep};
 use crate::supervisor::machine::{Input, Phase};
+use crate::supervisor::policy::{self, Deferral, Gate};
+use tufd_core::plan::{Decision, UpdateInfo};
 
 /// How long a check may be reused by a following download or install, instead of refreshing
 /// the metadata again (60 s).
@@ -108,6 +110,22 @@ pub struct OpInput {
     pub emit: Arc<dyn Fn(Event) + Send + Sync>,
     /// Reports a phase change to the supervisor.
     pub advance: Box<dyn Fn(Input) + Send + Sync>,
+    /// Set for an automatic install when a hook is configured: ask its update policy first.
+    pub policy: Option<PolicyInput>,
+}
+
+/// What the update policy gate needs (see [`super::policy`]).
+pub struct PolicyInput {
+    /// The hook.
+    pub source: Arc<PlanSource>,
+    /// Versions skipped before.
+    pub skipped: BTreeSet<String>,
+    /// The last deferral.
+    pub deferred: Option<Deferral>,
+    /// The app name.
+    pub app_name: String,
+    /// The hook settings.
+    pub settings: Vec<(String, String)>,
 }
 
 /// What an operation produced.
@@ -121,6 +139,8 @@ pub struct OpOutput {
     pub installed: Option<(Version, bool)>,
     /// Patches that failed during this operation.
     pub failed_patches: Vec<String>,
+    /// The update policy's answer for a version, to remember.
+    pub decision: Option<(Version, Decision)>,
 }
 
 fn workers(input: &OpInput) -> Workers {
@@ -245,6 +265,12 @@ async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineErro
         }
     }
 
+    if let Some(gate) = &input.policy
+        && !policy_allows(input, gate, out).await
+    {
+        return Ok(());
+    }
+
     let reuse = match (&input.staged, &out.checked) {
         (Some(staged), Some(checked)) => staged.version == checked.report.latest,
         (Some(_), None) => true,
@@ -280,8 +306,9 @@ async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineErro
         to: staged.version.clone(),
         app_pid: config.app_pid,
         relaunch: config.relaunch.clone(),
+        app_name: config.app_name.clone(),
     };
-    // Never cancelled: the swap runs to its end or rolls back itself.
+    // Never cancelled: the plan runs to its end or rolls back itself.
     let installer = workers(input).installer;
     let relaunched = call(&installer, "install", |reply| InstallMsg::Install {
         job,
@@ -298,6 +325,54 @@ async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineErro
     out.staged = None;
     advance(Input::Installed);
     Ok(())
+}
+
+/// Whether the update policy lets this automatic install go ahead now; records the answer in
+/// `out.decision`.
+async fn policy_allows(input: &OpInput, gate: &PolicyInput, out: &mut OpOutput) -> bool {
+    let (version, required) = match (&out.checked, &input.staged) {
+        (Some(checked), _) => {
+            let archive = match &checked.plan {
+                Plan::Patches { archive, .. } | Plan::Full { archive, .. } => Some(archive),
+                Plan::UpToDate => None,
+            };
+            let required = archive.is_some_and(|a| match &a.custom {
+                TargetCustom::Archive(c) => c.required,
+                TargetCustom::Patch(_) => false,
+            });
+            (checked.report.latest.clone(), required)
+        }
+        (None, Some(staged)) => (staged.version.clone(), false),
+        (None, None) => return true,
+    };
+    let now = policy::now_unix();
+    match policy::gate(&version, now, &gate.skipped, gate.deferred.as_ref()) {
+        Gate::Skipped => {
+            tracing::info!(%version, "update skipped by the hook's policy; not installing automatically");
+            return false;
+        }
+        Gate::Deferred(until) => {
+            tracing::info!(%version, until, "update deferred by the hook's policy");
+            return false;
+        }
+        Gate::Ask => {}
+    }
+    let info = UpdateInfo {
+        app_name: gate.app_name.clone(),
+        installed_version: input.current.clone(),
+        new_version: version.clone(),
+        required,
+        now_unix_seconds: now,
+        utc_offset_seconds: policy::utc_offset_seconds(),
+        settings: gate.settings.clone(),
+    };
+    match policy::ask(Arc::clone(&gate.source), info).await {
+        None | Some(Decision::InstallNow) => true,
+        Some(decision) => {
+            out.decision = Some((version, decision));
+            false
+        }
+    }
 }
 
 /// Downloads one trusted target into `downloads/`, verified against its signed length and sha256.

@@ -1,0 +1,208 @@
+//! Metadata attacks on repositories written by python-tuf's Metadata API (an independent writer;
+//! `tests/python/attack_repo.py`). Each scenario is a series of complete metadata folders
+//! ("stages"): the client trusts stage 1, then the attacker serves stage 2 from the same
+//! `file://` URL, and `tufd check` must refuse it with the scenario's error kind, keep its
+//! trusted versions and leave the install folder alone.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tufd_tests::support::bins;
+use tufd_tests::support::bundle::{self, APP, SMALL_BLOB_BYTES};
+use tufd_tests::support::daemon::DAEMON_TIMEOUT;
+use tufd_tests::support::process::{RunOutput, run};
+use tufd_tests::support::{copy_tree, file_url, tree};
+
+use super::{assert_refused, version_of};
+
+/// The python with python-tuf 7: `TUFD_PYTHON`, else `<workspace>/.venv/bin/python`.
+fn python() -> PathBuf {
+    std::env::var_os("TUFD_PYTHON").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"),
+        PathBuf::from,
+    )
+}
+
+/// One scenario's stages and a client whose repository URL points at `live/`.
+struct Scenario {
+    tmp: tempfile::TempDir,
+}
+
+impl Scenario {
+    /// Writes scenario `name` with python-tuf and installs version 1.0 of the demo app.
+    #[track_caller]
+    fn new(name: &str) -> Self {
+        let tmp = tempfile::Builder::new()
+            .prefix("tufd-attack-")
+            .tempdir()
+            .expect("tempdir");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/attack_repo.py");
+        let out = run(
+            Command::new(python())
+                .arg(&script)
+                .arg(name)
+                .arg(tmp.path().join("stages")),
+            DAEMON_TIMEOUT,
+        );
+        out.assert_success();
+        bundle::write_bundle(&tmp.path().join("install"), "1.0", SMALL_BLOB_BYTES);
+        std::fs::create_dir_all(tmp.path().join("live/targets")).expect("targets folder");
+        Self { tmp }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.tmp.path().join(rel)
+    }
+
+    /// Serves stage `n` (replacing the live metadata folder).
+    #[track_caller]
+    fn serve(&self, n: u32) {
+        let live = self.path("live/metadata");
+        if live.exists() {
+            std::fs::remove_dir_all(&live).expect("remove live metadata");
+        }
+        copy_tree(&self.path(&format!("stages/stage-{n}/metadata")), &live);
+    }
+
+    /// The trusted copy of `file` in the daemon's data folder.
+    fn trusted(&self, file: &str) -> PathBuf {
+        self.path("data/metadata").join(file)
+    }
+
+    /// Runs `tufd check --json` against the live folder.
+    fn check(&self) -> RunOutput {
+        let mut cmd = Command::new(bins::tufd());
+        cmd.args([
+            "check",
+            "--json",
+            "--app-name",
+            APP,
+            "--current-version",
+            "1.0",
+        ])
+        .arg("--install-dir")
+        .arg(self.path("install"))
+        .arg("--data-dir")
+        .arg(self.path("data"))
+        .arg("--metadata-url")
+        .arg(file_url(&self.path("live/metadata")))
+        .arg("--targets-url")
+        .arg(file_url(&self.path("live/targets")))
+        .arg("--trusted-root")
+        .arg(self.path("stages/stage-1/metadata/1.root.json"))
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1");
+        run(&mut cmd, DAEMON_TIMEOUT)
+    }
+
+    /// Trusts stage 1, then serves stage 2 and expects `kind`; the trusted copy of the attacked
+    /// role (`role_file`) keeps its version (roles verified before the refusal may move on, as
+    /// TUF persists each role once verified).
+    #[track_caller]
+    fn trust_then_attack(&self, kind: &str, role_file: &str) {
+        self.serve(1);
+        self.check().assert_success();
+        let before_install = tree::snapshot(&self.path("install"));
+        let before_metadata = version_of(&self.trusted(role_file));
+        self.serve(2);
+        assert_refused(&self.check(), kind);
+        assert_eq!(
+            tree::snapshot(&self.path("install")),
+            before_install,
+            "install folder changed"
+        );
+        assert_eq!(
+            version_of(&self.trusted(role_file)),
+            before_metadata,
+            "trusted {role_file} moved to the attacker's version"
+        );
+    }
+}
+
+#[test]
+fn timestamp_rollback_is_refused() {
+    let s = Scenario::new("rollback-timestamp");
+    s.trust_then_attack("metadata-rollback", "timestamp.json");
+    assert_eq!(version_of(&s.trusted("timestamp.json")), 3);
+}
+
+#[test]
+fn snapshot_rollback_is_refused() {
+    let s = Scenario::new("rollback-snapshot");
+    s.trust_then_attack("metadata-rollback", "timestamp.json");
+    assert_eq!(version_of(&s.trusted("snapshot.json")), 2);
+}
+
+#[test]
+fn targets_rollback_through_a_snapshot_listing_an_older_targets_is_refused() {
+    let s = Scenario::new("rollback-targets");
+    s.trust_then_attack("metadata-rollback", "snapshot.json");
+    assert_eq!(version_of(&s.trusted("targets.json")), 2);
+}
+
+#[test]
+fn mix_and_match_targets_bytes_are_refused() {
+    let s = Scenario::new("mix-and-match");
+    // Stage 1 is honest; stage 2 serves targets v1's bytes under 2.targets.json, which the
+    // client only fetches on first contact: start from an empty data folder.
+    s.serve(2);
+    let before = tree::snapshot(&s.path("install"));
+    assert_refused(&s.check(), "metadata-invalid");
+    assert_eq!(tree::snapshot(&s.path("install")), before);
+    assert!(
+        !s.trusted("targets.json").exists(),
+        "the mismatched targets must not be trusted"
+    );
+}
+
+#[test]
+fn expired_timestamp_is_a_freeze() {
+    Scenario::new("freeze-timestamp").trust_then_attack("expired-metadata", "timestamp.json");
+}
+
+#[test]
+fn expired_snapshot_is_a_freeze() {
+    Scenario::new("freeze-snapshot").trust_then_attack("expired-metadata", "snapshot.json");
+}
+
+#[test]
+fn expired_targets_is_a_freeze() {
+    Scenario::new("freeze-targets").trust_then_attack("expired-metadata", "targets.json");
+}
+
+#[test]
+fn expired_root_is_a_freeze() {
+    let s = Scenario::new("freeze-root");
+    s.serve(1);
+    s.check().assert_success();
+    let before = tree::snapshot(&s.path("install"));
+    s.serve(2);
+    assert_refused(&s.check(), "expired-metadata");
+    assert_eq!(tree::snapshot(&s.path("install")), before);
+}
+
+#[test]
+fn root_rotation_two_of_three_is_followed_and_new_keys_only_is_refused() {
+    let s = Scenario::new("rotate-root");
+    s.serve(1);
+    s.check().assert_success();
+    assert_eq!(version_of(&s.trusted("root.json")), 1);
+    // v2: three new keys (threshold 2), signed by 2 of the 3 old keys and the new ones.
+    s.serve(2);
+    let out = s.check();
+    out.assert_success();
+    assert_eq!(version_of(&s.trusted("root.json")), 2, "{out}");
+    let before = tree::snapshot(&s.path("install"));
+    // v3 signed only by its own new keys: no threshold of v2's keys.
+    s.serve(3);
+    assert_refused(&s.check(), "metadata-invalid");
+    assert_eq!(version_of(&s.trusted("root.json")), 2);
+    assert_eq!(tree::snapshot(&s.path("install")), before);
+}
+
+#[test]
+fn root_rotation_below_the_old_threshold_is_refused() {
+    let s = Scenario::new("rotate-root-below-threshold");
+    s.trust_then_attack("metadata-invalid", "root.json");
+    assert_eq!(version_of(&s.trusted("root.json")), 1);
+}

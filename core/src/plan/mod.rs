@@ -223,7 +223,7 @@ pub struct InstallContext {
     pub staging_files: Vec<String>,
     /// Every entry (files and folders) of the install folder, `/`-separated and relative.
     pub installed_files: Vec<String>,
-    /// The hook's settings from the configuration (`[hook.settings]`), in file order.
+    /// The hook's settings from the configuration (`[hook-settings]`), sorted by key.
     pub settings: Vec<(String, String)>,
 }
 

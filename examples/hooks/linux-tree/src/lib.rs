@@ -2,7 +2,7 @@
 //! listed in the `keep` setting (default `user-data`), make the `executables` setting's files
 //! executable (default: the relaunch program), and relaunch if configured.
 //!
-//! Settings (`[hook.settings]` in tufd.toml): `keep = "user-data, logs"`,
+//! Settings (`[hook-settings]` in tufd.toml): `keep = "user-data, logs"`,
 //! `executables = "bin/app, bin/helper"`.
 
 use tufd_hooks_sdk::{

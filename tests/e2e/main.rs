@@ -7,6 +7,7 @@
 //! free port, so they run in parallel.
 
 mod attacks;
+mod base_mismatch;
 mod benchmark;
 mod corrupt_patch;
 mod crash;

@@ -557,6 +557,33 @@ async fn try_patches(
     used_files: &mut Vec<PathBuf>,
 ) -> Result<Option<PathBuf>, EngineError> {
     let config = &input.config;
+    let base = BaseSource {
+        app: config.app_name.clone(),
+        installed: input.current.clone(),
+        install_dir: config.install_dir.clone(),
+        signed: installed_tar(&checked.view, &config.app_name, &input.current),
+    };
+    // Secure the base tar before any patch byte is fetched: when the install folder no longer
+    // rebuilds to the signed tar (a file added by the app, say), the patches would be wasted.
+    let (layout, probe) = (config.layout(), base.clone());
+    let secured = tokio::task::spawn_blocking(move || crate::patcher::base_tar(&layout, &probe))
+        .await
+        .map_err(|e| EngineError::Internal {
+            message: format!("base tar task failed: {e}"),
+        })?;
+    match secured {
+        Ok(_) => {}
+        Err(BuildError::BaseUnavailable { version, reason }) => {
+            tracing::warn!(%version, reason, "no base tar; using the full archive without fetching patches");
+            return Ok(None);
+        }
+        Err(BuildError::Io { path, source }) => return Err(EngineError::Io { path, source }),
+        Err(other) => {
+            return Err(EngineError::Internal {
+                message: other.to_string(),
+            });
+        }
+    }
     let mut steps = Vec::new();
     for patch in patches {
         let name = patch.name.as_str();
@@ -591,12 +618,7 @@ async fn try_patches(
     phases.downloaded();
     let job = BuildJob::Patches {
         layout: config.layout(),
-        base: BaseSource {
-            app: config.app_name.clone(),
-            installed: input.current.clone(),
-            install_dir: config.install_dir.clone(),
-            signed: installed_tar(&checked.view, &config.app_name, &input.current),
-        },
+        base,
         steps,
         app: config.app_name.clone(),
         to: to.clone(),

@@ -5,8 +5,9 @@
 //!
 //! [`plan`] is pure: from the entries found in the managed folders ([`inventory`]) and what to
 //! [`Keep`], the list to remove. [`run`] does the I/O. Only entries *inside* the managed folders
-//! are ever removed — `downloads/`, `staging/`, `cache/`, `backup/` of the data folder and the
-//! sibling folders `<install>.tufd-staging` and `<install>.tufd-backup` — never the install
+//! are ever removed — `downloads/`, `staging/`, `cache/`, `backup/`, `rolled-back/` of the data
+//! folder and the sibling folders `<install>.tufd-staging`, `<install>.tufd-backup` and
+//! `<install>.tufd-rolled-back` — never the install
 //! folder, the metadata, the journal or the state file. Cleanup must not run while an
 //! operation is in progress (the supervisor runs it after a commit, between operations).
 
@@ -45,8 +46,9 @@ pub fn managed_folders(layout: &DataLayout, install_dir: &Path) -> Vec<PathBuf> 
         layout.cache(),
         layout.backup(),
     ];
+    folders.push(layout.root().join("rolled-back"));
     if let (Some(parent), Some(name)) = (install_dir.parent(), install_dir.file_name()) {
-        for suffix in [".tufd-staging", ".tufd-backup"] {
+        for suffix in [".tufd-staging", ".tufd-backup", ".tufd-rolled-back"] {
             let mut sibling = name.to_os_string();
             sibling.push(suffix);
             folders.push(parent.join(sibling));
@@ -101,6 +103,20 @@ fn size_of(path: &Path) -> u64 {
     }
 }
 
+/// Renames folder `path` to `.tufd-removing-<name>` beside it, then removes it.
+fn remove_folder(path: &Path) -> std::io::Result<()> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let doomed = if name.starts_with(".tufd-removing-") {
+        path.to_path_buf()
+    } else {
+        let doomed = path.with_file_name(format!(".tufd-removing-{name}"));
+        std::fs::rename(path, &doomed)?;
+        doomed
+    };
+    crate::faults::point("cleanup.after-rename");
+    std::fs::remove_dir_all(doomed)
+}
+
 /// Removes every entry of the managed folders that `keep` does not hold. Blocking; never fails
 /// as a whole (an entry that cannot be removed is reported and retried next time).
 pub fn run(layout: &DataLayout, install_dir: &Path, keep: &Keep) -> Report {
@@ -110,7 +126,9 @@ pub fn run(layout: &DataLayout, install_dir: &Path, keep: &Keep) -> Report {
         let bytes = size_of(&path);
         let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
         let result = if is_dir {
-            std::fs::remove_dir_all(&path)
+            // Renamed first (atomic), so a crash mid-removal never leaves a partial folder under
+            // a name that looks like a backup or a staged version.
+            remove_folder(&path)
         } else {
             std::fs::remove_file(&path)
         };
@@ -198,7 +216,7 @@ mod tests {
         std::fs::create_dir_all(layout.staging().join("demo-3.0/sub")).unwrap();
         std::fs::write(layout.staging().join("demo-3.0/sub/f"), [0u8; 7]).unwrap();
         std::fs::create_dir_all(layout.backup().join("demo-1.0")).unwrap();
-        let sibling = dir.path().join("app.tufd-staging");
+        let sibling = dir.path().join("app.tufd-staging/demo-3.0");
         std::fs::create_dir_all(&sibling).unwrap();
 
         let keep = Keep {

@@ -102,6 +102,9 @@ pub struct EngineConfig {
     pub allowed_programs: Vec<String>,
     /// Settings handed to the hook (and to the native plan) as `settings` (`[hook-settings]`).
     pub hook_settings: Vec<(String, String)>,
+    /// How a new version proves itself before it is committed (issue 6); none by default:
+    /// a new version is committed at once.
+    pub health: crate::health::HealthPolicy,
 }
 
 /// A configured WASM install hook (docs/hooks.md, "Configure").
@@ -161,6 +164,7 @@ impl EngineConfig {
             hook: None,
             allowed_programs: Vec::new(),
             hook_settings: Vec::new(),
+            health: crate::health::HealthPolicy::default(),
         }
     }
 

@@ -167,6 +167,25 @@ impl Engine {
         self.call(SupervisorMsg::Install).await?
     }
 
+    /// Commits the version on trial (the app's `confirm`): its backup may go; returns it, or
+    /// `None` when no version was pending.
+    ///
+    /// # Errors
+    /// [`EngineError::Internal`] when the supervisor stopped.
+    pub async fn confirm(&self) -> Result<Option<tufd_core::Version>, EngineError> {
+        self.call(SupervisorMsg::Confirm).await?
+    }
+
+    /// Restores the previous version from its backup, marks the current one bad, relaunches
+    /// the app when configured; returns the version now installed.
+    ///
+    /// # Errors
+    /// `no-backup` when there is none, `busy` while an operation runs, `install-failed` when
+    /// the swap fails (the install folder is then as before).
+    pub async fn rollback(&self) -> Result<tufd_core::Version, EngineError> {
+        self.call(SupervisorMsg::Rollback).await?
+    }
+
     /// Cancels the running operation; whether one was cancelled.
     ///
     /// # Errors

@@ -209,6 +209,58 @@ pub fn skip_bad(targets: &[TargetInfo], bad: &BadVersions) -> Vec<TargetInfo> {
         .collect()
 }
 
+/// `<data>/health.json`: the pending commit and the bad versions, kept apart from `state.json`
+/// so that this module owns its file. Written atomically (temporary file, sync, rename).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthFile {
+    /// The version on trial, if any.
+    #[serde(default)]
+    pub pending: Option<PendingCommit>,
+    /// Versions never offered again.
+    #[serde(default)]
+    pub bad: BadVersions,
+}
+
+impl HealthFile {
+    /// The file's path in the data folder `data_dir`.
+    pub fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join("health.json")
+    }
+
+    /// Reads `path`; a missing file is the default, an unreadable one too (logged): losing it
+    /// commits a pending version, which is what happened before health checks existed.
+    pub fn load(path: &Path) -> Self {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(path = %path.display(), error = %e, "health file unreadable; starting afresh");
+                Self::default()
+            }),
+            Err(_) => Self::default(),
+        }
+    }
+
+    /// Writes the file atomically.
+    ///
+    /// # Errors
+    /// [`crate::EngineError::Io`] with the path that failed.
+    pub fn save(&self, path: &Path) -> Result<(), crate::EngineError> {
+        use std::io::Write as _;
+        let tmp = path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(self).expect("health file serialises");
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |e| crate::EngineError::io(p, e)
+        };
+        let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        file.write_all(&bytes).map_err(io(&tmp))?;
+        file.sync_all().map_err(io(&tmp))?;
+        crate::faults::point("health.before-rename");
+        std::fs::rename(&tmp, path).map_err(io(path))?;
+        crate::faults::point("health.after-rename");
+        Ok(())
+    }
+}
+
 /// Runs the health command `command` (program and arguments; a relative program resolves inside
 /// `install_dir` when such a file exists there) in `install_dir` with no stdin, and waits at
 /// most `timeout` (then kills it). Blocking.
@@ -383,6 +435,22 @@ mod tests {
         let text = serde_json::to_string(&bad).unwrap();
         assert_eq!(text, r#"["2.0"]"#);
         assert_eq!(serde_json::from_str::<BadVersions>(&text).unwrap(), bad);
+    }
+
+    #[test]
+    fn health_file_round_trips_and_tolerates_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = HealthFile::path(dir.path());
+        assert_eq!(HealthFile::load(&path), HealthFile::default());
+        let mut file = HealthFile {
+            pending: Some(pending()),
+            ..HealthFile::default()
+        };
+        file.bad.mark("1.5".parse().unwrap());
+        file.save(&path).unwrap();
+        assert_eq!(HealthFile::load(&path), file);
+        std::fs::write(&path, "{garbage").unwrap();
+        assert_eq!(HealthFile::load(&path), HealthFile::default());
     }
 
     #[test]

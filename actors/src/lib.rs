@@ -16,6 +16,7 @@
 //! - [`preflight`]: checks before a download (writable folders, free space, no install running).
 //! - [`cleanup`]: removing what a committed update no longer needs.
 //! - [`health`]: the pending commit of a new version: confirm, health command, rollback.
+//! - [`rollback`]: restoring the previous version from its backup.
 #![warn(missing_docs)]
 
 pub mod cleanup;
@@ -31,6 +32,7 @@ pub mod install;
 pub mod metadata;
 pub mod patcher;
 pub mod preflight;
+pub mod rollback;
 pub mod supervisor;
 pub mod transport;
 pub mod trusted_store;

@@ -81,8 +81,7 @@ pub fn find_backup(
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .filter_map(|e| e.file_name().into_string().ok())
             .collect();
-        if let Some((version, name)) = pick_backup(app, current, names.iter().map(String::as_str))
-        {
+        if let Some((version, name)) = pick_backup(app, current, names.iter().map(String::as_str)) {
             return Some(Backup {
                 version,
                 path: root.join(name),
@@ -126,7 +125,8 @@ pub fn rollback_blocking(
     let rolled_root = if backup_root == layout.backup() {
         layout.root().join("rolled-back")
     } else {
-        sibling(install_dir, ".tufd-rolled-back").unwrap_or_else(|| layout.root().join("rolled-back"))
+        sibling(install_dir, ".tufd-rolled-back")
+            .unwrap_or_else(|| layout.root().join("rolled-back"))
     };
     let trash = if backup_root == layout.backup() {
         layout.trash()
@@ -145,7 +145,11 @@ pub fn rollback_blocking(
         from: current.clone(),
         to: backup.version.clone(),
         app_pid: if wait_for_app { config.app_pid } else { None },
-        relaunch: if relaunch { config.relaunch.clone() } else { None },
+        relaunch: if relaunch {
+            config.relaunch.clone()
+        } else {
+            None
+        },
         app_name: config.app_name.clone(),
     };
     tracing::warn!(from = %current, to = %backup.version, backup = %backup.path.display(), "rolling back");

@@ -47,6 +47,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Restore the previous version from its backup (kept until the next update) and mark the
+    /// current one bad.
+    Rollback,
 }
 
 /// Log line format.
@@ -144,6 +147,19 @@ pub struct Flags {
     #[arg(long, global = true)]
     #[serde(default)]
     pub auto_install: bool,
+    /// A command (split on whitespace, run in the install folder; a relative program resolves
+    /// inside it) that must exit 0 right after an install, else the previous version is
+    /// restored and the new one marked bad. Default none.
+    #[arg(long, global = true, value_name = "CMD")]
+    pub health_command: Option<String>,
+    /// Seconds a new version may stay unconfirmed (no `confirm` request) before it is rolled
+    /// back; 0 or absent: no time limit. Also the health command's time limit (default 60).
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub health_timeout: Option<u64>,
+    /// Daemon starts a new version may see unconfirmed; the next start rolls it back. Default
+    /// no limit.
+    #[arg(long, global = true, value_name = "N")]
+    pub health_launches: Option<u32>,
     /// Log format on stderr or the log file. Default text.
     #[arg(long, global = true, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,

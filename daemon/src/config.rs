@@ -54,6 +54,9 @@ fn overlay(under: Flags, over: Flags) -> Flags {
         relaunch: over.relaunch.or(under.relaunch),
         app_pid: over.app_pid.or(under.app_pid),
         auto_install: over.auto_install || under.auto_install,
+        health_command: over.health_command.or(under.health_command),
+        health_timeout: over.health_timeout.or(under.health_timeout),
+        health_launches: over.health_launches.or(under.health_launches),
         log_format: over.log_format.or(under.log_format),
         log_file: over.log_file.or(under.log_file),
     }
@@ -140,6 +143,18 @@ pub fn resolve(flags: &Flags) -> anyhow::Result<EngineConfig> {
     }
     config.app_pid = flags.app_pid;
     config.auto_install = flags.auto_install;
+    config.health = tufd_actors::health::HealthPolicy {
+        timeout: flags
+            .health_timeout
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs),
+        max_launches: flags.health_launches,
+        command: flags
+            .health_command
+            .as_deref()
+            .map(|c| c.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .filter(|c| !c.is_empty()),
+    };
     if let Some(path) = flags.hook {
         let mut hook = HookConfig::new(path);
         if let Some(ms) = flags.hook_timeout_ms {

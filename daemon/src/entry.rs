@@ -50,6 +50,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check { json } => oneshot::check(&engine, json).await,
         Command::Update { yes } => oneshot::update(&engine, yes).await,
         Command::Status { json } => oneshot::status(&engine, json).await,
+        Command::Rollback => oneshot::rollback(&engine).await,
     };
     let _ = engine.shutdown().await;
     result

@@ -60,6 +60,17 @@ pub async fn status(engine: &Engine, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `tufd rollback`: restores the previous version from its backup.
+///
+/// # Errors
+/// The engine's error (`no-backup` when there is none).
+pub async fn rollback(engine: &Engine) -> anyhow::Result<()> {
+    let before = engine.status().await?.current;
+    let restored = engine.rollback().await?;
+    println!("rolled back from {before} to {restored}");
+    Ok(())
+}
+
 /// Shows download progress from `events` on stderr until the channel closes.
 fn progress_bar(mut events: broadcast::Receiver<Event>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

@@ -14,6 +14,7 @@ mod crash;
 mod docs;
 mod examples;
 mod expired;
+mod health;
 mod hooks;
 mod resume;
 mod sidecar;

@@ -333,11 +333,15 @@ pub fn write(path: &Path, journal: &Journal) -> Result<(), EngineError> {
     let dir = parent(path);
     let tmp = path.with_extension("json.tmp");
     let bytes = serde_json::to_vec_pretty(journal).expect("journal serialises");
+    crate::faults::point("journal.before-write");
     let mut file = File::create(&tmp).map_err(io(&tmp))?;
     file.write_all(&bytes).map_err(io(&tmp))?;
     file.sync_all().map_err(io(&tmp))?;
+    crate::faults::point("journal.before-rename");
     fs::rename(&tmp, path).map_err(io(path))?;
-    sync_dir(dir)
+    sync_dir(dir)?;
+    crate::faults::point("journal.after-write");
+    Ok(())
 }
 
 /// Reads the journal at `path`; `None` when there is none.
@@ -364,6 +368,7 @@ pub fn read(path: &Path) -> Result<Option<Journal>, EngineError> {
 /// # Errors
 /// [`EngineError::Io`].
 pub fn remove(path: &Path) -> Result<(), EngineError> {
+    crate::faults::point("journal.before-remove");
     match fs::remove_file(path) {
         Ok(()) => sync_dir(parent(path)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -378,13 +383,16 @@ pub(crate) fn exists(path: &Path) -> bool {
 
 /// Renames durably (both folders synced).
 pub(crate) fn rename(from: &Path, to: &Path) -> Result<(), EngineError> {
+    crate::faults::point("install.before-rename");
     fs::rename(from, to).map_err(|e| EngineError::InstallFailed {
         message: format!("cannot rename {} to {}: {e}", from.display(), to.display()),
     })?;
+    crate::faults::point("install.after-rename");
     sync_dir(parent(from))?;
     if parent(from) != parent(to) {
         sync_dir(parent(to))?;
     }
+    crate::faults::point("install.after-rename-sync");
     Ok(())
 }
 

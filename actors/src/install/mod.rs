@@ -111,7 +111,9 @@ fn remove_dir_if_present(path: &Path) -> Result<(), EngineError> {
 /// # Errors
 /// [`EngineError::InstallFailed`] when extraction refuses the tar; [`EngineError::Io`].
 pub fn stage(tar: &Path, staging: &Path) -> Result<(), EngineError> {
+    crate::faults::point("stage.before-clear");
     remove_dir_if_present(staging)?;
+    crate::faults::point("stage.before-extract");
     if let Some(parent) = staging.parent() {
         std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
     }
@@ -131,6 +133,7 @@ pub fn stage(tar: &Path, staging: &Path) -> Result<(), EngineError> {
                 ),
             }
         })?;
+    crate::faults::point("stage.after-extract");
     tracing::info!(staging = %staging.display(), files = summary.files, bytes = summary.bytes, "staged");
     Ok(())
 }
@@ -277,7 +280,15 @@ pub fn install_blocking(job: &InstallJob, source: &PlanSource) -> Result<bool, E
         hook = source.has_hook(),
         "install plan ready"
     );
-    remove_dir_if_present(&job.placement.backup_root)?;
+    // Renamed away first (atomic): a crash mid-removal must not leave a partial backup that a
+    // later `rollback` would restore (issue 6).
+    let doomed = job.placement.backup_root.with_extension("tufd-removing");
+    remove_dir_if_present(&doomed)?;
+    if journal::exists(&job.placement.backup_root) {
+        std::fs::rename(&job.placement.backup_root, &doomed)
+            .map_err(|e| EngineError::io(&job.placement.backup_root, e))?;
+    }
+    remove_dir_if_present(&doomed)?;
     std::fs::create_dir_all(&job.placement.backup_root)
         .map_err(|e| EngineError::io(&job.placement.backup_root, e))?;
     let roots = Roots {

@@ -6,6 +6,9 @@
 //!           ↘ idle (up to date)                                              ↘ failed
 //! ```
 //!
+//! A rollback (a new version failing its health check during `installing`, or a `rollback`
+//! request in any resting state) leads to `rolled-back`, a resting state.
+//!
 //! A check may start from any resting state (idle, available, staged, done, failed); a
 //! cancel returns a busy state to idle, except `installing`, which cannot be interrupted
 //! (the swap runs to its end or rolls back through the journal).
@@ -34,11 +37,14 @@ pub enum Phase {
     Done,
     /// The last operation failed.
     Failed,
+    /// The new version failed its health check (or a rollback was requested) and the previous
+    /// version is installed again.
+    RolledBack,
 }
 
 impl Phase {
     /// All phases, for exhaustive tests.
-    pub const ALL: [Phase; 9] = [
+    pub const ALL: [Phase; 10] = [
         Phase::Idle,
         Phase::Checking,
         Phase::Available,
@@ -48,6 +54,7 @@ impl Phase {
         Phase::Installing,
         Phase::Done,
         Phase::Failed,
+        Phase::RolledBack,
     ];
 
     /// The contract's name of the phase (`idle`, `checking`, …).
@@ -62,6 +69,7 @@ impl Phase {
             Phase::Installing => "installing",
             Phase::Done => "done",
             Phase::Failed => "failed",
+            Phase::RolledBack => "rolled-back",
         }
     }
 
@@ -103,11 +111,13 @@ pub enum Input {
     Failed,
     /// The running operation was cancelled.
     Cancelled,
+    /// The previous version was restored (health check failed, or on request).
+    RolledBack,
 }
 
 impl Input {
     /// All inputs, for exhaustive tests.
-    pub const ALL: [Input; 10] = [
+    pub const ALL: [Input; 11] = [
         Input::CheckStarted,
         Input::UpdateFound,
         Input::UpToDate,
@@ -118,6 +128,7 @@ impl Input {
         Input::Installed,
         Input::Failed,
         Input::Cancelled,
+        Input::RolledBack,
     ];
 }
 
@@ -126,7 +137,10 @@ pub fn next(phase: Phase, input: Input) -> Option<Phase> {
     use Input as I;
     use Phase as P;
     Some(match (phase, input) {
-        (P::Idle | P::Available | P::Staged | P::Done | P::Failed, I::CheckStarted) => P::Checking,
+        (
+            P::Idle | P::Available | P::Staged | P::Done | P::Failed | P::RolledBack,
+            I::CheckStarted,
+        ) => P::Checking,
         (P::Checking, I::UpdateFound) => P::Available,
         (P::Checking, I::UpToDate) => P::Idle,
         (P::Available, I::DownloadStarted) => P::Downloading,
@@ -136,6 +150,16 @@ pub fn next(phase: Phase, input: Input) -> Option<Phase> {
         (P::Installing, I::Installed) => P::Done,
         (P::Checking | P::Downloading | P::Verifying | P::Installing, I::Failed) => P::Failed,
         (P::Checking | P::Downloading | P::Verifying, I::Cancelled) => P::Idle,
+        (
+            P::Installing
+            | P::Idle
+            | P::Available
+            | P::Staged
+            | P::Done
+            | P::Failed
+            | P::RolledBack,
+            I::RolledBack,
+        ) => P::RolledBack,
         _ => return None,
     })
 }
@@ -154,6 +178,14 @@ mod tests {
             (P::Staged, I::CheckStarted, P::Checking),
             (P::Done, I::CheckStarted, P::Checking),
             (P::Failed, I::CheckStarted, P::Checking),
+            (P::RolledBack, I::CheckStarted, P::Checking),
+            (P::Installing, I::RolledBack, P::RolledBack),
+            (P::Idle, I::RolledBack, P::RolledBack),
+            (P::Available, I::RolledBack, P::RolledBack),
+            (P::Staged, I::RolledBack, P::RolledBack),
+            (P::Done, I::RolledBack, P::RolledBack),
+            (P::Failed, I::RolledBack, P::RolledBack),
+            (P::RolledBack, I::RolledBack, P::RolledBack),
             (P::Checking, I::UpdateFound, P::Available),
             (P::Checking, I::UpToDate, P::Idle),
             (P::Available, I::DownloadStarted, P::Downloading),
@@ -228,7 +260,8 @@ mod tests {
                 "staged",
                 "installing",
                 "done",
-                "failed"
+                "failed",
+                "rolled-back"
             ]
         );
         assert_eq!(serde_json::to_value(Phase::Staged).unwrap(), "staged");

@@ -16,6 +16,7 @@
 //! Workers are spawned linked; a worker that fails is spawned again with the same arguments
 //! (the request it was serving fails with `internal`).
 
+pub mod commit;
 pub mod machine;
 pub mod persist;
 pub mod pipeline;
@@ -23,6 +24,7 @@ pub mod policy;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use serde::Serialize;
@@ -34,6 +36,7 @@ use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::event::{CheckReport, Event};
 use crate::fetcher::DownloadActor;
+use crate::health::{self, HealthEvent, HealthFile, Verdict};
 use crate::install::{InstallActor, PlanSource};
 use crate::metadata::{MetadataActor, MetadataState};
 use crate::patcher::PatchActor;
@@ -135,6 +138,12 @@ pub enum SupervisorMsg {
     Emit(Event),
     /// From the operation task: it ended.
     Finished(Box<(OpOutput, Result<(), EngineError>)>),
+    /// `confirm`: commit the version on trial; answers it (`None`: nothing was pending).
+    Confirm(RpcReplyPort<Result<Option<Version>, EngineError>>),
+    /// `rollback`: restore the previous version from its backup; answers the version restored.
+    Rollback(RpcReplyPort<Result<Version, EngineError>>),
+    /// The health deadline of the version on trial may have passed.
+    HealthTick,
 }
 
 /// Arguments of the [`SupervisorActor`].
@@ -309,6 +318,82 @@ impl SupervisorState {
         }
     }
 
+    /// Sends [`SupervisorMsg::HealthTick`] just after the deadline of the version on trial, if
+    /// there is one and a health timeout is configured.
+    fn arm_health_timer(&self, myself: &ActorRef<SupervisorMsg>) {
+        let policy = &self.config.health;
+        let file = HealthFile::load(&HealthFile::path(&self.config.data_dir));
+        let Some(deadline) = file.pending.and_then(|p| p.deadline_unix(policy)) else {
+            return;
+        };
+        let wait = Duration::from_secs(deadline.saturating_sub(commit::now_unix()))
+            + Duration::from_millis(100);
+        let me = myself.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            let _ = me.cast(SupervisorMsg::HealthTick);
+        });
+    }
+
+    /// Restores the previous version (health failure or request), marks the current one bad,
+    /// moves to `rolled-back` and reports it as an `error` notification of kind `rolled-back`.
+    async fn roll_back(&mut self, reason: String) -> Result<Version, EngineError> {
+        let (config, current, why) = (
+            Arc::clone(&self.config),
+            self.current.clone(),
+            reason.clone(),
+        );
+        let restored =
+            tokio::task::spawn_blocking(move || commit::roll_back(&config, &current, &why))
+                .await
+                .map_err(|e| EngineError::Internal {
+                    message: format!("rollback thread: {e}"),
+                })??;
+        let from = std::mem::replace(&mut self.current, restored.clone());
+        self.persisted.installed_version = Some(restored.clone());
+        self.persist();
+        self.checked = None;
+        self.staged = None;
+        self.set_phase(Input::RolledBack);
+        let err = EngineError::RolledBack {
+            from,
+            to: restored.clone(),
+            reason,
+        };
+        tracing::warn!(error = %err, "rolled back");
+        self.emit(Event::Error {
+            kind: err.kind(),
+            message: err.to_string(),
+        });
+        Ok(restored)
+    }
+
+    /// The health deadline passed (or the daemon started): rolls back a version on trial that
+    /// ran out of time, unless an operation runs (then tries again in a second).
+    async fn health_tick(&mut self, myself: &ActorRef<SupervisorMsg>) {
+        if self.running.is_some() {
+            let me = myself.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let _ = me.cast(SupervisorMsg::HealthTick);
+            });
+            return;
+        }
+        let file = HealthFile::load(&HealthFile::path(&self.config.data_dir));
+        let Some(mut pending) = file.pending else {
+            return;
+        };
+        let event = HealthEvent::Tick {
+            now_unix: commit::now_unix(),
+        };
+        if let Verdict::RollBack { reason } =
+            health::step(&mut pending, &self.config.health, &event)
+            && let Err(e) = self.roll_back(reason).await
+        {
+            tracing::error!(error = %e, "automatic rollback failed");
+        }
+    }
+
     fn finish(
         &mut self,
         myself: &ActorRef<SupervisorMsg>,
@@ -363,6 +448,7 @@ impl SupervisorState {
             }
         }
         self.persist();
+        self.arm_health_timer(myself);
         if result.is_ok() && self.phase == Phase::Done && !relaunched {
             self.emit(Event::RestartRequired {
                 version: self.current.clone(),
@@ -503,6 +589,66 @@ impl Actor for SupervisorActor {
             SupervisorMsg::Finished(outcome) => {
                 let (out, result) = *outcome;
                 state.finish(&myself, out, result);
+            }
+            SupervisorMsg::Confirm(reply) => {
+                let file = HealthFile::load(&HealthFile::path(&state.config.data_dir));
+                let answer = match file.pending {
+                    None => Ok(None),
+                    Some(pending) => {
+                        let config = Arc::clone(&state.config);
+                        let version = pending.version.clone();
+                        tokio::task::spawn_blocking(move || commit::commit(&config, &version))
+                            .await
+                            .map(|()| Some(pending.version))
+                            .map_err(|e| EngineError::Internal {
+                                message: format!("commit thread: {e}"),
+                            })
+                    }
+                };
+                let _ = reply.send(answer);
+            }
+            SupervisorMsg::Rollback(reply) => {
+                let answer = if state.running.is_some() || state.shutdown.is_some() {
+                    Err(EngineError::Busy {
+                        state: state.phase.as_str(),
+                    })
+                } else {
+                    state.roll_back("rollback requested".to_owned()).await
+                };
+                let _ = reply.send(answer);
+            }
+            SupervisorMsg::HealthTick => state.health_tick(&myself).await,
+        }
+        Ok(())
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        // A version on trial from an earlier run: count this launch, roll back if its time or
+        // launches ran out, else wait for its deadline. Without a health policy it is committed.
+        let config = Arc::clone(&state.config);
+        let verdict = tokio::task::spawn_blocking(move || {
+            if config.health.enabled() {
+                commit::on_start(&config)
+            } else {
+                let file = HealthFile::load(&HealthFile::path(&config.data_dir));
+                if let Some(pending) = file.pending {
+                    commit::commit(&config, &pending.version);
+                }
+                Ok(None)
+            }
+        })
+        .await?;
+        match verdict {
+            Ok(Some(_)) => state.arm_health_timer(&myself),
+            Ok(None) => {}
+            Err(reason) => {
+                if let Err(e) = state.roll_back(reason).await {
+                    tracing::error!(error = %e, "automatic rollback at start failed");
+                }
             }
         }
         Ok(())

@@ -28,6 +28,7 @@ use crate::fetcher::FetchMsg;
 use crate::install::{self, InstallJob, InstallMsg, Placement, PlanSource};
 use crate::metadata::{MetadataMsg, RepoView};
 use crate::patcher::{BaseSource, BuildError, BuildJob, PatchMsg, PatchStep};
+use crate::supervisor::commit::{self, AfterInstall};
 use crate::supervisor::machine::{Input, Phase};
 use crate::supervisor::policy::{self, Deferral, Gate};
 use tufd_core::plan::{Decision, UpdateInfo};
@@ -206,11 +207,15 @@ pub fn plan_for(
         (Ok(meta), None) if meta.is_file() => BaseTar::Cached,
         _ => BaseTar::Missing,
     };
+    // Versions that failed their health check are never offered again (issue 6).
+    let bad =
+        crate::health::HealthFile::load(&crate::health::HealthFile::path(&config.data_dir)).bad;
+    let targets = crate::health::skip_bad(&view.targets, &bad);
     plan(&PlanInput {
         app_name: &config.app_name,
         installed: current,
         channel: config.channel,
-        targets: &view.targets,
+        targets: &targets,
         base,
         failed_patches,
         policy: &config.policy,
@@ -287,6 +292,7 @@ async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineErro
         let checked = out.checked.clone().ok_or_else(|| EngineError::Internal {
             message: "no check before download".into(),
         })?;
+        preflight(input, &checked.plan).await?;
         advance(Input::DownloadStarted);
         out.staged = Some(download_and_stage(input, &checked, out).await?);
         advance(Input::Staged);
@@ -315,16 +321,54 @@ async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineErro
         reply,
     })
     .await??;
-    let old_base = config.layout().base_tar(&config.app_name, &input.current);
-    if let Err(e) = std::fs::remove_file(&old_base)
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
-        tracing::warn!(path = %old_base.display(), error = %e, "cannot remove the old base tar");
-    }
-    out.installed = Some((staged.version.clone(), relaunched));
     out.staged = None;
-    advance(Input::Installed);
-    Ok(())
+    // Commit, trial or health rollback; the commit's cleanup removes the old base tar.
+    let (cfg, from, to) = (
+        input.config.clone(),
+        input.current.clone(),
+        staged.version.clone(),
+    );
+    let backup = staged.placement.backup.clone();
+    let after =
+        tokio::task::spawn_blocking(move || commit::after_install(&cfg, &from, &to, &backup))
+            .await
+            .map_err(|e| EngineError::Internal {
+                message: format!("health check thread: {e}"),
+            })?;
+    match after {
+        AfterInstall::Committed | AfterInstall::Pending(_) => {
+            out.installed = Some((staged.version.clone(), relaunched));
+            advance(Input::Installed);
+            Ok(())
+        }
+        AfterInstall::RolledBack { restored, reason } => {
+            out.installed = Some((restored.clone(), true));
+            advance(Input::RolledBack);
+            Err(EngineError::RolledBack {
+                from: staged.version.clone(),
+                to: restored,
+                reason,
+            })
+        }
+        AfterInstall::RollbackFailed(e) => {
+            out.installed = Some((staged.version.clone(), relaunched));
+            advance(Input::Installed);
+            Err(e)
+        }
+    }
+}
+
+/// Pre-flight checks before the first byte is downloaded (issue 6): writable folders, free
+/// space for the plan, no install in progress.
+async fn preflight(input: &OpInput, plan: &Plan) -> Result<(), EngineError> {
+    let need = crate::preflight::need_for(plan);
+    let layout = input.config.layout();
+    let install_dir = input.config.install_dir.clone();
+    tokio::task::spawn_blocking(move || crate::preflight::run(&layout, &install_dir, &need))
+        .await
+        .map_err(|e| EngineError::Internal {
+            message: format!("pre-flight thread: {e}"),
+        })?
 }
 
 /// Whether the update policy lets this automatic install go ahead now; records the answer in

@@ -150,7 +150,9 @@ impl TrustedStore {
         }
         let loaded = loader.load().await;
         let synced = self.sync(&session).await;
-        let repository = loaded.map_err(|source| TrustedStoreError::Tuf { source: Box::new(source) })?;
+        let repository = loaded.map_err(|source| TrustedStoreError::Tuf {
+            source: Box::new(source),
+        })?;
         synced?;
         Ok(LoadedRepository {
             repository,
@@ -318,14 +320,18 @@ impl LoadedRepository {
                 .repository
                 .read_target(name)
                 .await
-                .map_err(|source| TrustedStoreError::Tuf { source: Box::new(source) })?
+                .map_err(|source| TrustedStoreError::Tuf {
+                    source: Box::new(source),
+                })?
                 .ok_or_else(|| TrustedStoreError::UnknownTarget {
                     target: name.raw().to_owned(),
                 })?;
             stream
                 .into_vec()
                 .await
-                .map_err(|source| TrustedStoreError::Tuf { source: Box::new(source) })
+                .map_err(|source| TrustedStoreError::Tuf {
+                    source: Box::new(source),
+                })
         }
         .await;
         *self

@@ -43,6 +43,16 @@ async fn shutdown(engine: &Engine) -> Result<Value, EngineError> {
     Ok(json!({}))
 }
 
+/// `confirm` → `{"confirmed": "<version>" | null}` (null: nothing was pending).
+async fn confirm(engine: &Engine) -> Result<Value, EngineError> {
+    Ok(json!({ "confirmed": engine.confirm().await? }))
+}
+
+/// `rollback` → `{"version", "rolled_back": true}`.
+async fn rollback(engine: &Engine) -> Result<Value, EngineError> {
+    Ok(json!({ "version": engine.rollback().await?, "rolled_back": true }))
+}
+
 /// Runs `request` against `engine`.
 ///
 /// # Errors
@@ -55,5 +65,7 @@ pub async fn handle(engine: &Engine, request: Request) -> Result<Value, EngineEr
         Request::Install => install(engine).await,
         Request::Cancel => cancel(engine).await,
         Request::Shutdown => shutdown(engine).await,
+        Request::Confirm => confirm(engine).await,
+        Request::Rollback => rollback(engine).await,
     }
 }

@@ -20,6 +20,10 @@ pub enum Request {
     Cancel,
     /// `shutdown`.
     Shutdown,
+    /// `confirm`.
+    Confirm,
+    /// `rollback`.
+    Rollback,
 }
 
 impl Request {
@@ -31,6 +35,8 @@ impl Request {
             "install" => Request::Install,
             "cancel" => Request::Cancel,
             "shutdown" => Request::Shutdown,
+            "confirm" => Request::Confirm,
+            "rollback" => Request::Rollback,
             _ => return None,
         })
     }

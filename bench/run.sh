@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# tufd side by side with what users would pick instead (issue 7): one command that installs the
+# tools, fetches the workload, builds the release binaries and runs bench/harness.py, which
+# regenerates docs/performance.md.
+#
+#   bench/run.sh            # full run (about 10-15 min on 2 cores; 1 GiB download test)
+#   bench/run.sh --quick    # development: fewer runs, smaller inputs (a few minutes); writes
+#                           # bench/performance-quick.md instead
+#   bench/run.sh --help     # every option of the driver
+#
+# Environment: CARGO_TARGET_DIR (release binaries), BENCH_DATA (bundle folders, default
+# bench/data, fetched by bench/fetch-bundles.sh when missing), PYTHON (default python3).
+# Needs: cargo, python3 (venv), and Debian's zstd, curl, nginx, time, binutils and eatmydata
+# (installed with apt-get when missing).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+python="${PYTHON:-python3}"
+
+missing=()
+tools=(zstd:zstd curl:curl nginx:nginx-light /usr/bin/time:time strip:binutils eatmydata:eatmydata)
+for pair in "${tools[@]}"; do
+    cmd="${pair%%:*}" pkg="${pair#*:}"
+    command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "bench: installing ${missing[*]}" >&2
+    if [ "$(id -u)" = 0 ]; then apt-get install -y -q "${missing[@]}" >&2
+    else sudo apt-get install -y -q "${missing[@]}" >&2; fi
+fi
+export PATH="$PATH:/usr/sbin"
+
+# Two venvs: tufup pins its own python-tuf (4.x) and bsdiff4; the newest python-tuf goes apart.
+venv() { # DIR PACKAGE...
+    local dir="bench/.venv/$1"; shift
+    [ -x "$dir/bin/python" ] || "$python" -m venv "$dir"
+    "$dir/bin/python" -c "import ${IMPORTS}" 2>/dev/null ||
+        "$dir/bin/pip" install -q --disable-pip-version-check "$@" >&2
+}
+IMPORTS="tufup, bsdiff4" venv tufup tufup bsdiff4
+IMPORTS="tuf.ngclient, bsdiff4" venv tuf 'tuf>=7' bsdiff4
+
+data="${BENCH_DATA:-$root/bench/data}"
+TUFD_PYTHON="$root/bench/.venv/tufup/bin/python" bench/fetch-bundles.sh "$data" >/dev/null
+export BENCH_DATA="$data"
+
+echo "bench: building the release binaries" >&2
+cargo build --release -q -p tufd -p tufd-repo
+cargo build --release -q --manifest-path bench/codecs/Cargo.toml
+
+exec "$python" bench/harness.py "$@"

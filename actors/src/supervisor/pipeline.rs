@@ -433,7 +433,7 @@ async fn fetch(input: &OpInput, view: &RepoView, name: &str) -> Result<PathBuf, 
         file_name: name.to_owned(),
         length: file.length,
         sha256: file.sha256,
-        chunk_bytes: crate::download::DEFAULT_CHUNK_BYTES,
+        chunk_bytes: crate::download::ENGINE_CHUNK_BYTES,
     };
     let events = input.emit.clone();
     let target = name.to_owned();

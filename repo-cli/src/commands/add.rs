@@ -20,7 +20,7 @@ use tufd_core::{
     ArchiveCustom, Codec, PatchCustom, Sha256, Suffix, TargetCustom, TargetName, Version,
 };
 
-use super::{Chain, Ctx, resign};
+use super::{Ctx, publish_targets};
 use crate::error::AddError;
 use crate::progress;
 use crate::repo::txn::Staging;
@@ -179,21 +179,7 @@ pub async fn run(ctx: Ctx, args: AddArgs) -> anyhow::Result<ExitCode> {
         staging.add_target(patch_tmp, patch_final);
         targets.add_target(tname(patch_name.as_str())?, patch_target);
     }
-    let root = state.root.signed.signed.clone();
-    resign(
-        &ctx,
-        &state,
-        &root,
-        &signers,
-        &mut staging,
-        Chain::Targets,
-        Some(targets),
-        None,
-    )
-    .await?;
-    staging
-        .commit(&ctx.layout)
-        .context("while publishing the release (the repository is unchanged)")?;
+    publish_targets(&ctx, &state, &signers, staging, targets, "the release").await?;
     println!("published {summary}");
     Ok(ExitCode::SUCCESS)
 }

@@ -150,6 +150,37 @@ pub enum Chain {
     Timestamp,
 }
 
+/// Publishes `targets` as the new targets role: re-signs targets, snapshot and timestamp with
+/// `signers` into `staging`, then moves everything into the repository (metadata last). `what`
+/// names the operation in the error (`"the release"`).
+///
+/// # Errors
+/// Signing or publishing failed; the repository is then unchanged.
+pub async fn publish_targets(
+    ctx: &Ctx,
+    state: &State,
+    signers: &[Signer],
+    mut staging: Staging,
+    targets: Targets,
+    what: &str,
+) -> anyhow::Result<()> {
+    let root = state.root.signed.signed.clone();
+    resign(
+        ctx,
+        state,
+        &root,
+        signers,
+        &mut staging,
+        Chain::Targets,
+        Some(targets),
+        None,
+    )
+    .await?;
+    staging
+        .commit(&ctx.layout)
+        .with_context(|| format!("while publishing {what} (the repository is unchanged)"))
+}
+
 /// Stages new versions of the roles from `from` down to the timestamp, each with version + 1
 /// and a fresh expiry (config days, or `first_days` for the first role of the chain), signed
 /// with `signers` as `root` lists them. `new_targets` replaces the targets content.

@@ -8,11 +8,11 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
 use tough::schema::RoleType;
 
-use super::{Chain, Ctx, resign};
+use super::{Ctx, publish_targets};
 use crate::repo::txn::Staging;
 use crate::repo::{State, target_file};
 
@@ -49,22 +49,8 @@ pub async fn run(ctx: Ctx, _args: RemoveLatestArgs) -> anyhow::Result<ExitCode> 
             ));
         }
     }
-    let mut staging = Staging::new(&ctx.layout)?;
-    let root = state.root.signed.signed.clone();
-    resign(
-        &ctx,
-        &state,
-        &root,
-        &signers,
-        &mut staging,
-        Chain::Targets,
-        Some(targets),
-        None,
-    )
-    .await?;
-    staging
-        .commit(&ctx.layout)
-        .context("while publishing (the repository is unchanged)")?;
+    let staging = Staging::new(&ctx.layout)?;
+    publish_targets(&ctx, &state, &signers, staging, targets, "the removal").await?;
     for (_, path) in &files {
         if let Err(e) = std::fs::remove_file(path)
             && e.kind() != std::io::ErrorKind::NotFound

@@ -58,6 +58,7 @@ impl Fixture {
             length: self.data.len() as u64,
             sha256: Sha256::digest(&self.data),
             chunk_bytes: CHUNK,
+            checkpoint_interval: tufd_actors::download::DEFAULT_CHECKPOINT_INTERVAL,
         }
     }
 
@@ -153,11 +154,28 @@ async fn a_wrong_finished_file_is_replaced() {
 }
 
 #[tokio::test]
-async fn resumes_after_a_crash_from_the_recorded_offset() {
+async fn resumes_after_a_crash_from_the_end_of_the_part() {
+    let f = Fixture::new().await;
+    let req = f.request();
+    // A process crash keeps what reached the page cache past the last checkpoint.
+    let (recorded, on_disk) = (1_000_000usize, 1_500_000usize);
+    f.leave_part(&req, &f.data[..on_disk], recorded as u64);
+    let (result, calls) = run(&client(), &req, &CancellationToken::new()).await;
+    result.unwrap();
+    assert_finished(&req, &f.data);
+    assert_eq!(
+        ranges(&f.server),
+        vec![Some(format!("bytes={on_disk}-{}", last_byte(LEN)))]
+    );
+    assert_eq!(calls.first(), Some(&(on_disk as u64, LEN as u64)));
+}
+
+#[tokio::test]
+async fn a_wrong_tail_past_the_record_falls_back_to_the_record() {
     let f = Fixture::new().await;
     let req = f.request();
     let offset = 1_000_000usize;
-    // Bytes past the recorded offset (written but never checkpointed) must be cut off.
+    // Bytes past the recorded offset that a power loss left wrong.
     let mut on_disk = f.data[..offset].to_vec();
     on_disk.extend_from_slice(b"garbage that was never checkpointed");
     f.leave_part(&req, &on_disk, offset as u64);
@@ -166,9 +184,15 @@ async fn resumes_after_a_crash_from_the_recorded_offset() {
     assert_finished(&req, &f.data);
     assert_eq!(
         ranges(&f.server),
-        vec![Some(format!("bytes={offset}-{}", last_byte(LEN)))]
+        vec![
+            Some(format!("bytes={}-{}", on_disk.len(), last_byte(LEN))),
+            Some(format!("bytes={offset}-{}", last_byte(LEN))),
+        ]
     );
-    assert_eq!(calls.first(), Some(&(offset as u64, LEN as u64)));
+    assert!(
+        calls.contains(&(offset as u64, LEN as u64)),
+        "progress never went back to the record: {calls:?}"
+    );
 }
 
 #[tokio::test]

@@ -16,10 +16,12 @@
 //!
 //! Strategy (one choice among those the contract allows): one request per attempt, open-ended
 //! from the offset reached (`Range: bytes=OFFSET-LAST` with `LAST` = signed length − 1; no `Range`
-//! at offset 0), streamed to `dir/<file_name>.part` with a checkpoint every `chunk_bytes`: the data
-//! is flushed and fsync'd, then `.part.json` (`{"url","length","sha256","offset"}`) is replaced
-//! atomically. One request per attempt keeps a fast link busy (no round trip per chunk) while the
-//! checkpoints bound what a crash can lose to one chunk. See [`part`] for the on-disk invariant.
+//! at offset 0), streamed to `dir/<file_name>.part`. A writer thread appends and hashes the bytes
+//! while the socket keeps being read; a syncer thread checkpoints every `chunk_bytes` or
+//! `checkpoint_interval`, whichever comes first: the data is fdatasync'd, then `.part.json`
+//! (`{"url","length","sha256","offset"}`) is replaced atomically ([`writer`]). One request per
+//! attempt keeps a fast link busy (no round trip per chunk) while the checkpoints bound what a
+//! crash can lose to about one checkpoint's worth. See [`part`] for the on-disk invariant.
 //!
 //! Failures: connection errors, idle timeouts, a body that ends early and `5xx`/`408`/`429` are
 //! retried with back-off (the client's [`TransportSettings`](crate::transport::TransportSettings):
@@ -29,7 +31,8 @@
 //! `.part` is checkpointed first, so a later call resumes. `file://` sources are copied through
 //! the same machinery (length cap, hashing, checkpoints, resume by seeking the source).
 //!
-//! Memory is bounded: one network read plus a 256 KiB write buffer per download. Two concurrent
+//! Memory is bounded: at most [`part::IN_FLIGHT_BYTES`] accepted but not yet written, plus a
+//! 512 KiB write buffer per download. Two concurrent
 //! downloads of the same `dir/file_name` are not supported (the engine runs one per target).
 
 #![allow(
@@ -38,10 +41,12 @@
 )]
 
 pub mod part;
+mod writer;
 
 use std::error::Error as StdError;
 use std::io::{self, SeekFrom};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::CONTENT_RANGE;
@@ -57,11 +62,13 @@ use part::{PartFile, hash_file, remove_if_present};
 /// Default checkpoint interval (bytes): 1 MiB.
 pub const DEFAULT_CHUNK_BYTES: u64 = 1024 * 1024;
 
-/// The checkpoint interval the update engine uses (bytes): 8 MiB. Each checkpoint costs an
-/// fdatasync of the `.part` plus an fsync'd record rename (milliseconds on virtual disks), so
-/// 1 MiB checkpoints held a 1 GiB download to about a quarter of curl's throughput
-/// (`docs/performance.md`); a crash now re-fetches at most 8 MiB.
+/// The checkpoint interval the update engine uses (bytes): 8 MiB. Checkpoints run beside the
+/// download (they no longer stop it), but each is an fdatasync plus an fsync'd record rename;
+/// 8 MiB keeps their count low on fast links.
 pub const ENGINE_CHUNK_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Default time between checkpoints (seconds), so a slow link checkpoints too: 2 s.
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Size of the pieces read from `file://` sources (bytes).
 const FILE_READ_BYTES: usize = 256 * 1024;
@@ -81,12 +88,18 @@ pub struct DownloadRequest {
     pub length: u64,
     /// Signed sha256 of the target.
     pub sha256: Sha256,
-    /// Checkpoint interval (bytes): the most a crash can make us fetch again. 0 counts as 1.
+    /// Checkpoint interval (bytes). A crash makes us fetch again what arrived since the last
+    /// completed checkpoint: about this much, plus what the disk had not absorbed yet. 0
+    /// counts as 1.
     pub chunk_bytes: u64,
+    /// Checkpoint interval (time): a checkpoint also starts when this much time has passed
+    /// since the last one ([`DEFAULT_CHECKPOINT_INTERVAL`]).
+    pub checkpoint_interval: Duration,
 }
 
 impl DownloadRequest {
-    /// A request with the default checkpoint interval ([`DEFAULT_CHUNK_BYTES`]).
+    /// A request with the default checkpoint intervals ([`DEFAULT_CHUNK_BYTES`],
+    /// [`DEFAULT_CHECKPOINT_INTERVAL`]).
     pub fn new(
         url: Url,
         dir: impl Into<PathBuf>,
@@ -101,6 +114,7 @@ impl DownloadRequest {
             length,
             sha256,
             chunk_bytes: DEFAULT_CHUNK_BYTES,
+            checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
         }
     }
 
@@ -260,37 +274,46 @@ pub async fn download(
         return Err(DownloadError::Cancelled);
     }
     let mut part = PartFile::open(req).await?;
-    progress(part.offset(), req.length);
-    let result = if is_file {
-        copy_file(req, &mut part, progress, cancel).await
-    } else {
-        fetch_http(client, req, &mut part, progress, cancel).await
-    };
-    match result {
-        Ok(()) => {}
-        Err(e @ (DownloadError::LengthExceeded { .. } | DownloadError::HashMismatch { .. })) => {
+    loop {
+        progress(part.offset(), req.length);
+        let result = if is_file {
+            copy_file(req, &mut part, progress, cancel).await
+        } else {
+            fetch_http(client, req, &mut part, progress, cancel).await
+        };
+        match result {
+            Ok(()) => {}
+            Err(
+                e @ (DownloadError::LengthExceeded { .. } | DownloadError::HashMismatch { .. }),
+            ) => {
+                part.discard().await?;
+                return Err(e);
+            }
+            Err(e) => {
+                // Keep what was accepted for a later resume (cancel, network, http refusal).
+                part.suspend().await?;
+                return Err(e);
+            }
+        }
+        let (actual, length) = part.finish().await?;
+        if length != req.length {
+            // Unreachable by construction (the loops stop only at the signed length); refuse.
             part.discard().await?;
-            return Err(e);
+            return Err(DownloadError::Network {
+                url: req.url.clone(),
+                source: Box::new(TransferFailure::Short {
+                    offset: length,
+                    length: req.length,
+                }),
+            });
         }
-        Err(e) => {
-            // Keep what was accepted for a later resume (cancel, network, http refusal).
-            part.checkpoint().await?;
-            return Err(e);
+        if actual == req.sha256 {
+            break;
         }
-    }
-    let (actual, length) = part.finish().await?;
-    if length != req.length {
-        // Unreachable by construction (the loops stop only at the signed length); refuse anyway.
-        part.discard().await?;
-        return Err(DownloadError::Network {
-            url: req.url.clone(),
-            source: Box::new(TransferFailure::Short {
-                offset: length,
-                length: req.length,
-            }),
-        });
-    }
-    if actual != req.sha256 {
+        if part.fall_back().await? {
+            tracing::warn!(url = %req.url, offset = part.offset(), "resumed download failed its sha256; fetching again from the last synced checkpoint");
+            continue;
+        }
         part.discard().await?;
         return Err(DownloadError::HashMismatch {
             url: req.url.clone(),
@@ -469,7 +492,7 @@ async fn attempt(
                 if part.offset() + bytes.len() as u64 > req.length {
                     return Err(Stop::Fatal(length_exceeded(req)));
                 }
-                part.append(&bytes).await.map_err(Stop::Fatal)?;
+                part.append(bytes).await.map_err(Stop::Fatal)?;
                 progress(part.offset(), req.length);
             }
             Ok(None) => return Ok(()),
@@ -512,11 +535,11 @@ async fn copy_file(
     file.seek(SeekFrom::Start(part.offset()))
         .await
         .map_err(io_err)?;
-    let mut buf = vec![0u8; FILE_READ_BYTES];
     loop {
         if cancel.is_cancelled() {
             return Err(DownloadError::Cancelled);
         }
+        let mut buf = vec![0u8; FILE_READ_BYTES];
         let n = file.read(&mut buf).await.map_err(io_err)?;
         if n == 0 {
             break;
@@ -524,7 +547,8 @@ async fn copy_file(
         if part.offset() + n as u64 > req.length {
             return Err(length_exceeded(req));
         }
-        part.append(&buf[..n]).await?;
+        buf.truncate(n);
+        part.append(buf.into()).await?;
         progress(part.offset(), req.length);
     }
     if part.offset() < req.length {

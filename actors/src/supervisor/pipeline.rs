@@ -434,6 +434,7 @@ async fn fetch(input: &OpInput, view: &RepoView, name: &str) -> Result<PathBuf, 
         length: file.length,
         sha256: file.sha256,
         chunk_bytes: crate::download::ENGINE_CHUNK_BYTES,
+        checkpoint_interval: crate::download::DEFAULT_CHECKPOINT_INTERVAL,
     };
     let events = input.emit.clone();
     let target = name.to_owned();

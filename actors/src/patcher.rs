@@ -5,24 +5,28 @@
 //! - Base tar: `<data>/cache/<app>-<installed>.tar` when present and (if the installed
 //!   archive's tar digest is signed) matching it; else rebuilt from the install folder with
 //!   `archive::write_tar` and checked against the signed digest before it is trusted.
-//! - Patch chain: each step applied with `patch::apply_verified` against the patch's signed
-//!   `tar` digest. A failing step is reported as [`BuildError::PatchFailed`] with the patch
-//!   name, so the caller can record it and fetch the full archive in the same run.
-//! - Full archive: decompressed with a limit (the signed tar size, else 16 GiB) and, when signed,
-//!   checked against the tar digest.
+//! - Patch chain: each step applied file to file with `patch::apply_verified_stream` against
+//!   the patch's signed `tar` digest (the output is hashed as it is written). A failing step is
+//!   reported as [`BuildError::PatchFailed`] with the patch name, so the caller can record it
+//!   and fetch the full archive in the same run.
+//! - Full archive: decompressed with a limit (the signed tar size, else 16 GiB), hashed while it
+//!   is written and, when signed, checked against the tar digest.
 //!
 //! The result is written to a temporary file in `cache/` and renamed to
 //! `<data>/cache/<app>-<new>.tar`; nothing is left behind on failure. Every function here is
 //! blocking (hashing, patching, decompressing): the actor runs them in `spawn_blocking`.
-//! Patches are applied in memory (base and result each held once per step).
+//! Memory: `bidiff-zstd` steps stream the base and the patch (about the patch's zstd window plus
+//! buffers); `bsdiff4` steps read base and patch whole (qbsdiff needs slices); the result always
+//! goes straight to a temporary file.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tufd_core::archive::{self, Compression};
 use tufd_core::custom::TarDigest;
+use tufd_core::hash::HashingWriter;
 use tufd_core::{Codec, Sha256, Suffix, Version};
 
 use crate::config::DataLayout;
@@ -229,18 +233,14 @@ pub fn base_tar(layout: &DataLayout, base: &BaseSource) -> Result<PathBuf, Build
     Ok(cached)
 }
 
-/// Writes `bytes` to `<cache>/<app>-<to>.tar` through a temporary file.
-fn persist_bytes(
+/// Makes `tmp` durable and renames it to `<cache>/<app>-<to>.tar`; returns that path.
+fn persist_tar(
+    tmp: tempfile::NamedTempFile,
     layout: &DataLayout,
     app: &str,
     to: &Version,
-    bytes: &[u8],
 ) -> Result<PathBuf, BuildError> {
-    let cache = layout.cache();
-    std::fs::create_dir_all(&cache).map_err(io_err(&cache))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&cache).map_err(io_err(&cache))?;
-    tmp.write_all(bytes).map_err(io_err(&cache))?;
-    tmp.as_file().sync_all().map_err(io_err(&cache))?;
+    tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
     let dest = layout.base_tar(app, to);
     crate::faults::point("patch.before-tar-rename");
     tmp.persist(&dest).map_err(|e| BuildError::Io {
@@ -251,6 +251,12 @@ fn persist_bytes(
     Ok(dest)
 }
 
+/// Bytes of the buffer in front of each temporary tar being written (1 MiB).
+const TAR_WRITE_BUFFER_BYTES: usize = 1 << 20;
+
+/// Applies `steps` to the base tar, file to file: each step streams its base (the previous
+/// step's temporary output) and its patch, and writes a new temporary tar in `cache/`, hashed as
+/// it is written; only the last one is kept.
 fn apply_chain(
     layout: &DataLayout,
     base: &BaseSource,
@@ -259,23 +265,53 @@ fn apply_chain(
     to: &Version,
 ) -> Result<PathBuf, BuildError> {
     let base_path = base_tar(layout, base)?;
-    let mut current = std::fs::read(&base_path).map_err(io_err(&base_path))?;
+    let cache = layout.cache();
+    std::fs::create_dir_all(&cache).map_err(io_err(&cache))?;
+    // The previous step's output; `None` while the base is the cached base tar.
+    let mut current: Option<tempfile::NamedTempFile> = None;
     for step in steps {
         crate::faults::point("patch.before-step");
-        let patch = std::fs::read(&step.file).map_err(io_err(&step.file))?;
-        let mut out = Vec::with_capacity(usize::try_from(step.tar.size_bytes).unwrap_or(0));
-        tufd_core::patch::apply_verified(step.codec, &current, &patch, &step.tar, &mut out)
+        let mut old = match current.as_mut() {
+            Some(tmp) => {
+                let mut file = tmp.as_file().try_clone().map_err(io_err(tmp.path()))?;
+                file.rewind().map_err(io_err(tmp.path()))?;
+                file
+            }
+            None => File::open(&base_path).map_err(io_err(&base_path))?,
+        };
+        let mut patch = File::open(&step.file).map_err(io_err(&step.file))?;
+        let next = tempfile::NamedTempFile::new_in(&cache).map_err(io_err(&cache))?;
+        {
+            let mut out = BufWriter::with_capacity(TAR_WRITE_BUFFER_BYTES, next.as_file());
+            tufd_core::patch::apply_verified_stream(
+                step.codec, &mut old, &mut patch, &step.tar, &mut out,
+            )
             .map_err(|e| BuildError::PatchFailed {
                 patch: step.name.clone(),
                 reason: e.to_string(),
             })?;
+            out.flush().map_err(io_err(next.path()))?;
+        }
         crate::faults::point("patch.after-step");
-        tracing::info!(patch = %step.name, bytes = out.len(), "patch applied and verified");
-        current = out;
+        tracing::info!(patch = %step.name, bytes = step.tar.size_bytes, "patch applied and verified");
+        // Drops (deletes) the previous step's output.
+        current = Some(next);
     }
-    persist_bytes(layout, app, to, &current)
+    let tmp = match current {
+        Some(tmp) => tmp,
+        None => {
+            // No step: the result is the base itself.
+            let tmp = tempfile::NamedTempFile::new_in(&cache).map_err(io_err(&cache))?;
+            let mut input = File::open(&base_path).map_err(io_err(&base_path))?;
+            std::io::copy(&mut input, &mut tmp.as_file()).map_err(io_err(tmp.path()))?;
+            tmp
+        }
+    };
+    persist_tar(tmp, layout, app, to)
 }
 
+/// Decompresses a verified archive into `cache/<app>-<to>.tar`, hashing the tar as it is
+/// written (never re-read) and checking it against the signed digest when there is one.
 fn from_archive(
     layout: &DataLayout,
     name: &str,
@@ -297,30 +333,26 @@ fn from_archive(
     std::fs::create_dir_all(&cache).map_err(io_err(&cache))?;
     let tmp = tempfile::NamedTempFile::new_in(&cache).map_err(io_err(&cache))?;
     let mut input = BufReader::new(File::open(file).map_err(io_err(file))?);
-    {
-        let mut out = BufWriter::new(tmp.as_file());
+    let actual = {
+        let mut out = HashingWriter::new(BufWriter::with_capacity(
+            TAR_WRITE_BUFFER_BYTES,
+            tmp.as_file(),
+        ));
         archive::decompress(&mut input, compression, &mut out, limit)
             .map_err(|e| fail(e.to_string()))?;
-        out.flush().map_err(io_err(tmp.path()))?;
+        let (sha256, size_bytes, mut buffered) = out.finish();
+        buffered.flush().map_err(io_err(tmp.path()))?;
+        TarDigest { sha256, size_bytes }
+    };
+    if let Some(signed) = tar
+        && actual != *signed
+    {
+        return Err(fail(format!(
+            "tar is {} bytes sha256 {}, signed {} bytes sha256 {}",
+            actual.size_bytes, actual.sha256, signed.size_bytes, signed.sha256
+        )));
     }
-    if let Some(signed) = tar {
-        let actual = digest_file(tmp.path()).map_err(io_err(tmp.path()))?;
-        if actual != *signed {
-            return Err(fail(format!(
-                "tar is {} bytes sha256 {}, signed {} bytes sha256 {}",
-                actual.size_bytes, actual.sha256, signed.size_bytes, signed.sha256
-            )));
-        }
-    }
-    tmp.as_file().sync_all().map_err(io_err(tmp.path()))?;
-    let dest = layout.base_tar(app, to);
-    crate::faults::point("patch.before-tar-rename");
-    tmp.persist(&dest).map_err(|e| BuildError::Io {
-        path: dest.clone(),
-        source: e.error,
-    })?;
-    crate::faults::point("patch.after-tar-rename");
-    Ok(dest)
+    persist_tar(tmp, layout, app, to)
 }
 
 /// Messages of the [`PatchActor`].
@@ -436,5 +468,162 @@ mod tests {
             base_tar(&layout, &base),
             Err(BuildError::BaseUnavailable { .. })
         ));
+    }
+
+    /// Deterministic bytes, half from a small alphabet (compressible like a tar).
+    fn bytes(len: usize, seed: u64) -> Vec<u8> {
+        let mut state = seed | 1;
+        let mut out = Vec::with_capacity(len + 8);
+        while out.len() < len {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            if state & 1 == 0 {
+                out.extend(state.to_le_bytes().iter().map(|b| b % 16));
+            } else {
+                out.extend_from_slice(&state.to_le_bytes());
+            }
+        }
+        out.truncate(len);
+        out
+    }
+
+    fn digest(data: &[u8]) -> TarDigest {
+        TarDigest {
+            sha256: Sha256::digest(data),
+            size_bytes: data.len() as u64,
+        }
+    }
+
+    /// Names in `cache/`, sorted (temporary files show up here).
+    fn cache_entries(layout: &DataLayout) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(layout.cache())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// v1 → v2 (bidiff-zstd) → v3 (bsdiff4): the tars, and the two patch steps as files.
+    fn chain(dir: &Path) -> (Vec<Vec<u8>>, Vec<PatchStep>) {
+        let v1 = bytes(400_000, 1);
+        let mut v2 = v1.clone();
+        v2[1000..1100].fill(7);
+        v2.extend_from_slice(&bytes(5_000, 2));
+        let mut v3 = v2.clone();
+        v3.drain(200_000..210_000);
+        v3[50] ^= 0xff;
+        let mut steps = Vec::new();
+        for (n, (codec, old, new)) in [(Codec::BidiffZstd, &v1, &v2), (Codec::Bsdiff4, &v2, &v3)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut patch = Vec::new();
+            tufd_core::patch::codec_for(codec)
+                .diff(old, new, &mut patch)
+                .unwrap();
+            let file = dir.join(format!("step{n}.patch"));
+            std::fs::write(&file, &patch).unwrap();
+            steps.push(PatchStep {
+                name: format!("demo-{}.0.patch", n + 2),
+                file,
+                codec,
+                tar: digest(new),
+            });
+        }
+        (vec![v1, v2, v3], steps)
+    }
+
+    fn patches_job(layout: &DataLayout, dir: &Path, v1: &[u8], steps: Vec<PatchStep>) -> BuildJob {
+        BuildJob::Patches {
+            layout: layout.clone(),
+            base: BaseSource {
+                app: "demo".into(),
+                installed: "1.0".parse().unwrap(),
+                install_dir: dir.join("nowhere"),
+                signed: Some(digest(v1)),
+            },
+            steps,
+            app: "demo".into(),
+            to: "3.0".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_patch_chain_is_applied_file_to_file() {
+        let (dir, layout) = layout();
+        let (tars, steps) = chain(dir.path());
+        std::fs::write(layout.base_tar("demo", &"1.0".parse().unwrap()), &tars[0]).unwrap();
+        let out = build(&patches_job(&layout, dir.path(), &tars[0], steps)).unwrap();
+        assert_eq!(out, layout.base_tar("demo", &"3.0".parse().unwrap()));
+        assert_eq!(std::fs::read(&out).unwrap(), tars[2]);
+        assert_eq!(cache_entries(&layout), ["demo-1.0.tar", "demo-3.0.tar"]);
+    }
+
+    #[test]
+    fn a_failing_step_names_its_patch_and_leaves_nothing() {
+        let (dir, layout) = layout();
+        let (tars, mut steps) = chain(dir.path());
+        std::fs::write(layout.base_tar("demo", &"1.0".parse().unwrap()), &tars[0]).unwrap();
+        steps[1].tar.sha256 = Sha256::digest(b"another tar");
+        let err = build(&patches_job(&layout, dir.path(), &tars[0], steps)).unwrap_err();
+        assert!(
+            matches!(&err, BuildError::PatchFailed { patch, reason }
+                if patch == "demo-3.0.patch" && reason.contains("does not match")),
+            "{err:?}"
+        );
+        assert_eq!(cache_entries(&layout), ["demo-1.0.tar"]);
+    }
+
+    #[test]
+    fn an_archive_is_hashed_while_it_is_decompressed() {
+        let (dir, layout) = layout();
+        let tar = bytes(300_000, 5);
+        for (name, compression) in [
+            ("demo-2.0.tar.zst", Compression::Zstd),
+            ("demo-2.0.tar.gz", Compression::Gzip),
+        ] {
+            let file = dir.path().join(name);
+            let mut compressed = Vec::new();
+            archive::compress(&mut tar.as_slice(), compression, &mut compressed).unwrap();
+            std::fs::write(&file, &compressed).unwrap();
+            let job = |signed: Option<TarDigest>| BuildJob::Archive {
+                layout: layout.clone(),
+                name: name.into(),
+                file: file.clone(),
+                tar: signed,
+                app: "demo".into(),
+                to: "2.0".parse().unwrap(),
+            };
+            let dest = layout.base_tar("demo", &"2.0".parse().unwrap());
+
+            // A signed digest of another tar of the same length: refused, nothing kept.
+            let mut wrong = digest(&tar);
+            wrong.sha256 = Sha256::digest(b"other");
+            let err = build(&job(Some(wrong))).unwrap_err();
+            assert!(
+                matches!(&err, BuildError::ArchiveFailed { reason, .. } if reason.contains("signed")),
+                "{name}: {err:?}"
+            );
+            assert!(cache_entries(&layout).is_empty(), "{name}");
+
+            // Longer than the signed size: cut at the limit, refused.
+            let mut short = digest(&tar);
+            short.size_bytes -= 1;
+            assert!(matches!(
+                build(&job(Some(short))),
+                Err(BuildError::ArchiveFailed { .. })
+            ));
+            assert!(cache_entries(&layout).is_empty(), "{name}");
+
+            assert_eq!(build(&job(Some(digest(&tar)))).unwrap(), dest);
+            assert_eq!(std::fs::read(&dest).unwrap(), tar, "{name}");
+            std::fs::remove_file(&dest).unwrap();
+            // No signed digest: accepted as decompressed.
+            assert_eq!(build(&job(None)).unwrap(), dest);
+            assert_eq!(std::fs::read(&dest).unwrap(), tar, "{name}");
+            std::fs::remove_file(&dest).unwrap();
+        }
     }
 }

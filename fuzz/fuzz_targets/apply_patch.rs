@@ -1,8 +1,11 @@
 //! Fuzzes both patch codecs (`bsdiff4`, `bidiff-zstd`) with arbitrary patch bytes applied to
 //! the corpus base tar (`tests/hostile/cases/patch_base.tar`). Besides "never panics": no codec
-//! writes more than the output limit, and `apply_verified` accepts only the signed output.
+//! writes more than the output limit, `apply_stream` (the daemon's file-to-file path) behaves
+//! exactly as `apply` on slices, and `apply_verified` accepts only the signed output.
 
 #![no_main]
+
+use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
 use tufd_core::Codec;
@@ -22,6 +25,19 @@ fuzz_target!(|patch: &[u8]| {
             out.len() as u64 <= LIMIT_BYTES,
             "{codec}: {} bytes",
             out.len()
+        );
+        let mut streamed = Vec::new();
+        let again = codec_for(codec).apply_stream(
+            &mut Cursor::new(BASE),
+            &mut &*patch,
+            LIMIT_BYTES,
+            &mut streamed,
+        );
+        assert_eq!(streamed, out, "{codec}: streamed output differs");
+        assert_eq!(
+            again.as_ref().ok(),
+            result.as_ref().ok(),
+            "{codec}: {again:?} vs {result:?}"
         );
         if let Ok(n) = result {
             assert_eq!(n, out.len() as u64, "{codec}");

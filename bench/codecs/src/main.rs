@@ -9,9 +9,10 @@
 //! tufd-bench-codecs apply CODEC OLD.tar PATCH SIZE SHA256 OUT
 //! ```
 //!
-//! `tar` prints the tar's length in bytes and sha256 (hex). Inputs are read whole into memory
-//! (as `tufd-repo add` does); `apply` checks the output against the expected length (bytes) and
-//! sha256 with `apply_verified`, as the daemon does, and exits 1 on any mismatch.
+//! `tar` prints the tar's length in bytes and sha256 (hex). `diff` reads its inputs whole into
+//! memory (as `tufd-repo add` does); `apply` streams the base and the patch from their files
+//! with `apply_verified_stream` and checks the output against the expected length (bytes) and
+//! sha256 as it is written, as the daemon's patch step does, and exits 1 on any mismatch.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -19,7 +20,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use tufd_core::custom::TarDigest;
-use tufd_core::patch::{apply_verified, codec_for};
+use tufd_core::patch::{apply_verified_stream, codec_for};
 use tufd_core::{Codec, Sha256};
 
 fn codec(name: &str) -> Result<Codec, String> {
@@ -32,6 +33,10 @@ fn codec(name: &str) -> Result<Codec, String> {
 
 fn read(path: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))
+}
+
+fn open(path: &str) -> Result<File, String> {
+    File::open(path).map_err(|e| format!("cannot open {path}: {e}"))
 }
 
 fn create(path: &str) -> Result<BufWriter<File>, String> {
@@ -69,9 +74,9 @@ fn run(args: &[String]) -> Result<(), String> {
                     .parse()
                     .map_err(|e| format!("bad size {size:?}: {e}"))?,
             };
-            let (old, patch) = (read(old)?, read(patch)?);
+            let (mut old, mut patch) = (open(old)?, open(patch)?);
             let mut w = create(out)?;
-            apply_verified(codec, &old, &patch, &expected, &mut w)
+            apply_verified_stream(codec, &mut old, &mut patch, &expected, &mut w)
                 .map_err(|e| format!("apply: {e}"))?;
             w.flush().map_err(|e| format!("write {out}: {e}"))
         }

@@ -3,20 +3,29 @@
 //!
 //! Creation: `DiffParams::new(2, Some(1 MiB))` (2 suffix-sort partitions, 1 MiB scan chunks;
 //! deterministic, parallel), then zstd level 19 with long-distance matching, the source size
-//! pledged, a checksum, and a window of the next power of two at or above the raw patch length
-//! (2^10 to 2^31 bytes). Windows above 2^27 need a decoder with `window_log_max` raised (here
-//! 31; `zstd -d --long=31` on the command line).
+//! pledged, a checksum, and a window of the next power of two at or above the raw patch length,
+//! from 2^10 up to 2^[`WINDOW_LOG_CAP`] bytes (8 MiB): the window is what the decoder must hold,
+//! so the cap bounds apply memory for any bundle size. It costs nothing measurable: on ruff
+//! 0.6.0 → 0.6.1 (29.2 MB raw patch) `zstd -19 --long` gave 2,380,266 B at window 2^22 and
+//! 2,378,589 B at 2^25, and this codec's patch is 2,348,092 B at 2^23 against 2,348,614 B
+//! at 2^25. The decoder still accepts windows up to 2^31 (`ZSTD_WINDOW_LOG_MAX`),
+//! so patches made with larger windows by earlier versions apply.
 //!
-//! Application streams: zstd decoder → `bipatch::Reader` (reading the base through a
-//! `Cursor`) → a size-limited copy. bipatch treats an `UnexpectedEof` at a record boundary as
-//! the end of the patch, so decoder errors are re-tagged first: a truncated zstd frame is
-//! corrupt, not a short success.
+//! Application streams both inputs: patch reader → zstd decoder → a 64 KiB buffer →
+//! `bipatch::Reader` (reading the base through `input::BaseReader`, a 4 MiB block cache) → a
+//! size-limited copy. Memory is the decoder's window (the raw patch length,
+//! at most 2^[`WINDOW_LOG_CAP`] for patches made here) plus the buffers, not the tar sizes.
+//! bipatch treats an `UnexpectedEof` at a record boundary as the end of the patch, so decoder
+//! errors are re-tagged first: a truncated zstd frame is corrupt, not a short success.
 
-use std::io::{self, Cursor, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 
 use bidiff::DiffParams;
 
-use super::{PatchCodec, PatchError, copy_limited, guard, patch_write_error};
+use super::input::{BaseReader, Recording};
+use super::{
+    PatchCodec, PatchError, ReadSeek, base_read_error, copy_limited, guard, patch_io_error,
+};
 use crate::archive::{ZSTD_LEVEL, ZSTD_WINDOW_LOG_MAX};
 use crate::custom::Codec;
 
@@ -25,16 +34,24 @@ pub const SORT_PARTITIONS: usize = 2;
 /// Scan chunk size used when diffing, in bytes.
 pub const SCAN_CHUNK_BYTES: usize = 1 << 20;
 
+/// Bytes of the buffer between the zstd decoder and bipatch (64 KiB).
+const DECODED_BUFFER_BYTES: usize = 64 * 1024;
+
 /// The `bidiff-zstd` codec.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BidiffZstd;
 
 const CODEC: Codec = Codec::BidiffZstd;
 
-/// log2 of the zstd window for `len` bytes of raw patch: the next power of two, 2^10 ..= 2^31.
+/// log2 of the largest zstd window a new patch uses (2^23 bytes = 8 MiB, zstd's own window at
+/// level 19): the memory a decoder needs for the window.
+pub const WINDOW_LOG_CAP: u32 = 23;
+
+/// log2 of the zstd window for `len` bytes of raw patch: the next power of two, 2^10 ..=
+/// 2^[`WINDOW_LOG_CAP`].
 pub fn window_log_for(len: u64) -> u32 {
     let log = 64 - len.saturating_sub(1).leading_zeros();
-    log.clamp(10, ZSTD_WINDOW_LOG_MAX)
+    log.clamp(10, WINDOW_LOG_CAP)
 }
 
 impl PatchCodec for BidiffZstd {
@@ -73,7 +90,7 @@ impl PatchCodec for BidiffZstd {
         }
 
         let mut encoder =
-            zstd::stream::write::Encoder::new(out, ZSTD_LEVEL).map_err(patch_write_error)?;
+            zstd::stream::write::Encoder::new(out, ZSTD_LEVEL).map_err(patch_io_error)?;
         let setup = |encoder: &mut zstd::stream::write::Encoder<'_, &mut dyn Write>| {
             encoder.long_distance_matching(true)?;
             encoder.window_log(window_log_for(raw.len() as u64))?;
@@ -81,15 +98,15 @@ impl PatchCodec for BidiffZstd {
             encoder.set_pledged_src_size(Some(raw.len() as u64))
         };
         setup(&mut encoder).map_err(|e| diff_error(e.to_string()))?;
-        encoder.write_all(&raw).map_err(patch_write_error)?;
-        encoder.finish().map_err(patch_write_error)?;
+        encoder.write_all(&raw).map_err(patch_io_error)?;
+        encoder.finish().map_err(patch_io_error)?;
         Ok(())
     }
 
-    fn apply(
+    fn apply_stream(
         &self,
-        old: &[u8],
-        patch: &[u8],
+        old: &mut dyn ReadSeek,
+        patch: &mut dyn Read,
         max_output_bytes: u64,
         out: &mut dyn Write,
     ) -> Result<u64, PatchError> {
@@ -97,17 +114,31 @@ impl PatchCodec for BidiffZstd {
             codec: CODEC,
             reason: e.to_string(),
         };
-        guard(CODEC, "applying", || {
+        let mut base = BaseReader::new(old).map_err(base_read_error)?;
+        let mut source = Recording::new(patch);
+        let result = guard(CODEC, "applying", || {
             let mut decoder =
-                zstd::stream::read::Decoder::with_buffer(patch).map_err(|e| corrupt(&e))?;
+                zstd::stream::read::Decoder::new(&mut source).map_err(|e| corrupt(&e))?;
             decoder
                 .window_log_max(ZSTD_WINDOW_LOG_MAX)
                 .map_err(|e| corrupt(&e))?;
-            let strict = NoEofReader(decoder);
-            let mut reader =
-                bipatch::Reader::new(strict, Cursor::new(old)).map_err(|e| corrupt(&e))?;
+            // bipatch reads varints byte by byte: buffer the decoded stream so that each is a
+            // copy, not a call into zstd.
+            let decoded = BufReader::with_capacity(DECODED_BUFFER_BYTES, NoEofReader(decoder));
+            let mut reader = bipatch::Reader::new(decoded, &mut base).map_err(|e| corrupt(&e))?;
             copy_limited(CODEC, &mut reader, out, max_output_bytes)
-        })
+        });
+        match result {
+            // What the codec saw as a bad read may be a failing input, not a corrupt patch.
+            Err(PatchError::Corrupt { codec, reason }) => Err(match base.take_error() {
+                Some(e) => base_read_error(e),
+                None => match source.take_error() {
+                    Some(e) => patch_io_error(e),
+                    None => PatchError::Corrupt { codec, reason },
+                },
+            }),
+            other => other,
+        }
     }
 }
 
@@ -137,8 +168,9 @@ mod tests {
         assert_eq!(window_log_for(1000), 10);
         assert_eq!(window_log_for(1 << 20), 20);
         assert_eq!(window_log_for((1 << 20) + 1), 21);
-        assert_eq!(window_log_for(29_178_217), 25);
-        assert_eq!(window_log_for(u64::MAX), 31);
+        assert_eq!(window_log_for(4 << 20), 22);
+        assert_eq!(window_log_for(29_178_217), WINDOW_LOG_CAP);
+        assert_eq!(window_log_for(u64::MAX), WINDOW_LOG_CAP);
     }
 
     #[test]

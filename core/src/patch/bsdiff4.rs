@@ -8,10 +8,16 @@
 //! overflow on hostile lengths), and [`Bsdiff4::apply`] refuses a declared length above the
 //! caller's limit without reading further. The output is also limited as it is written, and
 //! must end up exactly as long as declared.
+//!
+//! qbsdiff needs the base and the patch as slices: [`Bsdiff4::apply_stream`] reads both whole
+//! into memory (base plus patch, e.g. 31 MB for a 28.7 MB tar). Applying `bsdiff4` patches to
+//! bundles of a gigabyte needs that much memory; `bidiff-zstd` streams.
 
-use std::io::Write;
+use std::io::{Read, Write};
 
-use super::{LimitedWriter, PatchCodec, PatchError, guard, patch_write_error};
+use super::{
+    LimitedWriter, PatchCodec, PatchError, ReadSeek, base_read_error, guard, patch_io_error,
+};
 use crate::custom::Codec;
 
 /// The magic of a `BSDIFF40` patch.
@@ -90,8 +96,31 @@ impl PatchCodec for Bsdiff4 {
             qbsdiff::Bsdiff::new(old, new)
                 .compare(out)
                 .map(drop)
-                .map_err(patch_write_error)
+                .map_err(patch_io_error)
         })
+    }
+
+    fn apply_stream(
+        &self,
+        old: &mut dyn ReadSeek,
+        patch: &mut dyn Read,
+        max_output_bytes: u64,
+        out: &mut dyn Write,
+    ) -> Result<u64, PatchError> {
+        let mut patch_bytes = Vec::new();
+        patch
+            .read_to_end(&mut patch_bytes)
+            .map_err(patch_io_error)?;
+        // Refuse an oversized declared output before reading the base.
+        let header = parse_header(&patch_bytes)?;
+        if header.new_size_bytes > max_output_bytes {
+            return Err(PatchError::TooLarge {
+                limit_bytes: max_output_bytes,
+            });
+        }
+        let mut old_bytes = Vec::new();
+        old.read_to_end(&mut old_bytes).map_err(base_read_error)?;
+        self.apply(&old_bytes, &patch_bytes, max_output_bytes, out)
     }
 
     fn apply(

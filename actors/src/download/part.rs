@@ -33,7 +33,7 @@ use super::{DownloadError, DownloadRequest};
 
 /// Most bytes accepted from the network but not yet written (bytes): what the writer thread may
 /// fall behind the socket before the download loop waits.
-pub const IN_FLIGHT_BYTES: usize = 8 * 1024 * 1024;
+pub const IN_FLIGHT_BYTES: usize = 4 * 1024 * 1024;
 
 /// Commands queued for the writer thread (each `Data` also holds a share of
 /// [`IN_FLIGHT_BYTES`]).

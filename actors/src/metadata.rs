@@ -7,8 +7,10 @@
 //!   Starting from an older root would let a key rotation erase the rollback baseline.
 //!   Unchanged snapshot and targets are served from the store (no-update check: root probe plus
 //!   `timestamp.json`).
-//! - `ExpirationEnforcement::Safe`; the repository is reloaded for every check (tough's
-//!   `Repository` checks expiry against the clock, so a long-lived copy goes stale).
+//! - `ExpirationEnforcement::Safe`; the repository is reloaded and verified by tough for every
+//!   check (tough's `Repository` checks expiry against the clock, so a long-lived copy goes
+//!   stale). The actor keeps one [`TrustedStore`] handle for its life, whose memo spares a
+//!   no-update check re-parsing the same documents and re-running its own local-copy pre-check.
 //! - Targets whose names do not parse as `<app>-<version><suffix>`, or whose custom metadata
 //!   is malformed, are skipped with a log line; they cannot be planned.
 
@@ -107,7 +109,8 @@ pub fn view_of(repo: &tough::Repository) -> RepoView {
 }
 
 /// Refreshes the TUF metadata of `config`'s repository through `transport` and returns the
-/// trusted view.
+/// trusted view (a fresh [`TrustedStore`] handle: nothing is remembered between calls; the
+/// [`MetadataActor`] keeps one handle for its life, see [`refresh_store`]).
 ///
 /// # Errors
 /// [`EngineError::Io`] when the store or root cannot be read or written; tough's failures
@@ -117,7 +120,24 @@ pub async fn refresh(
     config: &EngineConfig,
     transport: TufTransport,
 ) -> Result<RepoView, EngineError> {
-    let store = TrustedStore::new(config.layout().metadata());
+    refresh_store(
+        &TrustedStore::new(config.layout().metadata()),
+        config,
+        transport,
+    )
+    .await
+}
+
+/// [`refresh`] through `store`, a handle on `config`'s metadata folder kept between calls (its
+/// in-memory memo saves repeated pre-checks; tough still verifies everything on every call).
+///
+/// # Errors
+/// As [`refresh`].
+pub async fn refresh_store(
+    store: &TrustedStore,
+    config: &EngineConfig,
+    transport: TufTransport,
+) -> Result<RepoView, EngineError> {
     let loaded = store
         .load(LoadRequest {
             metadata_url: config.metadata_url.clone(),
@@ -155,31 +175,40 @@ pub struct MetadataState {
     pub transport: TufTransport,
 }
 
-/// The MetadataActor: one TUF refresh at a time.
+/// The running state of the [`MetadataActor`]: its arguments and the store handle it keeps.
+pub struct MetadataRuntime {
+    args: MetadataState,
+    store: TrustedStore,
+}
+
+/// The MetadataActor: one TUF refresh at a time, through one [`TrustedStore`] handle for its
+/// life.
 pub struct MetadataActor;
 
 impl Actor for MetadataActor {
     type Msg = MetadataMsg;
-    type State = MetadataState;
+    type State = MetadataRuntime;
     type Arguments = MetadataState;
 
     async fn pre_start(
         &self,
         _myself: ActorRef<Self::Msg>,
         args: MetadataState,
-    ) -> Result<MetadataState, ActorProcessingErr> {
-        Ok(args)
+    ) -> Result<MetadataRuntime, ActorProcessingErr> {
+        let store = TrustedStore::new(args.config.layout().metadata());
+        Ok(MetadataRuntime { args, store })
     }
 
     async fn handle(
         &self,
         _myself: ActorRef<Self::Msg>,
         msg: Self::Msg,
-        state: &mut MetadataState,
+        state: &mut MetadataRuntime,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             MetadataMsg::Refresh(reply) => {
-                let result = refresh(&state.config, state.transport.clone()).await;
+                let (config, transport) = (&state.args.config, state.args.transport.clone());
+                let result = refresh_store(&state.store, config, transport).await;
                 let _ = reply.send(result);
             }
         }

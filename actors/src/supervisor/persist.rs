@@ -43,15 +43,21 @@ impl PersistedState {
         }
     }
 
-    /// Writes the state to `path` atomically.
+    /// Writes the state to `path` atomically, unless the file already holds exactly these
+    /// bytes (a no-update check within the same second changes nothing); returns whether it
+    /// wrote.
     ///
     /// # Errors
     /// [`EngineError::Io`] with the path that failed.
-    pub fn save(&self, path: &Path) -> Result<(), EngineError> {
-        let tmp = path.with_extension("json.tmp");
+    pub fn save(&self, path: &Path) -> Result<bool, EngineError> {
         let bytes = serde_json::to_vec_pretty(self).expect("state serialises");
+        if std::fs::read(path).is_ok_and(|old| old == bytes) {
+            return Ok(false);
+        }
+        let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, bytes).map_err(|e| EngineError::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| EngineError::io(path, e))
+        std::fs::rename(&tmp, path).map_err(|e| EngineError::io(path, e))?;
+        Ok(true)
     }
 }
 
@@ -78,5 +84,30 @@ mod tests {
         assert_eq!(PersistedState::load(&path), state);
         std::fs::write(&path, "garbage").unwrap();
         assert_eq!(PersistedState::load(&path), PersistedState::default());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_unchanged_state_is_not_rewritten() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut state = PersistedState {
+            last_check_unix: Some(5),
+            ..PersistedState::default()
+        };
+        assert!(state.save(&path).unwrap(), "first save writes");
+        let inode = std::fs::metadata(&path).unwrap().ino();
+        assert!(!state.save(&path).unwrap(), "same content: no write");
+        assert_eq!(std::fs::metadata(&path).unwrap().ino(), inode);
+        assert!(!dir.path().join("state.json.tmp").exists());
+        state.last_check_unix = Some(6);
+        assert!(state.save(&path).unwrap(), "changed content is written");
+        assert_ne!(std::fs::metadata(&path).unwrap().ino(), inode);
+        assert_eq!(PersistedState::load(&path), state);
+        // A file changed behind our back is rewritten.
+        std::fs::write(&path, "garbage").unwrap();
+        assert!(state.save(&path).unwrap());
+        assert_eq!(PersistedState::load(&path), state);
     }
 }

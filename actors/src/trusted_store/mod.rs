@@ -5,24 +5,31 @@
 //!
 //! tough verifies; this module decides what is persisted and what may be reused:
 //! - tough's own datastore is the sub-folder [`TOUGH_DATASTORE`] (its name does not end in
-//!   `.json`). Before each load it is emptied and seeded with the store's `timestamp.json` and
-//!   `snapshot.json`, tough's rollback baselines; its `latest_known_time.json` clock file goes with
-//!   it, so a clock that was once ahead never blocks updates (tough.md trap table).
+//!   `.json`). Before each load it is left holding exactly the store's `timestamp.json` and
+//!   `snapshot.json`, tough's rollback baselines, and nothing else; its `latest_known_time.json`
+//!   clock file is deleted every time, so a clock that was once ahead never blocks updates
+//!   (tough.md trap table). A baseline tough already holds with the same JSON value is not
+//!   rewritten ([`datastore`]).
 //! - The load starts from the store's `root.json` when present, the shipped root otherwise
 //!   (tough.md "Always load with the newest trusted root").
 //! - After every load, success or failure, each role tough wrote (so: verified) is matched with
 //!   the body handed to it this run (same JSON value; tough re-serialises) and those bytes are
-//!   written atomically under the non-versioned name. When tough dropped its timestamp or
-//!   snapshot baseline (fast-forward recovery after a key rotation, TUF 5.3.11), ours goes too.
+//!   written atomically under the non-versioned name, only when they differ from the store's.
+//!   When tough dropped its timestamp or snapshot baseline (fast-forward recovery after a key
+//!   rotation, TUF 5.3.11), ours goes too.
 //! - [`recording::RecordingTransport`] serves unchanged snapshot and targets from the store, so a
 //!   no-update check costs the root probe plus `timestamp.json` (tough.md rule 7).
+//! - The file work before and after a load runs in one blocking section each (plain `std::fs`),
+//!   and the store's files are read once per load. tough still parses and verifies every role
+//!   on every load, and checks expiry against the clock each time.
 
+mod datastore;
+mod memo;
 mod recording;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde_json::Value;
 use tough::{
     ExpirationEnforcement, IntoVec as _, Limits, Repository, RepositoryLoader, TargetName,
 };
@@ -31,7 +38,7 @@ use url::Url;
 use crate::transport::TufTransport;
 
 pub use recording::quote;
-use recording::{RecordingTransport, Session, split_versioned};
+use recording::{RecordingTransport, Session};
 
 /// Name of tough's datastore inside the store folder.
 pub const TOUGH_DATASTORE: &str = "tough-datastore";
@@ -90,12 +97,17 @@ pub struct LoadRequest {
 #[derive(Debug, Clone)]
 pub struct TrustedStore {
     dir: PathBuf,
+    /// What the loads of this store (and its clones) remember between them; see [`memo`].
+    memo: Arc<Mutex<memo::Memo>>,
 }
 
 impl TrustedStore {
     /// The store in `dir` (created on load if missing).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            memo: Arc::default(),
+        }
     }
 
     /// The store folder.
@@ -118,22 +130,22 @@ impl TrustedStore {
     /// failure are persisted all the same).
     pub async fn load(&self, request: LoadRequest) -> Result<LoadedRepository, TrustedStoreError> {
         let tough_dir = self.dir.join(TOUGH_DATASTORE);
-        tokio::fs::create_dir_all(&self.dir)
-            .await
-            .map_err(io(&self.dir))?;
-        self.seed(&tough_dir).await?;
-        let root_path = match (&request.shipped_root, self.root_path()) {
-            (Some(shipped), persisted) if !persisted.exists() => shipped.clone(),
-            (_, persisted) => persisted,
+        let started = std::time::Instant::now();
+        let prepared = {
+            let (dir, tough_dir) = (self.dir.clone(), tough_dir.clone());
+            let (shipped, memo) = (request.shipped_root.clone(), Arc::clone(&self.memo));
+            blocking(move || datastore::prepare(&dir, &tough_dir, shipped.as_deref(), &memo))
+                .await?
         };
-        let initial_root = tokio::fs::read(&root_path).await.map_err(io(&root_path))?;
+        let initial_root = prepared.initial_root;
         let session = Arc::new(Session {
             metadata_url: request.metadata_url.clone(),
             targets_url: request.targets_url.clone(),
-            store_dir: self.dir.clone(),
+            stored: Mutex::new(prepared.stored),
             tough_dir: tough_dir.clone(),
             initial_root: initial_root.clone(),
             handed: Mutex::new(Vec::new()),
+            memo: Arc::clone(&self.memo),
             target_file: Mutex::new(None),
         });
         let transport = RecordingTransport {
@@ -148,8 +160,16 @@ impl TrustedStore {
         if let Some(limits) = request.limits {
             loader = loader.limits(limits);
         }
+        let prepared_at = started.elapsed();
         let loaded = loader.load().await;
+        let loaded_at = started.elapsed();
         let synced = self.sync(&session).await;
+        tracing::debug!(
+            prepare_us = prepared_at.as_micros(),
+            load_us = (loaded_at - prepared_at).as_micros(),
+            mirror_us = (started.elapsed() - loaded_at).as_micros(),
+            "trusted store load"
+        );
         let repository = loaded.map_err(|source| TrustedStoreError::Tuf {
             source: Box::new(source),
         })?;
@@ -160,100 +180,53 @@ impl TrustedStore {
         })
     }
 
-    /// Empties tough's datastore and seeds it with the trusted timestamp and snapshot.
-    async fn seed(&self, tough_dir: &Path) -> Result<(), TrustedStoreError> {
-        match tokio::fs::remove_dir_all(tough_dir).await {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(tough_dir)(e)),
-        }
-        tokio::fs::create_dir_all(tough_dir)
-            .await
-            .map_err(io(tough_dir))?;
-        for name in ["timestamp.json", "snapshot.json"] {
-            let ours = self.dir.join(name);
-            if ours.exists() {
-                tokio::fs::copy(&ours, tough_dir.join(name))
-                    .await
-                    .map_err(io(&ours))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Mirrors what tough accepted into the store as the exact bytes handed to it.
-    async fn sync(&self, session: &Session) -> Result<(), TrustedStoreError> {
-        let tough_dir = &session.tough_dir;
-        let mut entries = tokio::fs::read_dir(tough_dir)
-            .await
-            .map_err(io(tough_dir))?;
-        let handed = session
+    /// Mirrors what tough accepted into the store as the exact bytes handed to it, in one
+    /// blocking section ([`datastore::mirror`]).
+    async fn sync(&self, session: &Arc<Session>) -> Result<(), TrustedStoreError> {
+        let handed: Vec<datastore::HandedBody> = session
             .handed
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        while let Some(entry) = entries.next_entry().await.map_err(io(tough_dir))? {
-            let Ok(file) = entry.file_name().into_string() else {
-                continue;
-            };
-            let name = match file.as_str() {
-                "latest_known_time.json" => continue,
-                "root.json" | "timestamp.json" | "snapshot.json" | "targets.json" => file.clone(),
-                other => match split_versioned(other) {
-                    Some((_, name)) => name.to_owned(),
-                    None => continue,
-                },
-            };
-            let path = entry.path();
-            let written = tokio::fs::read(&path).await.map_err(io(&path))?;
-            let Ok(value) = serde_json::from_slice::<Value>(&written) else {
-                continue;
-            };
-            let received = handed
-                .iter()
-                .rev()
-                .map(|h| h.bytes())
-                .find(|bytes| serde_json::from_slice::<Value>(bytes).is_ok_and(|v| v == value));
-            let bytes = match received {
-                Some(bytes) => bytes,
-                None if name == "root.json"
-                    && serde_json::from_slice::<Value>(&session.initial_root)
-                        .is_ok_and(|v| v == value) =>
-                {
-                    session.initial_root.clone()
-                }
-                None => {
-                    tracing::debug!(file, "no received body matches tough's copy; keeping it");
-                    written
-                }
-            };
-            self.write(&name, &bytes).await?;
-        }
-        // Fast-forward recovery: tough forgot its baseline, so must we.
-        for name in ["timestamp.json", "snapshot.json"] {
-            if !tough_dir.join(name).exists() {
-                let ours = self.dir.join(name);
-                match tokio::fs::remove_file(&ours).await {
-                    Ok(()) => {
-                        tracing::info!(file = name, "trusted copy dropped after key rotation")
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(io(&ours)(e)),
-                }
-            }
+            .iter()
+            .map(|h| (h.file.clone(), h.bytes()))
+            .collect();
+        let mut stored = std::mem::replace(
+            &mut *session
+                .stored
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            datastore::Stored::new(&self.dir),
+        );
+        let session_for_task = Arc::clone(session);
+        let (result, stored) = blocking(move || {
+            let s = &session_for_task;
+            let result =
+                datastore::mirror(&s.tough_dir, &handed, &s.initial_root, &mut stored, &s.memo);
+            Ok((result, stored))
+        })
+        .await?;
+        *session
+            .stored
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = stored;
+        let changed = result?;
+        if !changed.is_empty() {
+            tracing::debug!(?changed, "trusted store updated");
         }
         Ok(())
     }
+}
 
-    /// Writes `bytes` as `name` atomically (temp file in the store, then rename), unless the file
-    /// already holds them. The temp file's name does not end in `.json`.
-    async fn write(&self, name: &str, bytes: &[u8]) -> Result<(), TrustedStoreError> {
-        let path = self.dir.join(name);
-        if tokio::fs::read(&path).await.is_ok_and(|old| old == bytes) {
-            return Ok(());
-        }
-        write_atomic(&path, bytes).await
-    }
+/// Runs `work` on tokio's blocking pool (one hop for a whole batch of file operations).
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, TrustedStoreError> + Send + 'static,
+) -> Result<T, TrustedStoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| TrustedStoreError::Io {
+            path: PathBuf::new(),
+            source: std::io::Error::other(e),
+        })?
 }
 
 /// Writes `bytes` to `path` through a temp file in the same folder and a rename; on failure
@@ -262,26 +235,8 @@ impl TrustedStore {
 /// # Errors
 /// [`TrustedStoreError::Io`] when the folder cannot be written.
 pub async fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrustedStoreError> {
-    let path = path.to_owned();
-    let bytes = bytes.to_vec();
-    tokio::task::spawn_blocking(move || {
-        use std::io::Write as _;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .suffix(".part")
-            .tempfile_in(dir)
-            .map_err(io(dir))?;
-        tmp.write_all(&bytes).map_err(io(tmp.path()))?;
-        tmp.as_file().sync_all().map_err(io(&path))?;
-        tmp.persist(&path).map_err(|e| io(&path)(e.error))?;
-        Ok(())
-    })
-    .await
-    .map_err(|e| TrustedStoreError::Io {
-        path: PathBuf::new(),
-        source: std::io::Error::other(e),
-    })?
+    let (path, bytes) = (path.to_owned(), bytes.to_vec());
+    blocking(move || datastore::write_atomic_blocking(&path, &bytes)).await
 }
 
 /// A repository loaded through a [`TrustedStore`].
@@ -342,3 +297,7 @@ impl LoadedRepository {
         result
     }
 }
+
+// Unix: the tests tell rewrites apart by inode.
+#[cfg(all(test, unix))]
+mod tests;

@@ -20,12 +20,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use futures::StreamExt as _;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sha2::Digest as _;
-use tough::schema::{Root, Signed, Snapshot, Targets};
+use tough::schema::{Role, Root, Signed, Snapshot, Targets};
 use tough::{Transport, TransportStream};
 use url::Url;
 
+use super::datastore::Stored;
+use super::memo::{BytesDigest, Memo, digest, role_digest};
 use crate::transport::TufTransport;
 
 /// The largest timestamp body buffered for the same-version check (bytes); larger bodies pass
@@ -54,13 +58,15 @@ impl Handed {
 pub(crate) struct Session {
     pub(crate) metadata_url: Url,
     pub(crate) targets_url: Url,
-    /// The store folder (exact bytes under non-versioned names).
-    pub(crate) store_dir: PathBuf,
+    /// The store's files (exact bytes under non-versioned names), as read before the load.
+    pub(crate) stored: Mutex<Stored>,
     /// tough's datastore (holds its rollback baselines).
     pub(crate) tough_dir: PathBuf,
     /// The root bytes the load started from.
     pub(crate) initial_root: Vec<u8>,
     pub(crate) handed: Mutex<Vec<Handed>>,
+    /// Parsed documents, roots and pre-check verdicts, kept across the store's loads.
+    pub(crate) memo: Arc<Mutex<Memo>>,
     /// A local file served for target reads while set.
     pub(crate) target_file: Mutex<Option<PathBuf>>,
 }
@@ -71,6 +77,12 @@ impl Session {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// The store's copy of `name` (read from disk only if [`Stored`] has not read it yet).
+    fn stored(&self, name: &str) -> Option<Vec<u8>> {
+        let mut stored = self.stored.lock().unwrap_or_else(PoisonError::into_inner);
+        stored.get(name).ok().flatten().map(<[u8]>::to_vec)
     }
 
     /// Registers a body about to be handed out and returns its buffer.
@@ -87,24 +99,51 @@ impl Session {
     }
 
     /// The newest body handed out whose file name satisfies `pred`, parsed.
-    fn last_handed(&self, pred: impl Fn(&str) -> bool) -> Option<Value> {
-        self.handed()
-            .iter()
-            .rev()
-            .find(|h| pred(&h.file))
-            .and_then(|h| serde_json::from_slice(&h.bytes()).ok())
+    fn last_handed(&self, pred: impl Fn(&str) -> bool) -> Option<Arc<Value>> {
+        let body = self.handed().into_iter().rev().find(|h| pred(&h.file))?;
+        self.memo
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .value(&body.bytes())
     }
 
     /// The newest root seen this run (the last root body handed out that parses, else the
-    /// initial root). A root that fails verification aborts the load, so this is the root tough
-    /// verifies against.
-    fn newest_root(&self) -> Option<Signed<Root>> {
-        self.handed()
+    /// initial root), with the digest of its bytes. A root that fails verification aborts the
+    /// load, so this is the root tough verifies against. Parsed roots come from the memo.
+    fn newest_root(&self) -> Option<(BytesDigest, Arc<Signed<Root>>)> {
+        let handed = self.handed();
+        let candidates = handed
             .iter()
             .rev()
             .filter(|h| h.file.ends_with(".root.json"))
-            .find_map(|h| serde_json::from_slice(&h.bytes()).ok())
-            .or_else(|| serde_json::from_slice(&self.initial_root).ok())
+            .map(Handed::bytes)
+            .chain(std::iter::once(self.initial_root.clone()));
+        let mut verdicts = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
+        for bytes in candidates {
+            let key = digest(&bytes);
+            if let Some(root) = verdicts.root(key, || serde_json::from_slice(&bytes).ok()) {
+                return Some((key, root));
+            }
+        }
+        None
+    }
+
+    /// Whether `local`, the store's copy of role `role_file`, carries enough valid signatures
+    /// for the newest root (a pre-check only: tough verifies what it is handed). The verdict
+    /// comes from the memo when these exact bytes were checked before.
+    fn verifies<T: Role + Serialize + DeserializeOwned>(
+        &self,
+        role_file: &str,
+        local: &[u8],
+    ) -> bool {
+        let Some((root_key, root)) = self.newest_root() else {
+            return false;
+        };
+        let mut verdicts = self.memo.lock().unwrap_or_else(PoisonError::into_inner);
+        verdicts.verdict(root_key, role_digest(role_file, local), || {
+            serde_json::from_slice::<Signed<T>>(local)
+                .is_ok_and(|role| root.signed.verify_role(&role).is_ok())
+        })
     }
 
     /// The trusted copy to hand out instead of a fetched `timestamp.json` with the trusted
@@ -113,7 +152,7 @@ impl Session {
         if !self.tough_dir.join("timestamp.json").exists() {
             return None;
         }
-        let trusted = std::fs::read(self.store_dir.join("timestamp.json")).ok()?;
+        let trusted = self.stored("timestamp.json")?;
         if trusted == remote {
             return None;
         }
@@ -147,7 +186,7 @@ impl Session {
                 .1
                 .clone()
         };
-        let local = std::fs::read(self.store_dir.join(role_file)).ok()?;
+        let local = self.stored(role_file)?;
         let parsed: Value = serde_json::from_slice(&local).ok()?;
         let local_version = parsed.pointer("/signed/version")?.as_u64()?;
         if meta.get("version")?.as_u64()? != local_version
@@ -173,16 +212,8 @@ impl Session {
             }
         }
         let verifies = match role_file {
-            "snapshot.json" => {
-                let root = self.newest_root()?;
-                let role: Signed<Snapshot> = serde_json::from_slice(&local).ok()?;
-                root.signed.verify_role(&role).is_ok()
-            }
-            "targets.json" => {
-                let root = self.newest_root()?;
-                let role: Signed<Targets> = serde_json::from_slice(&local).ok()?;
-                root.signed.verify_role(&role).is_ok()
-            }
+            "snapshot.json" => self.verifies::<Snapshot>(role_file, &local),
+            "targets.json" => self.verifies::<Targets>(role_file, &local),
             _ => true,
         };
         verifies.then_some(local)

@@ -908,11 +908,16 @@ metadata bytes {ratio[4]}.
         if stats["nosync_dl"].values:
             gap = stats["tufd_dl"].med - stats["curl"].med
             saved = stats["tufd_dl"].med - stats["nosync_dl"].med
-            share = f"{100 * saved / gap:.0f}%" if gap > 0 else "n/a"
+            if gap > 0 and saved <= gap:
+                share = (f"the checkpoints' fsyncs account for {100 * saved / gap:.0f}% of "
+                         f"the gap to curl (medians)")
+            elif gap > 0:
+                share = "without the checkpoints' fsyncs tufd would be ahead of curl (medians)"
+            else:
+                share = "tufd is not behind curl (medians)"
             nosync_note = (f" Without fsync the tufd download takes "
                            f"{ratio_fmt(stats['nosync_ratio'])} the time of the normal one "
-                           f"(pair by pair): the checkpoints' fsyncs account for {share} of the "
-                           f"gap to curl (medians).")
+                           f"(pair by pair): {share}.")
         self.download_rss_tufd = stats["tufd_rss"]
         if stats["ratio"].med < 0.95:
             self.behind.append(("download", f"download: tufd throughput is "
@@ -943,13 +948,13 @@ wall time. {reps} run(s), interleaved. Throughput ratio = tufd / curl, pair by p
              stats["tufd_rss"].fmt("{:.0f}")],
             ["tufd whole `download` request", stats["tufd_all"].fmt(), "", ""],
             ["curl", stats["curl"].fmt(), thr_curl.fmt("{:.0f}"), stats["curl_rss"].fmt("{:.0f}")],
-            ["curl `| tee FILE | sha256sum`", stats["curl_sha"].fmt(),
+            ["curl piped through `tee FILE` into `sha256sum`", stats["curl_sha"].fmt(),
              Series([total / MIB / v for v in stats["curl_sha"].values]).fmt("{:.0f}"), ""],
         ] + ([["*diagnosis*: tufd download with fsync a no-op (`eatmydata`)",
                stats["nosync_dl"].fmt(), thr_nosync.fmt("{:.0f}"), ""]]
              if stats["nosync_dl"].values else []))}
 
-Throughput tufd / curl: {ratio_fmt(stats["ratio"])}; tufd / (curl `| tee | sha256sum`), which
+Throughput tufd / curl: {ratio_fmt(stats["ratio"])}; tufd / (curl piped into `sha256sum`), which
 also checks the sha256 as tufd does: {ratio_fmt(stats["ratio_sha"])}.{nosync_note}
 
 **Resume**: the download is killed with SIGKILL once half the target is in (tufd: at the first
@@ -1144,10 +1149,10 @@ Found by profiling (`perf record -g`, `strace -f`) the lines above; the text liv
 `bench/harness.py` (`EXPLANATIONS`) and is printed for the lines that trail in this run.
 Fixed in the engine from these figures (issue 7; `git log` has the before/after of each):
 downloads write, hash and checkpoint off the socket's task and resume from the end of the
-`.part` (0.26× → about 0.8× curl); `bidiff-zstd` applies file to file in bounded memory (apply
-RSS 61 → about 17 MiB); archives are hashed while decompressing and the cached tar is not
-fsync'd (it is verified before use); the warm check no longer rebuilds tough's datastore and
-writes nothing when nothing changed (about 5 → 3 ms).
+`.part` (0.26× curl → on a par with it); `bidiff-zstd` applies file to file in bounded memory
+(apply RSS 61 → about 17 MiB); archives are hashed while decompressing and the cached tar is
+not fsync'd (it is verified before use); the warm check no longer rebuilds tough's datastore
+and writes nothing when nothing changed (about 5 → 3 ms).
 
 {causes}
 """
@@ -1217,10 +1222,10 @@ EXPLANATIONS = [
   crash never costs more than the bytes since the last checkpoint."""),
     ("resume", """\
 - **Resume**: tufd resumes from the end of its `.part` (like `curl -C -`). What nginx sent
-  twice is what died with the process: the socket's receive buffer (Linux grows it to
-  `tcp_rmem` max, 32 MiB here, on a fast link), the writer channel (≤ 4 MiB) and the 512 KiB
-  write buffer; curl writes each read straight to its file. Shrinking the channel trades
-  throughput for this, and only a kill during a download pays it."""),
+  twice is what died with the process: the kernel's socket buffers (the receive buffer may grow
+  up to `tcp_rmem` max, 32 MiB here, when the reader falls behind for a moment), the writer
+  channel (≤ 4 MiB) and the 512 KiB write buffer; curl writes each read straight to its file.
+  Shrinking the channel trades throughput for this, and only a kill during a download pays it."""),
     ("idle", """\
 - **Idle footprint**: every poll is a warm check (above): tough's full load each time."""),
 ]

@@ -381,6 +381,15 @@ mod tests {
         )
     }
 
+    /// [`request`] with these checkpoint intervals (bytes, time).
+    fn checkpointing(dir: &Path, chunk_bytes: u64, interval: Duration) -> DownloadRequest {
+        DownloadRequest {
+            chunk_bytes,
+            checkpoint_interval: interval,
+            ..request(dir)
+        }
+    }
+
     #[test]
     fn record_has_the_contract_field_names() {
         let record = PartRecord {
@@ -406,11 +415,7 @@ mod tests {
     #[tokio::test]
     async fn size_checkpoints_record_only_synced_bytes_and_resume_rehashes() {
         let dir = tempfile::tempdir().unwrap();
-        let req = DownloadRequest {
-            chunk_bytes: 4,
-            checkpoint_interval: Duration::from_secs(3600),
-            ..request(dir.path())
-        };
+        let req = checkpointing(dir.path(), 4, Duration::from_secs(3600));
         let mut part = PartFile::open(&req).await.unwrap();
         part.append(Bytes::from_static(b"012")).await.unwrap();
         // `finish` waits for a checkpoint in flight but starts none: below one chunk, none ran.
@@ -443,11 +448,7 @@ mod tests {
     #[tokio::test]
     async fn a_wrong_tail_falls_back_to_the_recorded_offset_once() {
         let dir = tempfile::tempdir().unwrap();
-        let req = DownloadRequest {
-            chunk_bytes: u64::MAX,
-            checkpoint_interval: Duration::from_secs(3600),
-            ..request(dir.path())
-        };
+        let req = checkpointing(dir.path(), u64::MAX, Duration::from_secs(3600));
         let mut part = PartFile::open(&req).await.unwrap();
         part.append(Bytes::from_static(b"0123")).await.unwrap();
         part.suspend().await.unwrap();
@@ -466,11 +467,7 @@ mod tests {
     #[tokio::test]
     async fn time_checkpoints_run_without_a_full_chunk() {
         let dir = tempfile::tempdir().unwrap();
-        let req = DownloadRequest {
-            chunk_bytes: u64::MAX,
-            checkpoint_interval: Duration::ZERO,
-            ..request(dir.path())
-        };
+        let req = checkpointing(dir.path(), u64::MAX, Duration::ZERO);
         let mut part = PartFile::open(&req).await.unwrap();
         part.append(Bytes::from_static(b"0123")).await.unwrap();
         part.finish().await.unwrap();
@@ -480,11 +477,7 @@ mod tests {
     #[tokio::test]
     async fn suspend_records_everything_and_restart_records_zero() {
         let dir = tempfile::tempdir().unwrap();
-        let req = DownloadRequest {
-            chunk_bytes: u64::MAX,
-            checkpoint_interval: Duration::from_secs(3600),
-            ..request(dir.path())
-        };
+        let req = checkpointing(dir.path(), u64::MAX, Duration::from_secs(3600));
         let mut part = PartFile::open(&req).await.unwrap();
         part.append(Bytes::from_static(b"01234")).await.unwrap();
         part.restart().await.unwrap();

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""tufd side by side with what users would pick instead (issue 7).
+"""tufd side by side with what users would pick instead (tufup, python-tuf, bsdiff4, zstd, curl).
 
 Run through `bench/run.sh` (which installs the tools, fetches the bundles and builds the release
 binaries first); this driver uses only the standard library. It builds one workload for every
@@ -1147,7 +1147,7 @@ is shown. Runs alternate tool by tool.
 
 Found by profiling (`perf record -g`, `strace -f`) the lines above; the text lives in
 `bench/harness.py` (`EXPLANATIONS`) and is printed for the lines that trail in this run.
-Fixed in the engine from these figures (issue 7; `git log` has the before/after of each):
+Fixed in the engine from these figures (`git log` has the before/after of each):
 downloads write, hash and checkpoint off the socket's task and resume from the end of the
 `.part` (0.26× curl → on a par with it); `bidiff-zstd` applies file to file in bounded memory
 (apply RSS 61 → about 17 MiB); archives are hashed while decompressing and the cached tar is
@@ -1168,7 +1168,7 @@ EXPLANATIONS = [
     ("patch-ccpu", """\
 - **Patch creation CPU (`bidiff-zstd`)**: about half of it is the zstd level-19 long-window pass
   over bidiff's raw output (~29 MB for ruff; measured apart: diff 12.9 s, zstd-19 13.6 s, zstd-15
-  2.0 s for +0.22 MB, zstd-9 0.46 s for +0.26 MB — `/work/shared/notes/patches-and-deps.md`).
+  2.0 s for +0.22 MB, zstd-9 0.46 s for +0.26 MB).
   tufd's own `bsdiff4` codec (qbsdiff, multi-threaded) makes a patch of the same size at about a
   quarter of the CPU. Proposed fix (`core/src/patch/bidiff_zstd.rs`): compress the raw patch at
   zstd level 15, or make the level a `tufd-repo` setting. Creation runs once per release on the

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# tufd side by side with what users would pick instead (issue 7): one command that installs the
-# tools, fetches the workload, builds the release binaries and runs bench/harness.py, which
-# regenerates docs/performance.md.
+# tufd side by side with what users would pick instead (tufup, python-tuf, bsdiff4, zstd, curl):
+# one command that installs the tools, fetches the workload, builds the release binaries and runs
+# bench/harness.py, which regenerates docs/performance.md.
 #
 #   bench/run.sh            # full run (about 10-15 min on 2 cores; 1 GiB download test)
 #   bench/run.sh --quick    # development: fewer runs, smaller inputs (a few minutes); writes

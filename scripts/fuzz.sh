@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Smoke-fuzzes tufd-core's parsers of untrusted input (issue 5): runs every cargo-fuzz target
-# of fuzz/ for N seconds each (default 60), one after the other. Not part of scripts/test.sh
-# or .ci/run: with 4 targets it takes about N x 4 seconds plus a first build of ~4 minutes.
+# Smoke-fuzzes tufd-core's parsers of untrusted input (targets listed in fuzz/README.md): runs
+# every cargo-fuzz target of fuzz/ for N seconds each (default 60), one after the other. Not part
+# of scripts/test.sh or .ci/run: with 4 targets it takes about N x 4 seconds plus a first build
+# of ~4 minutes.
 #
 #   scripts/fuzz.sh              # every target, 60 s each
 #   scripts/fuzz.sh 300          # every target, 5 minutes each

@@ -426,11 +426,17 @@ class Bench:
         self.quick = args.quick
         self.work = Path(args.work)
         self.data = Path(args.data)
-        target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
+        # bench/run.sh builds both workspaces into $CARGO_TARGET_DIR, by default the same folder.
+        target_dir = os.environ.get("CARGO_TARGET_DIR") or Path.home() / ".cache" / "tufd-target"
+        target = Path(target_dir) / "release"
         bins = Path(args.bin_dir) if args.bin_dir else target
         self.tufd = bins / "tufd"
         self.tufd_repo = bins / "tufd-repo"
         self.codecs = target / "tufd-bench-codecs"
+        for exe in (self.tufd, self.tufd_repo, self.codecs):
+            if not exe.is_file():
+                raise SystemExit(f"missing {exe}: build it with bench/run.sh (or set "
+                                 "CARGO_TARGET_DIR to the folder cargo built it in)")
         self.env = dict(os.environ, RUST_LOG="warn")
         self.sections: list[str] = []
         self.behind: list[str] = []
@@ -1240,7 +1246,8 @@ def main() -> None:
     ap.add_argument("--data", default=os.environ.get("BENCH_DATA", str(BENCH / "data")))
     ap.add_argument("--work", default=None, help="work folder (default: a new temp folder)")
     ap.add_argument("--bin-dir", default=None,
-                    help="folder of tufd and tufd-repo (default: $CARGO_TARGET_DIR/release)")
+                    help="folder of tufd and tufd-repo (default: $CARGO_TARGET_DIR/release, "
+                         "$CARGO_TARGET_DIR defaulting to $HOME/.cache/tufd-target)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--out", default=None,
                     help="the document to write (default docs/performance.md; with --quick "

@@ -8,7 +8,8 @@
 #                           # bench/performance-quick.md instead
 #   bench/run.sh --help     # every option of the driver
 #
-# Environment: CARGO_TARGET_DIR (release binaries), BENCH_DATA (bundle folders, default
+# Environment (all optional): CARGO_TARGET_DIR (where cargo builds the release binaries, default
+# $HOME/.cache/tufd-target as for scripts/test.sh), BENCH_DATA (bundle folders, default
 # bench/data, fetched by bench/fetch-bundles.sh when missing), PYTHON (default python3).
 # Needs: cargo, python3 (venv), and Debian's zstd, curl, nginx, time, binutils and eatmydata
 # (installed with apt-get when missing).
@@ -16,6 +17,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 python="${PYTHON:-python3}"
+# One target folder for both workspaces (the main one and bench/codecs, which cargo would
+# otherwise build into bench/codecs/target); exported so bench/harness.py finds the binaries.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tufd-target}"
 
 missing=()
 tools=(zstd:zstd curl:curl nginx:nginx-light /usr/bin/time:time strip:binutils eatmydata:eatmydata)
@@ -25,8 +29,9 @@ for pair in "${tools[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "bench: installing ${missing[*]}" >&2
-    if [ "$(id -u)" = 0 ]; then apt-get install -y -q "${missing[@]}" >&2
-    else sudo apt-get install -y -q "${missing[@]}" >&2; fi
+    if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
+    "${sudo[@]}" apt-get update -qq >&2
+    "${sudo[@]}" apt-get install -y -q "${missing[@]}" >&2
 fi
 export PATH="$PATH:/usr/sbin"
 

@@ -1,16 +1,112 @@
 #!/usr/bin/env bash
-# The test command: everything `cargo test` needs, then the whole suite.
+# The test command: installs what `cargo test` needs, then runs the whole suite.
 #
-#   scripts/test.sh            # set up (idempotent), build the binaries, run every test
+#   scripts/test.sh                # set up (idempotent), build the binaries, run every test
 #   scripts/test.sh -p tufd-core   # extra arguments go to `cargo test`
 #
-# Needs: a Rust toolchain, python3 with venv, and nginx (Debian: `apt-get install nginx-light`;
-# `.ci/run` installs it). Creates `.venv/` with python-tuf 7 and bsdiff4 (the independent TUF
-# client and patch tool the interop tests check against).
+# Needs only Rust (rustup) and python3 on Debian or Ubuntu; installs what is missing, and says
+# nothing about what is already there:
+# - Debian packages with apt-get (as root, else through `sudo -n` when sudo needs no password,
+#   else it stops and prints the `sudo apt-get install ...` command to run): nginx-light (the
+#   end-to-end tests serve repositories with a real nginx), python3-venv, gcc-mingw-w64-x86-64
+#   and wine64 (the Windows build and its test under Wine);
+# - Rust targets with rustup: wasm32-wasip2 and wasm32-wasip1 (the tests build the example and
+#   hostile hooks for them) and x86_64-pc-windows-gnu;
+# - `.venv/` with python-tuf 7 and bsdiff4 (the independent TUF client and patch tool the
+#   interop tests check against).
+# Cargo builds into $CARGO_TARGET_DIR, by default $HOME/.cache/tufd-target (outside the clone,
+# shared with CI, conformance/run.sh and bench/run.sh: a cold build takes long).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tufd-target}"
+
+die() {
+  echo "error: $*" >&2
+  exit 1
+}
+
+# ---- Debian packages ------------------------------------------------------------------------
+missing_debs() { # prints the packages to install, space-separated
+  local need=()
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+  command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || need+=(gcc-mingw-w64-x86-64)
+  command -v wine64 >/dev/null 2>&1 || [ -x /usr/lib/wine/wine64 ] ||
+    dpkg-query -W -f='${db:Status-Abbrev}' wine64 2>/dev/null | grep -q '^ii' || need+=(wine64)
+  echo "${need[*]}"
+}
+
+install_debs() { # PACKAGE...
+  if ! command -v apt-get >/dev/null 2>&1; then
+    die "missing system packages (Debian/Ubuntu names): $*
+  this script installs them only with apt-get; install the equivalents for your system
+  (nginx, the python3 venv module, the x86_64 mingw-w64 gcc, 64-bit wine) and run it again"
+  fi
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+      die "missing system packages: $*
+  not root and no sudo: install them as root (apt-get update && apt-get install -y $*)
+  and run this script again"
+    elif sudo -n true >/dev/null 2>&1; then
+      sudo=(sudo -n)
+    else
+      die "missing system packages: $*
+  sudo asks for a password, so this script does not install them; run
+    sudo apt-get update && sudo apt-get install -y $*
+  and run this script again"
+    fi
+  fi
+  echo "==> apt-get install $*" >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  local pkgs=() p
+  for p in "$@"; do
+    # Newer releases may drop nginx-light (nginx itself is as good for the tests).
+    if [ "$p" = nginx-light ] && ! apt-cache show nginx-light >/dev/null 2>&1 &&
+      apt-cache show nginx >/dev/null 2>&1; then
+      p=nginx
+    fi
+    pkgs+=("$p")
+  done
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >&2
+}
+
+# ---- Rust targets ---------------------------------------------------------------------------
+rust_targets=(wasm32-wasip2 wasm32-wasip1 x86_64-pc-windows-gnu)
+
+ensure_rust_targets() {
+  command -v cargo >/dev/null 2>&1 ||
+    die "cargo not found: install Rust with rustup (https://rustup.rs), then open a new shell"
+  local need=() t
+  if command -v rustup >/dev/null 2>&1; then
+    local installed
+    installed="$(rustup target list --installed)"
+    for t in "${rust_targets[@]}"; do
+      grep -qx "$t" <<<"$installed" || need+=("$t")
+    done
+    if [ ${#need[@]} -gt 0 ]; then
+      echo "==> rustup target add ${need[*]}" >&2
+      rustup target add "${need[@]}" >&2
+    fi
+  else
+    local sysroot
+    sysroot="$(rustc --print sysroot)"
+    for t in "${rust_targets[@]}"; do
+      [ -d "$sysroot/lib/rustlib/$t" ] || need+=("$t")
+    done
+    [ ${#need[@]} -eq 0 ] ||
+      die "Rust targets missing: ${need[*]}, and rustup not found to add them;
+  install Rust with rustup (https://rustup.rs), or add these targets' standard libraries to your toolchain"
+  fi
+}
+
+read -r -a debs <<<"$(missing_debs)"
+[ ${#debs[@]} -eq 0 ] || install_debs "${debs[@]}"
+ensure_rust_targets
+
+# ---- Python venv ----------------------------------------------------------------------------
 venv="$root/.venv"
 if ! "$venv/bin/python" -c 'import tuf, bsdiff4' 2>/dev/null; then
   echo "==> creating $venv (python-tuf 7, bsdiff4)" >&2
@@ -19,11 +115,7 @@ if ! "$venv/bin/python" -c 'import tuf, bsdiff4' 2>/dev/null; then
 fi
 export TUFD_PYTHON="$venv/bin/python"
 
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-  echo "error: nginx not found; install it (Debian: apt-get install nginx-light)" >&2
-  exit 1
-fi
-
+# ---- Tests ----------------------------------------------------------------------------------
 # The end-to-end tests run the real binaries; build them first so the tests find them.
 echo "==> building binaries" >&2
 cargo build --workspace --bins --quiet

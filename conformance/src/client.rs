@@ -7,11 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use tough::TargetName;
-use tufd_actors::config::with_trailing_slash;
-use tufd_actors::transport::{HttpClient, TransportSettings, TufTransport};
-use tufd_actors::trusted_store::{
-    LoadRequest, LoadedRepository, TrustedStore, quote, write_atomic,
-};
+use tufd_net::transport::with_trailing_slash;
+use tufd_net::transport::{HttpClient, TransportSettings, TufTransport};
+use tufd_net::trusted_store::{LoadRequest, LoadedRepository, TrustedStore, quote, write_atomic};
 use url::Url;
 
 use crate::cli::{Cli, Command};

@@ -1,6 +1,6 @@
 //! `tufd-conformance`: the client executable the TUF conformance suite
 //! (theupdateframework/tuf-conformance) drives, built on tufd's own TUF layer
-//! ([`tufd_actors::trusted_store`] over [`tufd_actors::transport::TufTransport`]), not a second
+//! ([`tufd_net::trusted_store`] over [`tufd_net::transport::TufTransport`]), not a second
 //! implementation (issue 5, "A TUF conformance client"; notes tuf-conformance.md).
 //!
 //! Exit codes: 0 on success, 1 on every failure — usage errors and panics included; only
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TUFD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tufd_actors=debug")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tufd_net=debug")),
         )
         .init();
     let cli = match cli::Cli::try_parse() {

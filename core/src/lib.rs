@@ -9,12 +9,14 @@
 //! - [`archive`]: deterministic tar archives, compression and safe extraction.
 //! - [`patch`]: binary patch codecs between uncompressed tars.
 //! - [`planner`]: the pure update planner (DESIGN: "Update planning").
+//! - [`faults`]: named crash points for the crash test (feature `fault-injection`).
 //! - [`plan`]: install plans, the step vocabulary hooks return, and its checker (DESIGN: "Hooks").
 #![warn(missing_docs)]
 
 pub mod archive;
 pub mod custom;
 pub mod error;
+pub mod faults;
 pub mod hash;
 pub mod patch;
 pub mod plan;
@@ -27,3 +29,10 @@ pub use error::{Error, Result};
 pub use hash::Sha256;
 pub use target_name::{Suffix, TargetName};
 pub use version::{Channel, Version};
+
+/// Seconds since the Unix epoch, now (0 on a clock set before 1970).
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use tufd_actors::EngineConfig;
-use tufd_actors::config::HookConfig;
+use tufd_engine::EngineConfig;
+use tufd_engine::config::HookConfig;
 use tufd_core::{Channel, Version};
 use url::Url;
 
@@ -143,7 +143,7 @@ pub fn resolve(flags: &Flags) -> anyhow::Result<EngineConfig> {
     }
     config.app_pid = flags.app_pid;
     config.auto_install = flags.auto_install;
-    config.health = tufd_actors::health::HealthPolicy {
+    config.health = tufd_install::health::HealthPolicy {
         timeout: flags
             .health_timeout
             .filter(|s| *s > 0)

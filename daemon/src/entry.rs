@@ -1,5 +1,5 @@
 // The body of the `tufd` binary, included by `main.rs` and by `bin/tufd-faults.rs` (the same
-// daemon with the crash points of `tufd_actors::faults`, issue 6). An included file cannot carry
+// daemon with the crash points of `tufd_engine::faults`, issue 6). An included file cannot carry
 // a `//!` module doc, so the doc lives in `main.rs`; module paths resolve from this folder.
 
 mod cli;
@@ -12,7 +12,7 @@ mod rpc;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tufd_actors::{Engine, EngineError, StartOptions};
+use tufd_engine::{Engine, EngineError, StartOptions};
 
 use crate::cli::{Cli, Command};
 
@@ -57,7 +57,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// When `data_dir` holds an install journal: takes the data folder's lock and recovers the
-/// install (see `tufd_actors::install::recover`); returns the lock and the version installed
+/// install (see `tufd_install::recover`); returns the lock and the version installed
 /// afterwards. `(None, None)` when there is nothing to recover.
 async fn recover_first(
     data_dir: Option<&std::path::Path>,
@@ -65,17 +65,17 @@ async fn recover_first(
     let Some(data_dir) = data_dir else {
         return Ok((None, None));
     };
-    let journal = tufd_actors::config::DataLayout::new(data_dir).journal();
+    let journal = tufd_engine::config::DataLayout::new(data_dir).journal();
     if !journal.exists() {
         return Ok((None, None));
     }
     let held = lock::lock(data_dir)?;
-    let recovery = tokio::task::spawn_blocking(move || tufd_actors::install::recover(&journal))
+    let recovery = tokio::task::spawn_blocking(move || tufd_install::recover(&journal))
         .await
         .map_err(|e| anyhow::anyhow!("recovery thread: {e}"))??;
     let version = recovery.map(|r| match r {
-        tufd_actors::install::Recovery::Completed { version }
-        | tufd_actors::install::Recovery::RolledBack { version } => version,
+        tufd_install::Recovery::Completed { version }
+        | tufd_install::Recovery::RolledBack { version } => version,
     });
     Ok((Some(held), version))
 }

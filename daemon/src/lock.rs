@@ -16,7 +16,7 @@ pub enum LockError {
         data_dir: PathBuf,
     },
     /// The lock file cannot be created or locked.
-    #[error("cannot lock {}: {source}", path.display())]
+    #[error("cannot lock {}", path.display())]
     Io {
         /// The lock file.
         path: PathBuf,

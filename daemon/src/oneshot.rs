@@ -7,8 +7,8 @@ use std::io::{IsTerminal, Write};
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::broadcast;
-use tufd_actors::event::PlanSummary;
-use tufd_actors::{CheckReport, Engine, Event};
+use tufd_protocol::PlanSummary;
+use tufd_engine::{CheckReport, Engine, Event};
 
 fn describe(report: &CheckReport) -> String {
     match &report.plan {
@@ -97,7 +97,7 @@ fn progress_bar(mut events: broadcast::Receiver<Event>) -> tokio::task::JoinHand
                     }
                     bar.set_position(done_bytes);
                 }
-                Ok(Event::State { state }) => bar.println(format!("state: {state}")),
+                Ok(Event::State(state)) => bar.println(format!("state: {state}")),
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => break,
             }

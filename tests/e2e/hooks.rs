@@ -130,12 +130,8 @@ fn hostile_hooks_fail_the_install_and_leave_the_app_untouched() {
         let mut sc = client.spawn_sidecar(&[]);
         let error = install(&mut sc).expect_err("a hostile hook must fail the install");
         assert_eq!(error["data"]["kind"], "install-failed", "{name}: {error}");
-        let message = error["message"].as_str().unwrap_or_default().to_owned();
-        let expected = match name {
-            "loop-forever" => "time limit",
-            _ => "refused",
-        };
-        assert!(message.contains(expected), "{name}: {message}");
+        // Which hook error it was (a timeout, a refused plan) is matched by variant in
+        // hook-host/tests/hooks/hostile.rs; here: the install failed and nothing changed.
         assert_eq!(
             snapshot(&client.install_dir),
             before,

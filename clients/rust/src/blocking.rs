@@ -14,12 +14,12 @@ use serde_json::Value;
 
 use crate::error::{ClientError, Result};
 use crate::message::{
-    Cancelled, CheckReport, Incoming, Installed, Method, Notification, Staged, Status,
-    decode_outcome, parse_incoming, request_line,
+    Cancelled, CheckReport, Confirmed, ErrorAnswer, Incoming, Installed, Method, Notification,
+    RolledBack, Staged, Status, decode_outcome, parse_incoming, request_line,
 };
 use crate::options::SidecarOptions;
 
-type Outcome = std::result::Result<Value, (i64, String, Option<String>)>;
+type Outcome = std::result::Result<Value, ErrorAnswer>;
 type Waiters = Arc<Mutex<Option<HashMap<u64, Sender<Outcome>>>>>;
 
 /// A running `tufd sidecar` child and the conversation with it.
@@ -232,6 +232,25 @@ impl Client {
     /// As [`Client::call`].
     pub fn install(&self, timeout: Duration) -> Result<Installed> {
         self.call(Method::Install, timeout)
+    }
+
+    /// `confirm`: the new version works; commit it now instead of waiting for the health
+    /// deadline (`--health-timeout`). Answers the version committed (`None`: none was on
+    /// trial).
+    ///
+    /// # Errors
+    /// As [`Self::call`].
+    pub fn confirm(&self, timeout: Duration) -> Result<Confirmed> {
+        self.call(Method::Confirm, timeout)
+    }
+
+    /// `rollback`: restore the previous version from its backup (relaunching it when tufd was
+    /// started with a relaunch command). Answers the version installed again.
+    ///
+    /// # Errors
+    /// As [`Self::call`]; kind `no-backup` when there is nothing to go back to.
+    pub fn rollback(&self, timeout: Duration) -> Result<RolledBack> {
+        self.call(Method::Rollback, timeout)
     }
 
     /// `cancel`: stops a running check or download.

@@ -3,30 +3,23 @@
 
 use std::time::Duration;
 
-/// JSON-RPC code of update errors; `kind` then says which.
-pub const UPDATE_ERROR: i64 = -32000;
-/// JSON-RPC "method not found".
-pub const METHOD_NOT_FOUND: i64 = -32601;
-/// JSON-RPC "invalid params".
-pub const INVALID_PARAMS: i64 = -32602;
-/// JSON-RPC "internal error".
-pub const INTERNAL_ERROR: i64 = -32603;
+use tufd_protocol::ErrorKind;
 
 /// What went wrong between the app and its sidecar.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
     /// tufd answered the request with an error.
-    #[error("tufd refused {method}: {message} (code {code}, kind {})", kind.as_deref().unwrap_or("none"))]
+    #[error("tufd refused {method}: {message} (code {code}, kind {})", kind.map_or("none", ErrorKind::as_str))]
     Rpc {
         /// The request's method.
         method: String,
-        /// JSON-RPC error code ([`UPDATE_ERROR`] for update errors).
+        /// JSON-RPC error code (`codes::TUFD_ERROR` for update errors).
         code: i64,
         /// The error message.
         message: String,
-        /// `data.kind`: `network`, `expired-metadata`, `no-update`, `busy`, … (`None` if absent).
-        kind: Option<String>,
+        /// `data.kind` (`None` if absent).
+        kind: Option<ErrorKind>,
     },
     /// The tufd program could not be started.
     #[error("cannot start {program}: {source}")]
@@ -72,10 +65,10 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// The update error kind of an [`ClientError::Rpc`] answer (`"no-update"`, `"network"`, …).
-    pub fn kind(&self) -> Option<&str> {
+    /// The update error kind of an [`ClientError::Rpc`] answer.
+    pub fn kind(&self) -> Option<ErrorKind> {
         match self {
-            Self::Rpc { kind, .. } => kind.as_deref(),
+            Self::Rpc { kind, .. } => *kind,
             _ => None,
         }
     }

@@ -42,7 +42,8 @@ pub mod options;
 pub use blocking::{Client, PendingCall};
 pub use error::{ClientError, Result};
 pub use message::{
-    Cancelled, CheckReport, Installed, Method, Notification, Plan, Staged, State, Status,
+    Cancelled, CheckReport, Confirmed, ErrorKind, Installed, Method, Notification, PlanSummary,
+    RolledBack, Staged, State, Status,
 };
 #[cfg(feature = "async")]
 pub use nonblocking::AsyncClient;

@@ -14,12 +14,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{ClientError, Result};
 use crate::message::{
-    Cancelled, CheckReport, Incoming, Installed, Method, Notification, Staged, Status,
-    decode_outcome, parse_incoming, request_line,
+    Cancelled, CheckReport, Confirmed, ErrorAnswer, Incoming, Installed, Method, Notification,
+    RolledBack, Staged, Status, decode_outcome, parse_incoming, request_line,
 };
 use crate::options::SidecarOptions;
 
-type Outcome = std::result::Result<Value, (i64, String, Option<String>)>;
+type Outcome = std::result::Result<Value, ErrorAnswer>;
 type Waiters = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<Outcome>>>>>;
 
 /// A running `tufd sidecar` child driven from async code.
@@ -197,6 +197,25 @@ impl AsyncClient {
     /// As [`AsyncClient::call`].
     pub async fn install(&self, timeout: Duration) -> Result<Installed> {
         self.call(Method::Install, timeout).await
+    }
+
+    /// `confirm`: the new version works; commit it now instead of waiting for the health
+    /// deadline (`--health-timeout`). Answers the version committed (`None`: none was on
+    /// trial).
+    ///
+    /// # Errors
+    /// As [`Self::call`].
+    pub async fn confirm(&self, timeout: Duration) -> Result<Confirmed> {
+        self.call(Method::Confirm, timeout).await
+    }
+
+    /// `rollback`: restore the previous version from its backup (relaunching it when tufd was
+    /// started with a relaunch command). Answers the version installed again.
+    ///
+    /// # Errors
+    /// As [`Self::call`]; kind `no-backup` when there is nothing to go back to.
+    pub async fn rollback(&self, timeout: Duration) -> Result<RolledBack> {
+        self.call(Method::Rollback, timeout).await
     }
 
     /// `cancel`.

@@ -55,7 +55,7 @@ fn blocking_client_types_results_errors_and_notifications() {
 
     let err = client.download(LIMIT).expect_err("download fails");
     assert_eq!(err.code(), Some(-32000));
-    assert_eq!(err.kind(), Some("no-update"));
+    assert_eq!(err.kind(), Some(tufd_client::ErrorKind::NoUpdate));
     assert!(
         matches!(&err, ClientError::Rpc { method, message, .. } if method == "download" && message == "nothing newer"),
         "{err:?}"
@@ -124,7 +124,7 @@ async fn async_client_types_results_errors_and_notifications() {
     assert_eq!(status.current, "1.0");
     assert_eq!(notes.recv().await, Some(Notification::State(State::Idle)));
     let err = client.download(LIMIT).await.expect_err("download fails");
-    assert_eq!(err.kind(), Some("no-update"));
+    assert_eq!(err.kind(), Some(tufd_client::ErrorKind::NoUpdate));
     assert!(matches!(
         notes.recv().await,
         Some(Notification::Progress { done_bytes: 3, .. })

@@ -1,21 +1,10 @@
-//! Every JSON-RPC error code of the protocol, in one place (contract: "Errors"): the standard
-//! codes, and -32000 for tufd's own errors with `data.kind` naming the [`EngineError`] kind.
+//! The JSON-RPC error object (docs/protocol.md, "Errors"): the codes are `tufd_protocol::codes`;
+//! an engine error is -32000 with `data.kind` naming its kind, or -32603 for internal failures.
 
 use serde_json::{Value, json};
-use tufd_actors::EngineError;
+use tufd_engine::EngineError;
 
-/// Invalid JSON.
-pub const PARSE_ERROR: i64 = -32700;
-/// Not a valid request object.
-pub const INVALID_REQUEST: i64 = -32600;
-/// Unknown method.
-pub const METHOD_NOT_FOUND: i64 = -32601;
-/// Bad params.
-pub const INVALID_PARAMS: i64 = -32602;
-/// A daemon bug or a stopped engine.
-pub const INTERNAL_ERROR: i64 = -32603;
-/// An update error; `data.kind` says which.
-pub const TUFD_ERROR: i64 = -32000;
+pub use tufd_protocol::codes::{INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR};
 
 /// A JSON-RPC error object.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,14 +30,9 @@ impl RpcError {
     /// The error object for an engine error: -32000 with `data.kind`, or -32603 for
     /// internal failures.
     pub fn from_engine(err: &EngineError) -> Self {
-        let code = if err.kind() == "internal" {
-            INTERNAL_ERROR
-        } else {
-            TUFD_ERROR
-        };
         Self {
-            code,
-            message: err.to_string(),
+            code: err.kind().code(),
+            message: tufd_engine::error::report(err),
             data: Some(json!({ "kind": err.kind() })),
         }
     }

@@ -2,14 +2,13 @@
 //! of the contract ("JSON-RPC 2.0 over stdio", requests).
 
 use serde_json::{Value, json};
-use tufd_actors::{Engine, EngineError};
+use tufd_engine::{Engine, EngineError};
+use tufd_protocol::{Cancelled, Confirmed, RolledBack};
 
-use super::request::Request;
+use super::request::Method;
 
 fn to_value(value: impl serde::Serialize) -> Result<Value, EngineError> {
-    serde_json::to_value(value).map_err(|e| EngineError::Internal {
-        message: format!("cannot serialise the answer: {e}"),
-    })
+    serde_json::to_value(value).map_err(|_| EngineError::Invariant("an answer does not serialise"))
 }
 
 /// `status` → `{"state", "current", "latest"?, "pending"?}`.
@@ -34,7 +33,9 @@ async fn install(engine: &Engine) -> Result<Value, EngineError> {
 
 /// `cancel` → `{"cancelled": bool}`.
 async fn cancel(engine: &Engine) -> Result<Value, EngineError> {
-    Ok(json!({ "cancelled": engine.cancel().await? }))
+    to_value(Cancelled {
+        cancelled: engine.cancel().await?,
+    })
 }
 
 /// `shutdown` → `{}` once the engine stopped (a swap in progress finishes first).
@@ -45,27 +46,32 @@ async fn shutdown(engine: &Engine) -> Result<Value, EngineError> {
 
 /// `confirm` → `{"confirmed": "<version>" | null}` (null: nothing was pending).
 async fn confirm(engine: &Engine) -> Result<Value, EngineError> {
-    Ok(json!({ "confirmed": engine.confirm().await? }))
+    to_value(Confirmed {
+        confirmed: engine.confirm().await?.map(|v| v.to_string()),
+    })
 }
 
 /// `rollback` → `{"version", "rolled_back": true}`.
 async fn rollback(engine: &Engine) -> Result<Value, EngineError> {
-    Ok(json!({ "version": engine.rollback().await?, "rolled_back": true }))
+    to_value(RolledBack {
+        version: engine.rollback().await?.to_string(),
+        rolled_back: true,
+    })
 }
 
 /// Runs `request` against `engine`.
 ///
 /// # Errors
 /// The engine's error for the request.
-pub async fn handle(engine: &Engine, request: Request) -> Result<Value, EngineError> {
+pub async fn handle(engine: &Engine, request: Method) -> Result<Value, EngineError> {
     match request {
-        Request::Status => status(engine).await,
-        Request::Check => check(engine).await,
-        Request::Download => download(engine).await,
-        Request::Install => install(engine).await,
-        Request::Cancel => cancel(engine).await,
-        Request::Shutdown => shutdown(engine).await,
-        Request::Confirm => confirm(engine).await,
-        Request::Rollback => rollback(engine).await,
+        Method::Status => status(engine).await,
+        Method::Check => check(engine).await,
+        Method::Download => download(engine).await,
+        Method::Install => install(engine).await,
+        Method::Cancel => cancel(engine).await,
+        Method::Shutdown => shutdown(engine).await,
+        Method::Confirm => confirm(engine).await,
+        Method::Rollback => rollback(engine).await,
     }
 }

@@ -21,11 +21,11 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{broadcast, mpsc};
-use tufd_actors::{Engine, Event};
+use tufd_engine::{Engine, Event};
 
 use self::error::{PARSE_ERROR, RpcError};
 use self::framing::{Frame, MAX_LINE_BYTES, next_frame};
-use self::request::Request;
+use self::request::Method;
 
 /// A response object for `id` with `result` or `error`.
 fn response(id: Value, outcome: Result<Value, RpcError>) -> Value {
@@ -143,7 +143,7 @@ where
                 continue;
             }
         };
-        let is_shutdown = call.request == Request::Shutdown;
+        let is_shutdown = call.request == Method::Shutdown;
         let engine = engine.clone();
         let answers = answers.clone();
         let task = tokio::spawn(async move {

@@ -1,46 +1,10 @@
-//! Parsing one JSON-RPC 2.0 message into a [`Request`] (one enum of methods, as mini-redis
-//! commands), with the standard error for each way it can be wrong.
+//! Parsing one JSON-RPC 2.0 message into a [`Call`] of one [`Method`] (the protocol crate's
+//! enum of methods), with the standard error for each way it can be wrong.
 
 use serde_json::{Map, Value};
+pub use tufd_protocol::Method;
 
 use super::error::{INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, RpcError};
-
-/// The methods of the sidecar protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Request {
-    /// `status`.
-    Status,
-    /// `check`.
-    Check,
-    /// `download`.
-    Download,
-    /// `install`.
-    Install,
-    /// `cancel`.
-    Cancel,
-    /// `shutdown`.
-    Shutdown,
-    /// `confirm`.
-    Confirm,
-    /// `rollback`.
-    Rollback,
-}
-
-impl Request {
-    fn from_method(method: &str) -> Option<Self> {
-        Some(match method {
-            "status" => Request::Status,
-            "check" => Request::Check,
-            "download" => Request::Download,
-            "install" => Request::Install,
-            "cancel" => Request::Cancel,
-            "shutdown" => Request::Shutdown,
-            "confirm" => Request::Confirm,
-            "rollback" => Request::Rollback,
-            _ => return None,
-        })
-    }
-}
 
 /// A parsed call: the request and its id (`None` for a notification, which gets no answer).
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +12,7 @@ pub struct Call {
     /// The id to answer with.
     pub id: Option<Value>,
     /// What is asked.
-    pub request: Request,
+    pub request: Method,
 }
 
 /// A message that cannot be served, with the id to answer with (`null` when unknown).
@@ -116,7 +80,7 @@ pub fn parse(line: &[u8]) -> Result<Call, Refusal> {
             "invalid request: `method` must be a string".into(),
         ));
     };
-    let Some(request) = Request::from_method(method) else {
+    let Ok(request) = method.parse::<Method>() else {
         return Err(refuse(
             reply_id,
             answer,
@@ -158,11 +122,11 @@ mod tests {
             call,
             Call {
                 id: Some(json!(7)),
-                request: Request::Check
+                request: Method::Check
             }
         );
         let call = parse(br#"{"jsonrpc":"2.0","id":"a","method":"install","params":{}}"#).unwrap();
-        assert_eq!(call.request, Request::Install);
+        assert_eq!(call.request, Method::Install);
         let note = parse(br#"{"jsonrpc":"2.0","method":"status"}"#).unwrap();
         assert_eq!(note.id, None);
     }

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use tufd_client::{Client, ClientError, Method, Notification, Plan, SidecarOptions, State};
+use tufd_client::{Client, ClientError, Method, Notification, PlanSummary, SidecarOptions, State};
 
 const APP_NAME: &str = "hello_rs";
 
@@ -146,8 +146,8 @@ fn update(args: &Args, install: &Path, version: &str) -> Result<(), ClientError>
         return Ok(());
     };
     let how = match &plan {
-        Plan::Patches { patches, .. } => format!("{} patch(es)", patches.len()),
-        Plan::Full { reason, .. } => format!("the full archive ({reason})"),
+        PlanSummary::Patches { patches, .. } => format!("{} patch(es)", patches.len()),
+        PlanSummary::Full { reason, .. } => format!("the full archive ({reason})"),
     };
     println!(
         "update available: {} -> {}, {} bytes to download as {how}",

@@ -1,0 +1,334 @@
+//! The validated configuration of the update engine ([`EngineConfig`]) and the layout of the
+//! data folder ([`DataLayout`]).
+//!
+//! The daemon turns flags and `tufd.toml` into an [`EngineConfig`] and calls
+//! [`EngineConfig::validate`]; the engine trusts a validated config. The data folder layout
+//! follows the daemon interface contract ("Data folder layout") and DESIGN "Client files".
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tufd_core::planner::Policy;
+use tufd_core::{Channel, Version};
+use url::Url;
+
+pub use tufd_install::{DataLayout, HookConfig, InstallSettings};
+pub use tufd_net::transport::with_trailing_slash;
+
+/// A configuration value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The app name is not letters, digits, `_`, `-`.
+    #[error("invalid app name `{name}`: use ASCII letters, digits, `_` and `-`")]
+    AppName {
+        /// What was given.
+        name: String,
+    },
+    /// A folder path is not absolute.
+    #[error("{what} `{}` must be an absolute path", path.display())]
+    NotAbsolute {
+        /// Which setting.
+        what: &'static str,
+        /// The path given.
+        path: PathBuf,
+    },
+    /// A URL with a scheme other than http, https or file.
+    #[error("{what} `{url}` must be an http://, https:// or file:// URL")]
+    UrlScheme {
+        /// Which setting.
+        what: &'static str,
+        /// The URL given.
+        url: Url,
+    },
+    /// Neither a persisted root nor the shipped trusted root file is available.
+    #[error("trusted root `{}` does not exist and `{}` holds no root.json yet", path.display(), metadata_dir.display())]
+    TrustedRootMissing {
+        /// The configured trusted root file.
+        path: PathBuf,
+        /// The datastore folder searched first.
+        metadata_dir: PathBuf,
+    },
+    /// The relaunch command is empty.
+    #[error("the relaunch command is empty")]
+    EmptyRelaunch,
+    /// A hook setting that cannot be used (relative path, zero limit, relative program).
+    #[error("hook setting {what}: {problem}")]
+    Hook {
+        /// Which setting.
+        what: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The planner's patch ratio is not a positive number.
+    #[error("max patch ratio {ratio} must be a positive number")]
+    PatchRatio {
+        /// What was given.
+        ratio: f64,
+    },
+}
+
+/// Everything the engine needs, validated by [`EngineConfig::validate`].
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// The app's name, as in its target names (`<app>-<version>.tar.gz`).
+    pub app_name: String,
+    /// The installed version (what the app reports, or its version file).
+    pub current_version: Version,
+    /// The folder holding the installed app (absolute).
+    pub install_dir: PathBuf,
+    /// The daemon's data folder (absolute); see [`DataLayout`].
+    pub data_dir: PathBuf,
+    /// Base URL of the TUF metadata (`http(s)://` or `file://`), ending in `/`.
+    pub metadata_url: Url,
+    /// Base URL of the targets, ending in `/`.
+    pub targets_url: Url,
+    /// The `1.root.json` the app ships; used only while `<data>/metadata/root.json` is absent.
+    pub trusted_root: PathBuf,
+    /// The update channel.
+    pub channel: Channel,
+    /// Time between polls of an http(s) repository (±10% jitter); `None` never polls.
+    pub poll_interval: Option<Duration>,
+    /// Command run after an install (program and arguments); a relative program resolves inside
+    /// the new install folder when such a file exists there.
+    pub relaunch: Option<Vec<String>>,
+    /// A process to wait for before swapping folders.
+    pub app_pid: Option<u32>,
+    /// Sidecar: install an update found by any check without waiting for a request.
+    pub auto_install: bool,
+    /// Planner tunables.
+    pub policy: Policy,
+    /// The WASM install hook and its limits; `None` uses the built-in native plan.
+    pub hook: Option<HookConfig>,
+    /// Programs outside the install folder a plan (hook or native) may run or relaunch,
+    /// absolute paths (`hook-allowed-programs`). An absolute relaunch program is allowed too.
+    pub allowed_programs: Vec<String>,
+    /// Settings handed to the hook (and to the native plan) as `settings` (`[hook-settings]`).
+    pub hook_settings: Vec<(String, String)>,
+    /// How a new version proves itself before it is committed (issue 6); none by default:
+    /// a new version is committed at once.
+    pub health: tufd_install::health::HealthPolicy,
+}
+
+impl EngineConfig {
+    /// A config with defaults for everything but the required settings: stable channel,
+    /// poll every 3600 s, no relaunch, no pid, no auto-install, default policy. Trailing
+    /// slashes are added to the URLs.
+    pub fn new(
+        app_name: impl Into<String>,
+        current_version: Version,
+        install_dir: PathBuf,
+        data_dir: PathBuf,
+        metadata_url: Url,
+        targets_url: Url,
+        trusted_root: PathBuf,
+    ) -> Self {
+        Self {
+            app_name: app_name.into(),
+            current_version,
+            install_dir,
+            data_dir,
+            metadata_url: with_trailing_slash(metadata_url),
+            targets_url: with_trailing_slash(targets_url),
+            trusted_root,
+            channel: Channel::Stable,
+            poll_interval: Some(Duration::from_secs(3600)),
+            relaunch: None,
+            app_pid: None,
+            auto_install: false,
+            policy: Policy::default(),
+            hook: None,
+            allowed_programs: Vec::new(),
+            hook_settings: Vec::new(),
+            health: tufd_install::health::HealthPolicy::default(),
+        }
+    }
+
+    /// Checks every setting and normalises the URLs (trailing `/`).
+    ///
+    /// # Errors
+    /// The first [`ConfigError`] found: bad app name, relative folders, URL schemes other than
+    /// http, https and file, no trusted root at all, an empty relaunch command, a bad ratio.
+    pub fn validate(mut self) -> Result<Self, ConfigError> {
+        if tufd_core::target_name::check_app_name(&self.app_name).is_err() {
+            return Err(ConfigError::AppName {
+                name: self.app_name,
+            });
+        }
+        for (what, path) in [
+            ("install dir", &self.install_dir),
+            ("data dir", &self.data_dir),
+            ("trusted root", &self.trusted_root),
+        ] {
+            if !path.is_absolute() {
+                return Err(ConfigError::NotAbsolute {
+                    what,
+                    path: path.clone(),
+                });
+            }
+        }
+        for (what, url) in [
+            ("metadata url", &self.metadata_url),
+            ("targets url", &self.targets_url),
+        ] {
+            if !matches!(url.scheme(), "http" | "https" | "file") {
+                return Err(ConfigError::UrlScheme {
+                    what,
+                    url: url.clone(),
+                });
+            }
+        }
+        self.metadata_url = with_trailing_slash(self.metadata_url);
+        self.targets_url = with_trailing_slash(self.targets_url);
+        let layout = self.layout();
+        if !layout.persisted_root().is_file() && !self.trusted_root.is_file() {
+            return Err(ConfigError::TrustedRootMissing {
+                path: self.trusted_root,
+                metadata_dir: layout.metadata(),
+            });
+        }
+        if let Some(cmd) = &self.relaunch
+            && cmd.is_empty()
+        {
+            return Err(ConfigError::EmptyRelaunch);
+        }
+        if let Some(hook) = &self.hook {
+            if !hook.path.is_absolute() {
+                return Err(ConfigError::NotAbsolute {
+                    what: "hook",
+                    path: hook.path.clone(),
+                });
+            }
+            if hook.timeout.is_zero() {
+                return Err(ConfigError::Hook {
+                    what: "hook-timeout-ms",
+                    problem: "must be more than 0".into(),
+                });
+            }
+            if hook.memory_limit_bytes == 0 {
+                return Err(ConfigError::Hook {
+                    what: "hook-memory-limit-bytes",
+                    problem: "must be more than 0".into(),
+                });
+            }
+        }
+        if let Some(program) = self
+            .allowed_programs
+            .iter()
+            .find(|p| !Path::new(p).is_absolute())
+        {
+            return Err(ConfigError::Hook {
+                what: "hook-allowed-programs",
+                problem: format!("`{program}` is not an absolute path"),
+            });
+        }
+        let ratio = self.policy.max_patch_ratio;
+        if ratio.is_nan() || ratio <= 0.0 {
+            return Err(ConfigError::PatchRatio { ratio });
+        }
+        Ok(self)
+    }
+
+    /// The data folder layout.
+    pub fn layout(&self) -> DataLayout {
+        DataLayout::new(&self.data_dir)
+    }
+
+    /// What the install side needs of this config.
+    pub fn install_settings(&self) -> InstallSettings {
+        InstallSettings {
+            app_name: self.app_name.clone(),
+            install_dir: self.install_dir.clone(),
+            data_dir: self.data_dir.clone(),
+            app_pid: self.app_pid,
+            relaunch: self.relaunch.clone(),
+            allowed_programs: self.allowed_programs.clone(),
+            hook: self.hook.clone(),
+            hook_settings: self.hook_settings.clone(),
+            health: self.health.clone(),
+        }
+    }
+
+    /// The local folder of a `file://` metadata URL, if it is one.
+    pub fn metadata_folder(&self) -> Option<PathBuf> {
+        (self.metadata_url.scheme() == "file")
+            .then(|| self.metadata_url.to_file_path().ok())
+            .flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &Path) -> EngineConfig {
+        let root = dir.join("1.root.json");
+        std::fs::write(&root, "{}").unwrap();
+        EngineConfig::new(
+            "demo",
+            "1.0".parse().unwrap(),
+            dir.join("app"),
+            dir.join("data"),
+            Url::parse("http://127.0.0.1:1/metadata").unwrap(),
+            Url::parse("file:///srv/targets").unwrap(),
+            root,
+        )
+    }
+
+    #[test]
+    fn valid_config_gets_trailing_slashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(dir.path()).validate().unwrap();
+        assert_eq!(c.metadata_url.as_str(), "http://127.0.0.1:1/metadata/");
+        assert_eq!(c.targets_url.as_str(), "file:///srv/targets/");
+        assert_eq!(c.metadata_folder(), None);
+    }
+
+    #[test]
+    fn refuses_bad_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = config(dir.path());
+        c.app_name = "bad name".into();
+        assert!(matches!(c.validate(), Err(ConfigError::AppName { .. })));
+
+        let mut c = config(dir.path());
+        c.install_dir = "relative/app".into();
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::NotAbsolute {
+                what: "install dir",
+                ..
+            })
+        ));
+
+        let mut c = config(dir.path());
+        c.metadata_url = Url::parse("ftp://x/m/").unwrap();
+        assert!(matches!(c.validate(), Err(ConfigError::UrlScheme { .. })));
+
+        let mut c = config(dir.path());
+        c.trusted_root = dir.path().join("missing.json");
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::TrustedRootMissing { .. })
+        ));
+
+        let mut c = config(dir.path());
+        c.relaunch = Some(vec![]);
+        assert!(matches!(c.validate(), Err(ConfigError::EmptyRelaunch)));
+
+        let mut c = config(dir.path());
+        c.policy.max_patch_ratio = f64::NAN;
+        assert!(matches!(c.validate(), Err(ConfigError::PatchRatio { .. })));
+    }
+
+    #[test]
+    fn persisted_root_replaces_the_shipped_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = config(dir.path());
+        c.trusted_root = dir.path().join("missing.json");
+        let layout = c.layout();
+        std::fs::create_dir_all(layout.metadata()).unwrap();
+        std::fs::write(layout.persisted_root(), "{}").unwrap();
+        assert!(c.validate().is_ok());
+    }
+}

@@ -1,0 +1,680 @@
+//! One operation of the supervisor — check, download or install — run as a task beside the
+//! actor so that the supervisor keeps answering `status` and `cancel` meanwhile.
+//!
+//! The task talks to the workers by `call` (MetadataWorker, DownloadWorker, PatchWorker,
+//! InstallWorker), reports each phase change to the supervisor ([`OpInput::advance`]) and
+//! returns everything the supervisor must remember in an [`OpOutput`].
+//!
+//! Failure rules (issue 3): a patch rejected by TUF (length or hash) or failing to apply is
+//! recorded in `failed_patches` and the full archive is fetched in the same run; a missing base
+//! tar that cannot be rebuilt also falls back to the archive.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use ractor::rpc::CallResult;
+use ractor::{ActorRef, RpcReplyPort};
+use tokio_util::sync::CancellationToken;
+use tufd_core::custom::TarDigest;
+use tufd_core::planner::{BaseTar, Plan, PlanInput, TargetInfo, plan};
+use tufd_core::{TargetCustom, Version};
+
+use crate::config::EngineConfig;
+use crate::error::EngineError;
+use crate::event::{CheckReport, Event, check_report};
+use crate::supervisor::fallback::{self, Fallback};
+use crate::supervisor::machine::{Input, Phase};
+use crate::supervisor::policy::{self, Deferral, Gate};
+use crate::workers::download::DownloadMsg;
+use crate::workers::install::InstallMsg;
+use crate::workers::metadata::MetadataMsg;
+use crate::workers::patch::PatchMsg;
+use tufd_core::plan::{Decision, UpdateInfo};
+use tufd_install::PlanSource;
+use tufd_install::build::{BaseSource, BuildError, BuildJob, PatchStep};
+use tufd_install::commit::AfterInstall;
+use tufd_install::stage::{self as install, InstallJob, Placement};
+use tufd_net::RepoView;
+use tufd_net::TrustedStoreError;
+use tufd_net::download::DownloadRequest;
+
+/// How long a check may be reused by a following download or install, instead of refreshing
+/// the metadata again (60 s).
+pub const CHECK_REUSE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Smallest progress step reported as an event, in bytes (or 1% of the target if larger).
+pub const PROGRESS_STEP_BYTES: u64 = 256 * 1024;
+
+/// The worker actors; replaced in place when the supervisor restarts one.
+#[derive(Clone)]
+pub struct Workers {
+    /// TUF refresh.
+    pub metadata: ActorRef<MetadataMsg>,
+    /// Target downloads.
+    pub fetcher: ActorRef<DownloadMsg>,
+    /// Tar building.
+    pub patcher: ActorRef<PatchMsg>,
+    /// Staging and swap.
+    pub installer: ActorRef<InstallMsg>,
+}
+
+/// How far an operation goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Goal {
+    /// Refresh and plan.
+    Check,
+    /// … and download, verify, stage.
+    Download,
+    /// … and swap (and relaunch).
+    Install,
+}
+
+/// The outcome of a check.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The plan.
+    pub plan: Plan,
+    /// Its report.
+    pub report: CheckReport,
+    /// The version the plan goes to (the installed one when up to date).
+    pub latest: Version,
+    /// The trusted repository view it came from.
+    pub view: RepoView,
+    /// When it finished.
+    pub at: std::time::Instant,
+}
+
+/// A verified new version extracted into staging.
+#[derive(Clone, Debug)]
+pub struct StagedUpdate {
+    /// The staged version.
+    pub version: Version,
+    /// Staging and backup folders.
+    pub placement: Placement,
+}
+
+/// Everything an operation needs.
+pub struct OpInput {
+    /// How far to go.
+    pub goal: Goal,
+    /// The phase when the operation started.
+    pub start_phase: Phase,
+    /// The engine config.
+    pub config: Arc<EngineConfig>,
+    /// The installed version.
+    pub current: Version,
+    /// Patches that failed before.
+    pub failed_patches: BTreeSet<String>,
+    /// The staged update, if any.
+    pub staged: Option<StagedUpdate>,
+    /// A check young enough to download from without refreshing again (only in `available`).
+    pub recent_check: Option<Checked>,
+    /// Stops the operation (not the swap).
+    pub cancel: CancellationToken,
+    /// The workers.
+    pub workers: Arc<RwLock<Workers>>,
+    /// Sends progress and update-available events through the supervisor's mailbox, so they
+    /// keep their order with the state events.
+    pub emit: Arc<dyn Fn(Event) + Send + Sync>,
+    /// Reports a phase change to the supervisor.
+    pub advance: Box<dyn Fn(Input) + Send + Sync>,
+    /// Set for an automatic install when a hook is configured: ask its update policy first.
+    pub policy: Option<PolicyInput>,
+}
+
+/// What the update policy gate needs (see [`super::policy`]).
+pub struct PolicyInput {
+    /// The hook.
+    pub source: Arc<PlanSource>,
+    /// Versions skipped before.
+    pub skipped: BTreeSet<String>,
+    /// The last deferral.
+    pub deferred: Option<Deferral>,
+    /// The app name.
+    pub app_name: String,
+    /// The hook settings.
+    pub settings: Vec<(String, String)>,
+}
+
+/// What an operation produced.
+#[derive(Default)]
+pub struct OpOutput {
+    /// A fresh check, if one ran.
+    pub checked: Option<Checked>,
+    /// The staged update after the operation.
+    pub staged: Option<StagedUpdate>,
+    /// The installed version and whether the app was relaunched.
+    pub installed: Option<(Version, bool)>,
+    /// Patches that failed during this operation.
+    pub failed_patches: Vec<String>,
+    /// The update policy's answer for a version, to remember.
+    pub decision: Option<(Version, Decision)>,
+}
+
+fn workers(input: &OpInput) -> Workers {
+    input
+        .workers
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+/// Calls `actor`, mapping a crashed or stopped worker to [`EngineError::WorkerStopped`].
+pub(crate) async fn call<M: ractor::Message, T: Send + 'static>(
+    actor: &ActorRef<M>,
+    what: &'static str,
+    build: impl FnOnce(RpcReplyPort<T>) -> M,
+) -> Result<T, EngineError> {
+    match actor.call(build, None).await {
+        Ok(CallResult::Success(t)) => Ok(t),
+        _ => Err(EngineError::worker(
+            what,
+            "stopped while serving the request",
+        )),
+    }
+}
+
+/// Runs `fut` unless `cancel` fires first.
+async fn cancellable<T>(
+    cancel: &CancellationToken,
+    fut: impl Future<Output = Result<T, EngineError>>,
+) -> Result<T, EngineError> {
+    tokio::select! {
+        r = fut => r,
+        () = cancel.cancelled() => Err(EngineError::Cancelled),
+    }
+}
+
+/// The signed tar digest of the installed version's archive, if the repository has one.
+pub fn installed_tar(view: &RepoView, app: &str, current: &Version) -> Option<TarDigest> {
+    view.targets
+        .iter()
+        .filter(|t| {
+            t.name.app() == app && t.name.suffix().is_archive() && t.name.version() == current
+        })
+        .find_map(|t| match &t.custom {
+            TargetCustom::Archive(a) => a.tar,
+            TargetCustom::Patch(_) => None,
+        })
+}
+
+/// Plans from `view`: the cache holds a base when `cache/<app>-<current>.tar` exists with the
+/// signed size (its hash is checked before use by the patcher).
+pub fn plan_for(
+    config: &EngineConfig,
+    current: &Version,
+    view: &RepoView,
+    failed_patches: &BTreeSet<String>,
+) -> Plan {
+    let cached = config.layout().base_tar(&config.app_name, current);
+    let base = match (
+        std::fs::metadata(&cached),
+        installed_tar(view, &config.app_name, current),
+    ) {
+        (Ok(meta), Some(signed)) if meta.len() == signed.size_bytes => BaseTar::Cached,
+        (Ok(meta), None) if meta.is_file() => BaseTar::Cached,
+        _ => BaseTar::Missing,
+    };
+    // Versions that failed their health check are never offered again (issue 6).
+    let bad = tufd_install::health::HealthFile::load(&tufd_install::health::HealthFile::path(
+        &config.data_dir,
+    ))
+    .bad;
+    let targets = tufd_install::health::skip_bad(&view.targets, &bad);
+    plan(&PlanInput {
+        app_name: &config.app_name,
+        installed: current,
+        channel: config.channel,
+        targets: &targets,
+        base,
+        failed_patches,
+        policy: &config.policy,
+    })
+}
+
+/// Runs one operation to its goal; the error, if any, is returned beside what was achieved.
+pub async fn run(input: OpInput) -> (OpOutput, Result<(), EngineError>) {
+    let mut out = OpOutput::default();
+    let result = run_inner(&input, &mut out).await;
+    (out, result)
+}
+
+async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineError> {
+    let advance = &input.advance;
+    let staged_ready = input.start_phase == Phase::Staged && input.staged.is_some();
+    let check_ready = input.start_phase == Phase::Available && input.recent_check.is_some();
+    let need_check = input.goal == Goal::Check || !(staged_ready || check_ready);
+    if !need_check && check_ready {
+        out.checked = input.recent_check.clone();
+    }
+    if need_check {
+        advance(Input::CheckStarted);
+        let metadata = workers(input).metadata;
+        let view = cancellable(&input.cancel, async {
+            call(&metadata, "metadata", MetadataMsg::Refresh).await?
+        })
+        .await?;
+        let plan = plan_for(&input.config, &input.current, &view, &input.failed_patches);
+        let report = check_report(&input.current, &plan);
+        tracing::info!(current = %report.current, latest = %report.latest, plan = ?report.plan, "checked");
+        out.checked = Some(Checked {
+            plan: plan.clone(),
+            report: report.clone(),
+            latest: match &plan {
+                Plan::Patches { to, .. } | Plan::Full { to, .. } => to.clone(),
+                Plan::UpToDate => input.current.clone(),
+            },
+            view,
+            at: std::time::Instant::now(),
+        });
+        if plan == Plan::UpToDate {
+            advance(Input::UpToDate);
+            return if input.goal == Goal::Check {
+                Ok(())
+            } else {
+                Err(EngineError::NoUpdate {
+                    current: input.current.clone(),
+                })
+            };
+        }
+        advance(Input::UpdateFound);
+        (input.emit)(Event::update_available(&report));
+        if input.goal == Goal::Check {
+            return Ok(());
+        }
+    }
+
+    if let Some(gate) = &input.policy
+        && !policy_allows(input, gate, out).await
+    {
+        return Ok(());
+    }
+
+    let reuse = match (&input.staged, &out.checked) {
+        (Some(staged), Some(checked)) => staged.version == checked.latest,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if reuse {
+        if !staged_ready {
+            advance(Input::DownloadStarted);
+            advance(Input::Downloaded);
+            advance(Input::Staged);
+        }
+        out.staged = input.staged.clone();
+    } else {
+        let checked = out
+            .checked
+            .clone()
+            .ok_or_else(|| EngineError::Invariant("download without a check before it"))?;
+        preflight(input, &checked.plan).await?;
+        advance(Input::DownloadStarted);
+        out.staged = Some(download_and_stage(input, &checked, out).await?);
+        advance(Input::Staged);
+    }
+    if input.goal == Goal::Download {
+        return Ok(());
+    }
+
+    let staged = out.staged.clone().expect("staged above");
+    advance(Input::InstallStarted);
+    let config = &input.config;
+    let job = InstallJob {
+        layout: config.layout(),
+        install_dir: config.install_dir.clone(),
+        placement: staged.placement.clone(),
+        from: input.current.clone(),
+        to: staged.version.clone(),
+        app_pid: config.app_pid,
+        relaunch: config.relaunch.clone(),
+        app_name: config.app_name.clone(),
+    };
+    // Never cancelled: the plan runs to its end or rolls back itself.
+    let installer = workers(input).installer;
+    let relaunched = call(&installer, "install", |reply| InstallMsg::Install {
+        job,
+        reply,
+    })
+    .await??;
+    out.staged = None;
+    // Commit, trial or health rollback; the commit's cleanup removes the old base tar.
+    let after = call(&installer, "install", |reply| InstallMsg::AfterInstall {
+        from: input.current.clone(),
+        to: staged.version.clone(),
+        backup: staged.placement.backup.clone(),
+        reply,
+    })
+    .await?;
+    match after {
+        AfterInstall::Committed | AfterInstall::Pending(_) => {
+            out.installed = Some((staged.version.clone(), relaunched));
+            advance(Input::Installed);
+            Ok(())
+        }
+        AfterInstall::RolledBack { restored, reason } => {
+            out.installed = Some((restored.clone(), true));
+            advance(Input::RolledBack);
+            Err(EngineError::RolledBack {
+                from: staged.version.clone(),
+                to: restored,
+                reason,
+            })
+        }
+        AfterInstall::RollbackFailed(e) => {
+            out.installed = Some((staged.version.clone(), relaunched));
+            advance(Input::Installed);
+            Err(e.into())
+        }
+    }
+}
+
+/// Pre-flight checks before the first byte is downloaded (issue 6): writable folders, free
+/// space for the plan, no install in progress.
+async fn preflight(input: &OpInput, plan: &Plan) -> Result<(), EngineError> {
+    let need = tufd_install::preflight::need_for(plan);
+    let layout = input.config.layout();
+    let install_dir = input.config.install_dir.clone();
+    tokio::task::spawn_blocking(move || tufd_install::preflight::run(&layout, &install_dir, &need))
+        .await
+        .map_err(|e| EngineError::worker("pre-flight", e))?
+        .map_err(EngineError::from)
+}
+
+/// Whether the update policy lets this automatic install go ahead now; records the answer in
+/// `out.decision`.
+async fn policy_allows(input: &OpInput, gate: &PolicyInput, out: &mut OpOutput) -> bool {
+    let (version, required) = match (&out.checked, &input.staged) {
+        (Some(checked), _) => {
+            let archive = match &checked.plan {
+                Plan::Patches { archive, .. } | Plan::Full { archive, .. } => Some(archive),
+                Plan::UpToDate => None,
+            };
+            let required = archive.is_some_and(|a| match &a.custom {
+                TargetCustom::Archive(c) => c.required,
+                TargetCustom::Patch(_) => false,
+            });
+            (checked.latest.clone(), required)
+        }
+        (None, Some(staged)) => (staged.version.clone(), false),
+        (None, None) => return true,
+    };
+    let now = tufd_core::now_unix();
+    match policy::gate(&version, now, &gate.skipped, gate.deferred.as_ref()) {
+        Gate::Skipped => {
+            tracing::info!(%version, "update skipped by the hook's policy; not installing automatically");
+            return false;
+        }
+        Gate::Deferred(until) => {
+            tracing::info!(%version, until, "update deferred by the hook's policy");
+            return false;
+        }
+        Gate::Ask => {}
+    }
+    let info = UpdateInfo {
+        app_name: gate.app_name.clone(),
+        installed_version: input.current.clone(),
+        new_version: version.clone(),
+        required,
+        now_unix_seconds: now,
+        utc_offset_seconds: policy::utc_offset_seconds(),
+        settings: gate.settings.clone(),
+    };
+    match policy::ask(Arc::clone(&gate.source), info).await {
+        None | Some(Decision::InstallNow) => true,
+        Some(decision) => {
+            out.decision = Some((version, decision));
+            false
+        }
+    }
+}
+
+/// Downloads one trusted target into `downloads/`, verified against its signed length and sha256.
+async fn fetch(input: &OpInput, view: &RepoView, name: &str) -> Result<PathBuf, EngineError> {
+    let file = view
+        .files
+        .get(name)
+        .ok_or_else(|| TrustedStoreError::UnknownTarget {
+            target: name.to_owned(),
+        })?;
+    let request = DownloadRequest {
+        url: view.target_url(&input.config.targets_url, name)?,
+        dir: input.config.layout().downloads(),
+        file_name: name.to_owned(),
+        length: file.length,
+        sha256: file.sha256,
+        chunk_bytes: tufd_net::download::ENGINE_CHUNK_BYTES,
+        checkpoint_interval: tufd_net::download::DEFAULT_CHECKPOINT_INTERVAL,
+    };
+    let events = input.emit.clone();
+    let target = name.to_owned();
+    let last = std::sync::atomic::AtomicU64::new(u64::MAX);
+    let progress: crate::workers::download::ProgressFn =
+        Arc::new(move |done_bytes, total_bytes| {
+            // The downloader reports every write; forward at most ~100 events per target.
+            use std::sync::atomic::Ordering;
+            let step = PROGRESS_STEP_BYTES.max(total_bytes / 100);
+            let previous = last.load(Ordering::Relaxed);
+            let due = previous == u64::MAX
+                || done_bytes == total_bytes
+                || done_bytes >= previous.saturating_add(step);
+            if !due || previous == done_bytes {
+                return;
+            }
+            last.store(done_bytes, Ordering::Relaxed);
+            events(Event::Progress {
+                target: target.clone(),
+                done_bytes,
+                total_bytes,
+            });
+        });
+    let cancel = input.cancel.clone();
+    let fetcher = workers(input).fetcher;
+    tracing::info!(target = name, bytes = file.length, url = %request.url, "downloading");
+    let path = call(&fetcher, "download", |reply| DownloadMsg::Download {
+        request,
+        progress,
+        cancel,
+        reply,
+    })
+    .await?
+    .map_err(|e| EngineError::download(name, e))?;
+    Ok(path)
+}
+
+async fn build(input: &OpInput, job: BuildJob) -> Result<Result<PathBuf, BuildError>, EngineError> {
+    let patcher = workers(input).patcher;
+    cancellable(&input.cancel, async {
+        call(&patcher, "patch", |reply| PatchMsg::Build { job, reply }).await
+    })
+    .await
+}
+
+/// Tracks whether `Downloaded` was reported, so a fallback to the archive reports it once.
+struct Phases<'a> {
+    input: &'a OpInput,
+    downloaded: bool,
+}
+
+impl Phases<'_> {
+    fn downloaded(&mut self) {
+        if !self.downloaded {
+            (self.input.advance)(Input::Downloaded);
+            self.downloaded = true;
+        }
+    }
+}
+
+async fn download_and_stage(
+    input: &OpInput,
+    checked: &Checked,
+    out: &mut OpOutput,
+) -> Result<StagedUpdate, EngineError> {
+    let config = &input.config;
+    let layout = config.layout();
+    let mut phases = Phases {
+        input,
+        downloaded: false,
+    };
+    let mut used_files = Vec::new();
+    let (to, archive) = match &checked.plan {
+        Plan::UpToDate => {
+            return Err(EngineError::NoUpdate {
+                current: input.current.clone(),
+            });
+        }
+        Plan::Patches { to, archive, .. } | Plan::Full { to, archive, .. } => (to, archive),
+    };
+
+    let mut tar = None;
+    if let Plan::Patches { patches, .. } = &checked.plan {
+        tar = try_patches(
+            input,
+            checked,
+            patches,
+            to,
+            out,
+            &mut phases,
+            &mut used_files,
+        )
+        .await?;
+    }
+    let tar = match tar {
+        Some(tar) => tar,
+        None => {
+            let file = fetch(input, &checked.view, archive.name.as_str()).await?;
+            used_files.push(file.clone());
+            phases.downloaded();
+            let signed = match &archive.custom {
+                TargetCustom::Archive(a) => a.tar,
+                TargetCustom::Patch(_) => None,
+            };
+            let job = BuildJob::Archive {
+                layout: layout.clone(),
+                name: archive.name.as_str().to_owned(),
+                file,
+                tar: signed,
+                app: config.app_name.clone(),
+                to: to.clone(),
+            };
+            build(input, job).await??
+        }
+    };
+
+    let placement = install::placement(
+        &layout,
+        &config.install_dir,
+        &config.app_name,
+        &input.current,
+        to,
+    );
+    let installer = workers(input).installer;
+    let staging = placement.staging.clone();
+    cancellable(&input.cancel, async {
+        call(&installer, "install", |reply| InstallMsg::Stage {
+            tar,
+            staging,
+            reply,
+        })
+        .await?
+    })
+    .await?;
+    for file in used_files {
+        let _ = std::fs::remove_file(file);
+    }
+    Ok(StagedUpdate {
+        version: to.clone(),
+        placement,
+    })
+}
+
+/// Downloads and applies the patch chain; `Ok(None)` means "use the full archive" (a patch
+/// was rejected or failed, which is recorded, or the base tar is unavailable).
+#[allow(clippy::too_many_arguments)]
+async fn try_patches(
+    input: &OpInput,
+    checked: &Checked,
+    patches: &[TargetInfo],
+    to: &Version,
+    out: &mut OpOutput,
+    phases: &mut Phases<'_>,
+    used_files: &mut Vec<PathBuf>,
+) -> Result<Option<PathBuf>, EngineError> {
+    let config = &input.config;
+    let base = BaseSource {
+        app: config.app_name.clone(),
+        installed: input.current.clone(),
+        install_dir: config.install_dir.clone(),
+        signed: installed_tar(&checked.view, &config.app_name, &input.current),
+    };
+    // Secure the base tar before any patch byte is fetched: when the install folder no longer
+    // rebuilds to the signed tar (a file added by the app, say), the patches would be wasted.
+    let (layout, probe) = (config.layout(), base.clone());
+    let secured =
+        tokio::task::spawn_blocking(move || tufd_install::build::base_tar(&layout, &probe))
+            .await
+            .map_err(|e| EngineError::worker("supervisor", format!("base tar task failed: {e}")))?;
+    if let Err(e) = secured {
+        return match fallback::after_base_tar(&e) {
+            Fallback::Archive { .. } => {
+                tracing::warn!(error = %e, "no base tar; using the full archive without fetching patches");
+                Ok(None)
+            }
+            Fallback::Stop => Err(e.into()),
+        };
+    }
+    let mut steps = Vec::new();
+    for patch in patches {
+        let name = patch.name.as_str();
+        let TargetCustom::Patch(custom) = &patch.custom else {
+            return Err(EngineError::Invariant(
+                "a planned patch has archive metadata",
+            ));
+        };
+        let Some(tar) = custom.tar else {
+            return Err(EngineError::Invariant(
+                "a planned patch has no signed tar digest",
+            ));
+        };
+        match fetch(input, &checked.view, name).await {
+            Ok(file) => {
+                used_files.push(file.clone());
+                steps.push(PatchStep {
+                    name: name.to_owned(),
+                    file,
+                    codec: custom.codec,
+                    tar,
+                });
+            }
+            Err(e) => {
+                return match fallback::after_patch_download(name, &e) {
+                    Fallback::Archive { failed_patch } => {
+                        tracing::warn!(patch = name, error = %e, "patch rejected; falling back to the full archive");
+                        out.failed_patches.extend(failed_patch);
+                        Ok(None)
+                    }
+                    Fallback::Stop => Err(e),
+                };
+            }
+        }
+    }
+    phases.downloaded();
+    let job = BuildJob::Patches {
+        layout: config.layout(),
+        base,
+        steps,
+        app: config.app_name.clone(),
+        to: to.clone(),
+    };
+    match build(input, job).await? {
+        Ok(tar) => Ok(Some(tar)),
+        Err(e) => match fallback::after_patch_build(&e) {
+            Fallback::Archive { failed_patch } => {
+                tracing::warn!(error = %e, "patch chain failed; falling back to the full archive");
+                out.failed_patches.extend(failed_patch);
+                Ok(None)
+            }
+            Fallback::Stop => Err(e.into()),
+        },
+    }
+}

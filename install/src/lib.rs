@@ -1,0 +1,36 @@
+//! `tufd-install`: everything tufd does to the app on disk, all of it blocking file-system work
+//! (docs/architecture.md).
+//!
+//! - [`build`]: the new version's verified tar, from patches applied to the base tar (cached or
+//!   rebuilt from the install folder) or from the full archive.
+//! - [`stage`]: extracting the tar into staging, and running one install ([`stage::InstallJob`]).
+//! - [`plan_source`]: the install plan, from the WASM hook or the built-in native plan.
+//! - [`journal`] and [`executor`]: the journaled install swap and its recovery after a crash.
+//! - [`commit`], [`health`], [`rollback`], [`cleanup`]: what follows an install.
+//! - [`preflight`]: checks before a download (writable folders, free space, no install running).
+//! - [`layout`]: the data folder's paths; [`settings`]: what the install side knows of the app.
+//! - [`sys`]: the per-OS calls (modes, owners, folder sync, process wait).
+//! - [`error`]: [`InstallError`], every failure with its typed cause.
+#![warn(missing_docs)]
+
+pub mod build;
+pub mod cleanup;
+pub mod commit;
+pub mod error;
+pub mod executor;
+pub mod health;
+pub mod journal;
+pub mod layout;
+pub mod plan_source;
+pub mod preflight;
+pub mod rollback;
+pub mod settings;
+pub mod stage;
+pub mod sys;
+
+pub use error::InstallError;
+pub use executor::{Executed, execute, recover};
+pub use journal::{Journal, Recovery, Roots};
+pub use layout::DataLayout;
+pub use plan_source::PlanSource;
+pub use settings::{HookConfig, InstallSettings};

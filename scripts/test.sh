@@ -119,9 +119,13 @@ export TUFD_PYTHON="$venv/bin/python"
 # The end-to-end tests run the real binaries; build them first so the tests find them.
 echo "==> building binaries" >&2
 cargo build --workspace --bins --quiet
-echo "==> cargo test" >&2
-cargo test --workspace "$@"
+echo "==> cargo test $*" >&2
 if [ $# -eq 0 ]; then
+  cargo test --workspace
   echo "==> cargo test -p tufd-client --features async" >&2
   cargo test -p tufd-client --features async
+else
+  # No --workspace here: it would override a -p in the arguments. At the (virtual) workspace
+  # root, `cargo test` without -p tests every member anyway.
+  cargo test "$@"
 fi

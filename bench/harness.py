@@ -1200,7 +1200,7 @@ EXPLANATIONS = [
   404, `timestamp.json`). Since this harness first ran, tufd no longer rebuilds tough's
   datastore per check, does the store's file work in one blocking section before and one after
   tough's load, writes nothing when nothing changed (`state.json` included) and remembers parsed
-  roots by their exact bytes (`actors/src/trusted_store/`). What remains (timed per part: 0.2 ms
+  roots by their exact bytes (`net/src/trusted_store/`). What remains (timed per part: 0.2 ms
   before, 1.8 ms inside tough's load, 0.2 ms after): tough re-verifies root, timestamp, snapshot
   and targets on every load (4 ed25519 signatures and canonical JSON; it must, to check expiry
   and the chain), hops its own 9 datastore file operations through tokio's blocking pool, and
@@ -1220,7 +1220,7 @@ EXPLANATIONS = [
   --codec` if the smaller one matters for a given app."""),
     ("download", """\
 - **Download throughput vs curl**: since this harness first ran, the socket is read on one task
-  while a writer thread appends and hashes (`actors/src/download/writer.rs`, fed through a
+  while a writer thread appends and hashes (`net/src/download/writer.rs`, fed through a
   channel bounded to 4 MiB) and a syncer thread fdatasyncs and records the offset every 64 MiB
   or 2 s without stopping either (it was: one task doing receive → `tokio::fs` write → sha256 →
   synchronous fsync every 1 MiB, 0.26× curl). What is left: tufd hashes every byte (sha256 with

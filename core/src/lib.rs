@@ -9,6 +9,7 @@
 //! - [`archive`]: deterministic tar archives, compression and safe extraction.
 //! - [`patch`]: binary patch codecs between uncompressed tars.
 //! - [`planner`]: the pure update planner (DESIGN: "Update planning").
+//! - [`fs`]: atomic file writes with explicit durability.
 //! - [`faults`]: named crash points for the crash test (feature `fault-injection`).
 //! - [`plan`]: install plans, the step vocabulary hooks return, and its checker (DESIGN: "Hooks").
 #![warn(missing_docs)]
@@ -17,6 +18,7 @@ pub mod archive;
 pub mod custom;
 pub mod error;
 pub mod faults;
+pub mod fs;
 pub mod hash;
 pub mod patch;
 pub mod plan;

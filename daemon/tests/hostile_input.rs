@@ -42,7 +42,7 @@ impl Daemon {
     fn spawn(dir: &Path, metadata_url: &str) -> Self {
         std::fs::create_dir_all(dir.join("app")).unwrap();
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../actors/tests/support/data/rotated-root/1.root.json");
+            .join("../net/tests/support/data/rotated-root/1.root.json");
         let d = dir.display();
         let stderr = dir.join("stderr.log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_tufd"))

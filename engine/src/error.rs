@@ -32,7 +32,7 @@ pub enum EngineError {
         target: String,
         /// The downloader's error.
         #[source]
-        source: DownloadError,
+        source: Box<DownloadError>,
     },
     /// The new version's tar could not be built from the patches or the archive (after the
     /// fall-backs the engine tries).
@@ -104,7 +104,7 @@ impl EngineError {
                 TufFailure::Invalid => ErrorKind::MetadataInvalid,
                 TufFailure::Io => ErrorKind::Io,
             },
-            EngineError::Download { source, .. } => match source {
+            EngineError::Download { source, .. } => match source.as_ref() {
                 DownloadError::LengthExceeded { .. } | DownloadError::HashMismatch { .. } => {
                     ErrorKind::TargetMismatch
                 }
@@ -153,7 +153,7 @@ impl EngineError {
             DownloadError::Cancelled => EngineError::Cancelled,
             source => EngineError::Download {
                 target: target.into(),
-                source,
+                source: Box::new(source),
             },
         }
     }
@@ -167,23 +167,7 @@ impl EngineError {
     }
 }
 
-/// `err` with its causes, outermost first, joined by `: ` — the one text every user-facing
-/// message is made of (JSON-RPC `message`, the `error` notification, `error[kind]:` lines).
-/// A cause whose text its parent already ends with (third-party errors that print their
-/// source) is not repeated.
-pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(e) = cause {
-        let part = e.to_string();
-        if !part.is_empty() && !text.ends_with(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        cause = e.source();
-    }
-    text
-}
+pub use tufd_install::error::report;
 
 #[cfg(test)]
 mod tests {
@@ -283,14 +267,17 @@ mod tests {
     #[test]
     fn a_report_names_every_cause_once() {
         let err = EngineError::from(InstallError::Hook {
-            source: tufd_hook_host::HookError::Timeout {
+            source: Box::new(tufd_hook_host::HookError::Timeout {
                 hook: "h.wasm".into(),
                 limit: std::time::Duration::from_secs(2),
-            },
+            }),
         });
         assert_eq!(
             report(&err),
-            format!("install hook failed: {}", std::error::Error::source(&err).unwrap())
+            format!(
+                "install hook failed: {}",
+                std::error::Error::source(&err).unwrap()
+            )
         );
         let io = EngineError::io("/d", std::io::Error::other("denied"));
         assert_eq!(report(&io), "i/o error on /d: denied");

@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::layout::DataLayout;
+use crate::layout::{DataLayout, REMOVING_PREFIX, Sibling};
 
 /// What survives a cleanup.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,12 +47,8 @@ pub fn managed_folders(layout: &DataLayout, install_dir: &Path) -> Vec<PathBuf> 
         layout.backup(),
     ];
     folders.push(layout.root().join("rolled-back"));
-    if let (Some(parent), Some(name)) = (install_dir.parent(), install_dir.file_name()) {
-        for suffix in [".tufd-staging", ".tufd-backup", ".tufd-rolled-back"] {
-            let mut sibling = name.to_os_string();
-            sibling.push(suffix);
-            folders.push(parent.join(sibling));
-        }
+    for which in [Sibling::Staging, Sibling::Backup, Sibling::RolledBack] {
+        folders.extend(which.of(install_dir));
     }
     folders
 }
@@ -106,10 +102,10 @@ fn size_of(path: &Path) -> u64 {
 /// Renames folder `path` to `.tufd-removing-<name>` beside it, then removes it.
 fn remove_folder(path: &Path) -> std::io::Result<()> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let doomed = if name.starts_with(".tufd-removing-") {
+    let doomed = if name.starts_with(REMOVING_PREFIX) {
         path.to_path_buf()
     } else {
-        let doomed = path.with_file_name(format!(".tufd-removing-{name}"));
+        let doomed = path.with_file_name(format!("{REMOVING_PREFIX}{name}"));
         std::fs::rename(path, &doomed)?;
         doomed
     };

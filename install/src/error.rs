@@ -34,21 +34,21 @@ pub enum InstallError {
         staging: PathBuf,
         /// The entry refused and why.
         #[source]
-        source: ArchiveError,
+        source: Box<ArchiveError>,
     },
     /// The WASM install hook failed to load or answer (and no fall-back was configured).
     #[error("install hook failed")]
     Hook {
         /// The hook host's typed error (timeout, memory, trap, bad plan, …).
         #[source]
-        source: HookError,
+        source: Box<HookError>,
     },
     /// The built-in plan was refused by the plan checker.
     #[error("the built-in install plan was refused")]
     PlanRefused {
         /// The checker's refusal.
         #[source]
-        source: PlanError,
+        source: Box<PlanError>,
     },
     /// A folder could not be renamed.
     #[error("cannot rename {} to {}", from.display(), to.display())]
@@ -87,14 +87,6 @@ pub enum InstallError {
         /// The parse error.
         #[source]
         source: serde_json::Error,
-    },
-    /// The install journal holds a step that cannot be replayed.
-    #[error("journal {}: {problem}", path.display())]
-    JournalStep {
-        /// The journal file.
-        path: PathBuf,
-        /// What is wrong with the step.
-        problem: String,
     },
     /// A plan step failed. When `rollback` is `None` the completed steps were undone and the
     /// app is unchanged; otherwise the rollback failed too and the journal is kept so that the
@@ -148,6 +140,23 @@ pub enum InstallError {
     #[cfg(test)]
     #[error("simulated crash")]
     SimulatedCrash,
+}
+
+/// `err` with its causes, outermost first, joined by `: `; a cause whose text its parent already
+/// ends with is not repeated. The one way the install side turns an error into words (step
+/// failure reasons, health command details).
+pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(e) = cause {
+        let part = e.to_string();
+        if !part.is_empty() && !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = e.source();
+    }
+    text
 }
 
 impl InstallError {

@@ -29,7 +29,8 @@ use tufd_core::Version;
 use tufd_core::plan::{CheckedPlan, PlanPath, Program, Step};
 
 use crate::error::InstallError;
-use crate::journal::{self, Action, ActionKind, JStep, Journal, Recovery, Roots};
+use crate::journal::{self, Action, ActionKind, Journal, Recovery, Roots};
+use crate::process::{RunOutcome, run_with_deadline};
 
 /// Longest a `run` step may take before it is killed and fails: 10 minutes.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(600);
@@ -54,7 +55,7 @@ enum Halt {
 
 impl From<InstallError> for Halt {
     fn from(e: InstallError) -> Self {
-        Halt::Fail(e.to_string())
+        Halt::Fail(crate::error::report(&e))
     }
 }
 
@@ -111,7 +112,7 @@ fn execute_with(
         from: from.clone(),
         to: to.clone(),
         roots: roots.clone(),
-        plan: plan.steps().iter().map(JStep::from_step).collect(),
+        plan: plan.steps().to_vec(),
         next_step: 0,
         committed: false,
         actions: Vec::new(),
@@ -131,21 +132,13 @@ fn execute_with(
 /// doc); `None` when there is no journal. Blocking.
 ///
 /// # Errors
-/// [`InstallError::JournalUnreadable`], [`InstallError::JournalStep`] or [`InstallError::UndoConflict`] when the journal is unreadable or an action cannot be
+/// [`InstallError::JournalUnreadable`] or [`InstallError::UndoConflict`] when the journal is unreadable or an action cannot be
 /// undone (the journal is then kept for a human or the next start); [`InstallError::Io`].
 pub fn recover(journal_path: &Path) -> Result<Option<Recovery>, InstallError> {
     let Some(journal) = journal::read(journal_path)? else {
         return Ok(None);
     };
-    let steps = journal
-        .plan
-        .iter()
-        .map(JStep::to_step)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|problem| InstallError::JournalStep {
-            path: journal_path.to_path_buf(),
-            problem,
-        })?;
+    let steps = journal.plan.clone();
     let mut runner = Runner {
         path: journal_path,
         journal,
@@ -495,34 +488,17 @@ fn wait_for_exit(pid: u32, timeout: Duration) -> Result<(), Halt> {
 /// Runs `exe` to completion (no shell), working folder `cwd`, stdout discarded (it belongs to
 /// the protocol), at most [`RUN_TIMEOUT`].
 fn run(exe: &Path, args: &[String], cwd: &Path) -> Result<(), Halt> {
-    let mut child = std::process::Command::new(exe)
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| Halt::Fail(format!("cannot start {}: {e}", exe.display())))?;
-    let deadline = Instant::now() + RUN_TIMEOUT;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => {
-                return Err(Halt::Fail(format!(
-                    "{} exited with {status}",
-                    exe.display()
-                )));
-            }
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Halt::Fail(format!(
-                    "{} ran longer than {RUN_TIMEOUT:?}",
-                    exe.display()
-                )));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(InstallError::io(exe, e).into()),
-        }
+    match run_with_deadline(exe, args, cwd, RUN_TIMEOUT) {
+        Ok(RunOutcome::Exited(status)) if status.success() => Ok(()),
+        Ok(RunOutcome::Exited(status)) => Err(Halt::Fail(format!(
+            "{} exited with {status}",
+            exe.display()
+        ))),
+        Ok(RunOutcome::TimedOut) => Err(Halt::Fail(format!(
+            "{} ran longer than {RUN_TIMEOUT:?}",
+            exe.display()
+        ))),
+        Err(e) => Err(Halt::Fail(crate::error::report(&e))),
     }
 }
 
@@ -837,7 +813,7 @@ mod tests {
                 from: v("1.0"),
                 to: v("2.0"),
                 roots: f.roots.clone(),
-                plan: plan.steps().iter().map(JStep::from_step).collect(),
+                plan: plan.steps().to_vec(),
                 next_step: 3,
                 committed: true,
                 actions: vec![],

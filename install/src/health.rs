@@ -16,9 +16,13 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use tufd_core::fs::{Durability, write_atomic};
+
+use crate::process::{RunOutcome, run_with_deadline};
 use tufd_core::Version;
 use tufd_core::planner::TargetInfo;
 
@@ -239,25 +243,14 @@ impl HealthFile {
         }
     }
 
-    /// Writes the file atomically.
+    /// Writes the file durably (it holds the pending commit: a power loss must not undo it).
     ///
     /// # Errors
     /// [`crate::InstallError::Io`] with the path that failed.
     pub fn save(&self, path: &Path) -> Result<(), crate::InstallError> {
-        use std::io::Write as _;
-        let tmp = path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(self).expect("health file serialises");
-        let io = |p: &Path| {
-            let p = p.to_path_buf();
-            move |e| crate::InstallError::io(p, e)
-        };
-        let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        file.write_all(&bytes).map_err(io(&tmp))?;
-        file.sync_all().map_err(io(&tmp))?;
-        tufd_core::faults::point("health.before-rename");
-        std::fs::rename(&tmp, path).map_err(io(path))?;
-        tufd_core::faults::point("health.after-rename");
-        Ok(())
+        write_atomic(path, &bytes, Durability::Durable)
+            .map_err(|(p, e)| crate::InstallError::io(p, e))
     }
 }
 
@@ -276,52 +269,24 @@ pub fn run_health_command(
     if path.is_relative() && install_dir.join(&path).is_file() {
         path = install_dir.join(&path);
     }
-    let mut child = match std::process::Command::new(&path)
-        .args(args)
-        .current_dir(install_dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) => {
-            return HealthEvent::CommandFailed {
-                code: None,
-                detail: format!("cannot start {}: {e}", path.display()),
-            };
-        }
-    };
-    let started = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return HealthEvent::CommandPassed,
-            Ok(Some(status)) => {
-                return HealthEvent::CommandFailed {
-                    code: status.code(),
-                    detail: format!("{} exited with {status}", path.display()),
-                };
-            }
-            Ok(None) if started.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return HealthEvent::CommandFailed {
-                    code: None,
-                    detail: format!(
-                        "{} still running after {} s",
-                        path.display(),
-                        timeout.as_secs()
-                    ),
-                };
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => {
-                return HealthEvent::CommandFailed {
-                    code: None,
-                    detail: format!("waiting for {}: {e}", path.display()),
-                };
-            }
-        }
+    match run_with_deadline(&path, args, install_dir, timeout) {
+        Ok(RunOutcome::Exited(status)) if status.success() => HealthEvent::CommandPassed,
+        Ok(RunOutcome::Exited(status)) => HealthEvent::CommandFailed {
+            code: status.code(),
+            detail: format!("{} exited with {status}", path.display()),
+        },
+        Ok(RunOutcome::TimedOut) => HealthEvent::CommandFailed {
+            code: None,
+            detail: format!(
+                "{} still running after {} s",
+                path.display(),
+                timeout.as_secs()
+            ),
+        },
+        Err(e) => HealthEvent::CommandFailed {
+            code: None,
+            detail: crate::error::report(&e),
+        },
     }
 }
 
@@ -492,7 +457,7 @@ mod tests {
             HealthEvent::CommandFailed { code: None, .. }
         ));
         let slow = ["sleep".to_owned(), "5".to_owned()];
-        let started = Instant::now();
+        let started = std::time::Instant::now();
         assert!(matches!(
             run_health_command(&slow, dir.path(), Duration::from_millis(200)),
             HealthEvent::CommandFailed { code: None, .. }

@@ -22,14 +22,13 @@
 //! `relaunch` step ([`Journal::committed`]): from then on the new version is running and the
 //! plan is finished forward, never rolled back (see [`super::executor`]).
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tufd_core::Version;
-use tufd_core::plan::{self, PlanPath, Program, Root};
+use tufd_core::fs::{Durability, write_atomic};
+use tufd_core::plan::{self, Root};
 
 use crate::error::InstallError;
 
@@ -93,190 +92,6 @@ pub struct Action {
     pub kind: ActionKind,
 }
 
-/// A plan path in the journal (`install:bin/app`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JPath {
-    /// `install`, `staging` or `backup`.
-    pub root: String,
-    /// The relative path.
-    pub rel: String,
-}
-
-/// A program in the journal: `root` is `None` for an absolute system program.
-pub type JProgram = JPath;
-
-/// A plan step in the journal (the serialisable mirror of [`plan::Step`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "step")]
-#[allow(missing_docs)]
-pub enum JStep {
-    WaitForExit {
-        pid: u32,
-        timeout_ms: u64,
-    },
-    Move {
-        from: JPath,
-        to: JPath,
-    },
-    Swap {
-        a: JPath,
-        b: JPath,
-    },
-    Remove {
-        path: JPath,
-    },
-    Copy {
-        from: JPath,
-        to: JPath,
-    },
-    SetMode {
-        path: JPath,
-        mode: u32,
-    },
-    Symlink {
-        path: JPath,
-        target: String,
-    },
-    Run {
-        program: JProgram,
-        args: Vec<String>,
-    },
-    Relaunch {
-        program: JProgram,
-        args: Vec<String>,
-    },
-}
-
-/// `root` names for [`JPath`]; `system` for an absolute program outside the roots.
-const SYSTEM: &str = "system";
-
-fn jpath(p: &PlanPath) -> JPath {
-    JPath {
-        root: p.root.as_str().to_owned(),
-        rel: p.rel.clone(),
-    }
-}
-
-fn jprogram(p: &Program) -> JProgram {
-    match p {
-        Program::InRoot(path) => jpath(path),
-        Program::System(abs) => JPath {
-            root: SYSTEM.to_owned(),
-            rel: abs.clone(),
-        },
-    }
-}
-
-fn root_of(name: &str) -> Option<Root> {
-    match name {
-        "install" => Some(Root::Install),
-        "staging" => Some(Root::Staging),
-        "backup" => Some(Root::Backup),
-        _ => None,
-    }
-}
-
-fn unjournal_path(p: &JPath) -> Result<PlanPath, String> {
-    root_of(&p.root)
-        .map(|root| PlanPath::new(root, p.rel.clone()))
-        .ok_or_else(|| format!("unknown root `{}`", p.root))
-}
-
-fn unjournal_program(p: &JProgram) -> Result<Program, String> {
-    if p.root == SYSTEM {
-        Ok(Program::System(p.rel.clone()))
-    } else {
-        unjournal_path(p).map(Program::InRoot)
-    }
-}
-
-impl JStep {
-    /// The journal form of `step`.
-    pub fn from_step(step: &plan::Step) -> Self {
-        use plan::Step as S;
-        match step {
-            S::WaitForExit { pid, timeout } => JStep::WaitForExit {
-                pid: *pid,
-                timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-            },
-            S::Move { from, to } => JStep::Move {
-                from: jpath(from),
-                to: jpath(to),
-            },
-            S::Swap { a, b } => JStep::Swap {
-                a: jpath(a),
-                b: jpath(b),
-            },
-            S::Remove { path } => JStep::Remove { path: jpath(path) },
-            S::Copy { from, to } => JStep::Copy {
-                from: jpath(from),
-                to: jpath(to),
-            },
-            S::SetMode { path, mode } => JStep::SetMode {
-                path: jpath(path),
-                mode: *mode,
-            },
-            S::Symlink { path, target } => JStep::Symlink {
-                path: jpath(path),
-                target: target.clone(),
-            },
-            S::Run { program, args } => JStep::Run {
-                program: jprogram(program),
-                args: args.clone(),
-            },
-            S::Relaunch { program, args } => JStep::Relaunch {
-                program: jprogram(program),
-                args: args.clone(),
-            },
-        }
-    }
-
-    /// The plan step back from its journal form.
-    ///
-    /// # Errors
-    /// A message when a root name is unknown (a damaged journal).
-    pub fn to_step(&self) -> Result<plan::Step, String> {
-        use plan::Step as S;
-        Ok(match self {
-            JStep::WaitForExit { pid, timeout_ms } => S::WaitForExit {
-                pid: *pid,
-                timeout: Duration::from_millis(*timeout_ms),
-            },
-            JStep::Move { from, to } => S::Move {
-                from: unjournal_path(from)?,
-                to: unjournal_path(to)?,
-            },
-            JStep::Swap { a, b } => S::Swap {
-                a: unjournal_path(a)?,
-                b: unjournal_path(b)?,
-            },
-            JStep::Remove { path } => S::Remove {
-                path: unjournal_path(path)?,
-            },
-            JStep::Copy { from, to } => S::Copy {
-                from: unjournal_path(from)?,
-                to: unjournal_path(to)?,
-            },
-            JStep::SetMode { path, mode } => S::SetMode {
-                path: unjournal_path(path)?,
-                mode: *mode,
-            },
-            JStep::Symlink { path, target } => S::Symlink {
-                path: unjournal_path(path)?,
-                target: target.clone(),
-            },
-            JStep::Run { program, args } => S::Run {
-                program: unjournal_program(program)?,
-                args: args.clone(),
-            },
-            JStep::Relaunch { program, args } => S::Relaunch {
-                program: unjournal_program(program)?,
-                args: args.clone(),
-            },
-        })
-    }
-}
-
 /// The journal's content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Journal {
@@ -287,7 +102,7 @@ pub struct Journal {
     /// The absolute folders of the roots.
     pub roots: Roots,
     /// The checked plan.
-    pub plan: Vec<JStep>,
+    pub plan: Vec<plan::Step>,
     /// The 0-based index of the step about to run (`plan.len()` when all ran).
     pub next_step: usize,
     /// Whether the point of no return (the start of the first `relaunch`) was passed.
@@ -317,7 +132,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
 
 /// Syncs a folder so that renames and creations in it are durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), InstallError> {
-    crate::sys::sync_dir(dir).map_err(io(dir))
+    tufd_core::fs::sync_dir(dir).map_err(io(dir))
 }
 
 pub(crate) fn parent(path: &Path) -> &Path {
@@ -330,16 +145,9 @@ pub(crate) fn parent(path: &Path) -> &Path {
 /// # Errors
 /// [`InstallError::Io`] with the path that failed.
 pub fn write(path: &Path, journal: &Journal) -> Result<(), InstallError> {
-    let dir = parent(path);
-    let tmp = path.with_extension("json.tmp");
     let bytes = serde_json::to_vec_pretty(journal).expect("journal serialises");
     tufd_core::faults::point("journal.before-write");
-    let mut file = File::create(&tmp).map_err(io(&tmp))?;
-    file.write_all(&bytes).map_err(io(&tmp))?;
-    file.sync_all().map_err(io(&tmp))?;
-    tufd_core::faults::point("journal.before-rename");
-    fs::rename(&tmp, path).map_err(io(path))?;
-    sync_dir(dir)?;
+    write_atomic(path, &bytes, Durability::Durable).map_err(|(p, e)| InstallError::io(p, e))?;
     tufd_core::faults::point("journal.after-write");
     Ok(())
 }
@@ -450,7 +258,9 @@ pub(crate) fn set_mode_no_follow(path: &Path, mode: u32) -> Result<(), InstallEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tufd_core::plan::Step;
+    use std::time::Duration;
+
+    use tufd_core::plan::{PlanPath, Program, Step};
 
     #[test]
     fn steps_round_trip_through_the_journal_form() {
@@ -473,11 +283,29 @@ mod tests {
             },
         ];
         for step in steps {
-            let j = JStep::from_step(&step);
-            let text = serde_json::to_string(&j).unwrap();
-            let back: JStep = serde_json::from_str(&text).unwrap();
-            assert_eq!(back.to_step().unwrap(), step, "{text}");
+            let text = serde_json::to_string(&step).unwrap();
+            let back: Step = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, step, "{text}");
         }
+        // The journal form as earlier releases wrote it still reads.
+        let old = r#"{"step":"wait-for-exit","pid":7,"timeout_ms":1500}"#;
+        let step: Step = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            step,
+            Step::WaitForExit {
+                pid: 7,
+                timeout: Duration::from_millis(1500)
+            }
+        );
+        let old = r#"{"step":"relaunch","program":{"root":"system","rel":"/usr/bin/open"},"args":["-a"]}"#;
+        assert!(matches!(
+            serde_json::from_str::<Step>(old).unwrap(),
+            Step::Relaunch { program: Program::System(p), .. } if p == "/usr/bin/open"
+        ));
+        assert!(
+            serde_json::from_str::<Step>(r#"{"step":"remove","path":{"root":"etc","rel":"x"}}"#)
+                .is_err()
+        );
     }
 
     #[test]

@@ -103,9 +103,56 @@ impl DataLayout {
     }
 }
 
+/// A folder beside the install folder (`<install>.tufd-staging`, …), used instead of the data
+/// folder's own when the data folder is on another file system than the install folder's
+/// parent (every install step must be a rename).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sibling {
+    /// The new version, extracted and verified.
+    Staging,
+    /// The previous version, kept for a rollback.
+    Backup,
+    /// What `remove` steps put aside until the install is done.
+    Trash,
+    /// A version taken off by a rollback, until cleanup.
+    RolledBack,
+}
+
+impl Sibling {
+    /// The suffix appended to the install folder's name.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Sibling::Staging => ".tufd-staging",
+            Sibling::Backup => ".tufd-backup",
+            Sibling::Trash => ".tufd-trash",
+            Sibling::RolledBack => ".tufd-rolled-back",
+        }
+    }
+
+    /// `<install_dir>.tufd-…`; `None` for a root path with no name.
+    pub fn of(self, install_dir: &Path) -> Option<PathBuf> {
+        let mut name = install_dir.file_name()?.to_os_string();
+        name.push(self.suffix());
+        Some(install_dir.parent()?.join(name))
+    }
+}
+
+/// The prefix of a folder being removed (renamed first, so that a crash never leaves a half
+/// removed folder under its old name).
+pub const REMOVING_PREFIX: &str = ".tufd-removing-";
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn siblings_sit_beside_the_install_folder() {
+        assert_eq!(
+            Sibling::Backup.of(Path::new("/opt/app")),
+            Some(PathBuf::from("/opt/app.tufd-backup"))
+        );
+        assert_eq!(Sibling::Staging.of(Path::new("/")), None);
+    }
 
     #[test]
     fn layout_paths() {

@@ -7,6 +7,7 @@
 //! - [`plan_source`]: the install plan, from the WASM hook or the built-in native plan.
 //! - [`journal`] and [`executor`]: the journaled install swap and its recovery after a crash.
 //! - [`commit`], [`health`], [`rollback`], [`cleanup`]: what follows an install.
+//! - [`process`]: running a program under a deadline (plan `run` steps, the health command).
 //! - [`preflight`]: checks before a download (writable folders, free space, no install running).
 //! - [`layout`]: the data folder's paths; [`settings`]: what the install side knows of the app.
 //! - [`sys`]: the per-OS calls (modes, owners, folder sync, process wait).
@@ -23,6 +24,7 @@ pub mod journal;
 pub mod layout;
 pub mod plan_source;
 pub mod preflight;
+pub mod process;
 pub mod rollback;
 pub mod settings;
 pub mod stage;

@@ -117,7 +117,9 @@ impl PlanSource {
                 tracing::warn!(error = %e, "install hook failed; using the built-in plan (hook-fallback = native)");
                 self.native_plan(ctx)
             }
-            Err(source) => Err(InstallError::Hook { source }),
+            Err(source) => Err(InstallError::Hook {
+                source: Box::new(source),
+            }),
         }
     }
 
@@ -134,8 +136,11 @@ impl PlanSource {
     }
 
     fn native_plan(&self, ctx: &InstallContext) -> Result<CheckedPlan, InstallError> {
-        check_plan(&plan::native_plan(ctx), &self.limits)
-            .map_err(|source| InstallError::PlanRefused { source })
+        check_plan(&plan::native_plan(ctx), &self.limits).map_err(|source| {
+            InstallError::PlanRefused {
+                source: Box::new(source),
+            }
+        })
     }
 }
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use tufd_core::Version;
 
 use crate::error::InstallError;
-use crate::layout::DataLayout;
+use crate::layout::{DataLayout, Sibling};
 use crate::plan_source::PlanSource;
 use crate::settings::InstallSettings;
 use crate::stage::{self as install, InstallJob, Placement};
@@ -28,23 +28,17 @@ pub struct Backup {
     pub path: PathBuf,
 }
 
-fn sibling(install_dir: &Path, suffix: &str) -> Option<PathBuf> {
-    let mut name = install_dir.file_name()?.to_os_string();
-    name.push(suffix);
-    Some(install_dir.parent()?.join(name))
-}
-
 /// The folders that may hold backups of `install_dir`'s app.
 pub fn backup_roots(layout: &DataLayout, install_dir: &Path) -> Vec<PathBuf> {
     let mut roots = vec![layout.backup()];
-    roots.extend(sibling(install_dir, ".tufd-backup"));
+    roots.extend(Sibling::Backup.of(install_dir));
     roots
 }
 
 /// The folders a rolled-back version is moved to (removed by cleanup).
 pub fn rolled_back_roots(layout: &DataLayout, install_dir: &Path) -> Vec<PathBuf> {
     let mut roots = vec![layout.root().join("rolled-back")];
-    roots.extend(sibling(install_dir, ".tufd-rolled-back"));
+    roots.extend(Sibling::RolledBack.of(install_dir));
     roots
 }
 
@@ -127,13 +121,16 @@ pub fn rollback_blocking(
     let rolled_root = if backup_root == layout.backup() {
         layout.root().join("rolled-back")
     } else {
-        sibling(install_dir, ".tufd-rolled-back")
+        Sibling::RolledBack
+            .of(install_dir)
             .unwrap_or_else(|| layout.root().join("rolled-back"))
     };
     let trash = if backup_root == layout.backup() {
         layout.trash()
     } else {
-        sibling(install_dir, ".tufd-trash").unwrap_or_else(|| layout.trash())
+        Sibling::Trash
+            .of(install_dir)
+            .unwrap_or_else(|| layout.trash())
     };
     let job = InstallJob {
         layout: layout.clone(),

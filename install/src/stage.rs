@@ -21,7 +21,7 @@ use tufd_core::plan::InstallContext;
 use tufd_hook_host::tree_entries;
 
 use crate::error::InstallError;
-use crate::layout::DataLayout;
+use crate::layout::{DataLayout, Sibling};
 
 use crate::executor::execute;
 use crate::journal::{self, Roots};
@@ -60,17 +60,17 @@ pub fn placement(
             trash: layout.trash(),
         }
     } else {
-        let sibling = |suffix: &str| {
-            let mut name = install_dir.file_name().unwrap_or_default().to_os_string();
-            name.push(suffix);
-            install_parent.join(name)
+        let sibling = |which: Sibling| {
+            which
+                .of(install_dir)
+                .unwrap_or_else(|| install_parent.join(which.suffix()))
         };
-        let backup_root = sibling(".tufd-backup");
+        let backup_root = sibling(Sibling::Backup);
         Placement {
-            staging: sibling(".tufd-staging"),
+            staging: sibling(Sibling::Staging),
             backup: backup_root.join(format!("{app}-{from}")),
             backup_root,
-            trash: sibling(".tufd-trash"),
+            trash: sibling(Sibling::Trash),
         }
     }
 }
@@ -107,7 +107,7 @@ pub fn stage(tar: &Path, staging: &Path) -> Result<(), InstallError> {
             InstallError::Extract {
                 tar: tar.to_path_buf(),
                 staging: staging.to_path_buf(),
-                source,
+                source: Box::new(source),
             }
         })?;
     tufd_core::faults::point("stage.after-extract");

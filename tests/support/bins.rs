@@ -64,7 +64,16 @@ fn profile_dir() -> PathBuf {
 }
 
 /// Crates whose sources go into the two binaries.
-const SOURCE_DIRS: [&str; 4] = ["core", "actors", "daemon", "repo-cli"];
+const SOURCE_DIRS: [&str; 8] = [
+    "core",
+    "protocol",
+    "net",
+    "install",
+    "engine",
+    "hook-host",
+    "daemon",
+    "repo-cli",
+];
 
 fn needs_build(dir: &Path) -> bool {
     let oldest_bin = ["tufd", "tufd-repo"]

@@ -24,8 +24,12 @@ use crate::version::Version;
 pub use check::{CheckedPlan, PlanError, PlanLimits, check_plan};
 pub use native::native_plan;
 
-/// One of the folders a plan may touch, each an absolute path the daemon chooses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// One of the folders a plan may touch, each an absolute path the daemon chooses. Serialised
+/// as its lower-case name (the install journal, `tufd-install`'s `journal` module).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Root {
     /// The app's install folder (for a macOS app, the `.app` bundle itself).
     Install,
@@ -57,7 +61,9 @@ impl fmt::Display for Root {
 ///
 /// Any value can be built (hooks send arbitrary text); [`check_plan`] refuses the bad ones
 /// (absolute, `..`, empty, `\`, `:` and so on).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct PlanPath {
     /// The folder the path is relative to.
     pub root: Root,
@@ -99,8 +105,10 @@ impl fmt::Display for PlanPath {
     }
 }
 
-/// A program a plan may run or relaunch.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// A program a plan may run or relaunch. Serialised as `{"root", "rel"}` like a [`PlanPath`],
+/// with root `system` for [`Program::System`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "ProgramRepr", try_from = "ProgramRepr")]
 pub enum Program {
     /// A program inside a root; [`check_plan`] accepts only [`Root::Install`].
     InRoot(PlanPath),
@@ -118,6 +126,42 @@ impl fmt::Display for Program {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ProgramRepr {
+    root: String,
+    rel: String,
+}
+
+impl From<Program> for ProgramRepr {
+    fn from(program: Program) -> Self {
+        match program {
+            Program::InRoot(path) => ProgramRepr {
+                root: path.root.as_str().to_owned(),
+                rel: path.rel,
+            },
+            Program::System(abs) => ProgramRepr {
+                root: "system".to_owned(),
+                rel: abs,
+            },
+        }
+    }
+}
+
+impl TryFrom<ProgramRepr> for Program {
+    type Error = String;
+
+    fn try_from(repr: ProgramRepr) -> Result<Self, Self::Error> {
+        let root = match repr.root.as_str() {
+            "system" => return Ok(Program::System(repr.rel)),
+            "install" => Root::Install,
+            "staging" => Root::Staging,
+            "backup" => Root::Backup,
+            other => return Err(format!("unknown root `{other}`")),
+        };
+        Ok(Program::InRoot(PlanPath::new(root, repr.rel)))
+    }
+}
+
 /// A program and its arguments (the relaunch command of the configuration).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Command {
@@ -128,14 +172,17 @@ pub struct Command {
 }
 
 /// One step of an install plan. The executor runs steps in order, journaled, and undoes the
-/// ones already taken when a later step fails.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// ones already taken when a later step fails. Serialised (in the install journal) as an
+/// object tagged by `step` in kebab-case (`{"step": "move", "from": …, "to": …}`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "step")]
 pub enum Step {
     /// Wait until process `pid` has exited, at most `timeout`; the step fails after that.
     WaitForExit {
         /// The process id (the app's, from the context).
         pid: u32,
-        /// The longest wait.
+        /// The longest wait (`timeout_ms` in the journal).
+        #[serde(rename = "timeout_ms", with = "millis")]
         timeout: Duration,
     },
     /// Rename `from` to `to`; `to` must not exist; its missing parent folders are created.
@@ -295,5 +342,20 @@ mod tests {
         ];
         assert_eq!(setting(&s, "keep"), Some("user-data"));
         assert_eq!(setting(&s, "missing"), None);
+    }
+}
+
+/// A [`Duration`] as whole milliseconds.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
     }
 }

@@ -43,10 +43,14 @@ pub fn after_base_tar(err: &BuildError) -> Fallback {
 /// mark the patch failed and fetch the archive instead.
 pub fn after_patch_download(patch: &str, err: &EngineError) -> Fallback {
     match err {
-        EngineError::Download {
-            source: DownloadError::LengthExceeded { .. } | DownloadError::HashMismatch { .. },
-            ..
-        } => Fallback::archive(Some(patch)),
+        EngineError::Download { source, .. }
+            if matches!(
+                source.as_ref(),
+                DownloadError::LengthExceeded { .. } | DownloadError::HashMismatch { .. }
+            ) =>
+        {
+            Fallback::archive(Some(patch))
+        }
         _ => Fallback::Stop,
     }
 }

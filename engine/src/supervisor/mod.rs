@@ -603,7 +603,15 @@ impl Actor for SupervisorActor {
         // A version on trial from an earlier run: count this launch, roll back if its time or
         // launches ran out, else wait for its deadline. Without a health policy it is committed.
         let installer = state.workers().installer;
-        let verdict = ask(&installer, "install", |reply| InstallMsg::Resume { reply }).await?;
+        // A worker that stops meanwhile is restarted by supervision; the next start counts
+        // this launch then. Never a reason to stop the engine.
+        let verdict = match ask(&installer, "install", |reply| InstallMsg::Resume { reply }).await {
+            Ok(verdict) => verdict,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot resume the version on trial");
+                Ok(None)
+            }
+        };
         match verdict {
             Ok(Some(_)) => state.arm_health_timer(&myself),
             Ok(None) => {}

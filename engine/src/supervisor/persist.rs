@@ -54,9 +54,9 @@ impl PersistedState {
         if std::fs::read(path).is_ok_and(|old| old == bytes) {
             return Ok(false);
         }
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, bytes).map_err(|e| EngineError::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| EngineError::io(path, e))?;
+        // Recomputed by the next check when lost: no sync needed.
+        tufd_core::fs::write_atomic(path, &bytes, tufd_core::fs::Durability::Atomic)
+            .map_err(|(p, e)| EngineError::io(p, e))?;
         Ok(true)
     }
 }

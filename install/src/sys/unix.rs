@@ -1,6 +1,6 @@
 //! Linux and macOS.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -62,14 +62,6 @@ pub fn permits_write(dir: &Path, who: Option<(u32, u32)>) -> Result<(), String> 
 /// The device id of the file system holding `path`.
 pub fn device(path: &Path) -> Option<u64> {
     fs::metadata(path).ok().map(|m| m.dev())
-}
-
-/// Makes renames and creations in folder `dir` durable (fsync of the folder).
-///
-/// # Errors
-/// The OS error.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir).and_then(|f| f.sync_all())
 }
 
 /// Whether process `pid` is still running. Linux: `/proc/<pid>` exists and is not a zombie.

@@ -57,15 +57,6 @@ pub fn device(_path: &Path) -> Option<u64> {
     None
 }
 
-/// Windows cannot open a folder as a file to flush it; renames are made durable by the file
-/// system's own journal (NTFS), so this does nothing.
-///
-/// # Errors
-/// Never.
-pub fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
-}
-
 /// Not known yet on Windows: treated as exited.
 pub fn process_alive(_pid: u32) -> bool {
     false

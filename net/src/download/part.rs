@@ -18,7 +18,7 @@
 //! Writing, hashing and syncing run on threads of their own ([`super::writer`]); [`PartFile`]
 //! sends them the accepted bytes through a channel bounded to [`IN_FLIGHT_BYTES`].
 
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -315,15 +315,9 @@ pub(super) fn load_record(path: &Path) -> Option<PartRecord> {
 /// # Errors
 /// [`DownloadError::Io`] naming the file that failed.
 pub(super) fn write_record(path: &Path, record: &PartRecord) -> Result<(), DownloadError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
     let json = serde_json::to_vec(record).expect("a part record always serialises");
-    let mut file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-    file.write_all(&json).map_err(io_err(&tmp))?;
-    file.sync_all().map_err(io_err(&tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(io_err(path))
+    tufd_core::fs::write_atomic(path, &json, tufd_core::fs::Durability::Synced)
+        .map_err(|(p, e)| io_err(&p)(e))
 }
 
 /// The sha256 state over the first `len` bytes of `path` (blocking).
@@ -362,7 +356,7 @@ pub(super) async fn remove_if_present(path: &Path) -> Result<(), DownloadError> 
 /// Makes a rename durable (best effort; not every platform can sync a directory).
 async fn sync_dir(dir: &Path) {
     let dir = dir.to_owned();
-    let _ = tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all()).await;
+    let _ = tokio::task::spawn_blocking(move || tufd_core::fs::sync_dir(&dir)).await;
 }
 
 #[cfg(test)]
@@ -442,7 +436,7 @@ mod tests {
 
     fn append_to(path: &Path, bytes: &[u8]) {
         let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
-        file.write_all(bytes).unwrap();
+        std::io::Write::write_all(&mut file, bytes).unwrap();
     }
 
     #[tokio::test]

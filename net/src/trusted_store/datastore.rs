@@ -252,17 +252,8 @@ pub(crate) fn mirror(
 /// # Errors
 /// [`TrustedStoreError::Io`] when the folder cannot be written.
 pub(crate) fn write_atomic_blocking(path: &Path, bytes: &[u8]) -> Result<(), TrustedStoreError> {
-    use std::io::Write as _;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(io(dir))?;
-    tmp.write_all(bytes).map_err(io(tmp.path()))?;
-    tmp.as_file().sync_all().map_err(io(path))?;
-    tmp.persist(path).map_err(|e| io(path)(e.error))?;
-    Ok(())
+    tufd_core::fs::write_atomic(path, bytes, tufd_core::fs::Durability::Synced)
+        .map_err(|(p, e)| io(&p)(e))
 }
 
 /// Whether two JSON documents hold the same value.

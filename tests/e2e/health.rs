@@ -133,6 +133,45 @@ fn unconfirmed_version_rolls_back_and_a_confirmed_one_stays() {
     assert_eq!(again, json!({"confirmed": null}));
 }
 
+/// The Rust client (`tufd-client`) speaks `confirm` and `rollback`: an app that turns on
+/// `--health-timeout` confirms its new version from Rust and keeps it, then rolls it back on
+/// request.
+#[test]
+fn a_rust_app_confirms_its_new_version_under_a_health_timeout() {
+    let fx = Fixture::publish(&[Release::plain("1.0"), Release::plain("2.0")], BLOB_BYTES);
+    let app = client(&fx, "rust-app", &[]);
+    let options = tufd_client::SidecarOptions::new(&app.app, "1.0")
+        .program(tufd_tests::support::bins::tufd())
+        .install_dir(&app.install_dir)
+        .data_dir(&app.data_dir)
+        .metadata_url(&app.metadata_url)
+        .targets_url(&app.targets_url)
+        .trusted_root(&app.trusted_root)
+        .poll_interval(Duration::ZERO)
+        .health_timeout(Duration::from_secs(1));
+    let timeout = Duration::from_secs(30);
+    let sidecar = tufd_client::Client::spawn(&options, |_| {}).expect("spawn tufd");
+    let installed = sidecar.install(timeout).expect("install");
+    assert_eq!(installed.version, "2.0");
+    let confirmed = sidecar.confirm(timeout).expect("confirm");
+    assert_eq!(confirmed.confirmed.as_deref(), Some("2.0"));
+    // Past the health deadline: still 2.0, nothing rolled back.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_same_tree(&fx.bundle("2.0"), &app.install_dir);
+    let status = sidecar.status(timeout).expect("status");
+    assert_eq!(status.current, "2.0");
+    assert_eq!(status.state, tufd_client::State::Done);
+    assert_eq!(
+        sidecar.confirm(timeout).expect("confirm again").confirmed,
+        None
+    );
+    // Rollback on request, from Rust.
+    let rolled = sidecar.rollback(timeout).expect("rollback");
+    assert_eq!(rolled.version, "1.0");
+    assert_same_tree(&fx.bundle("1.0"), &app.install_dir);
+    sidecar.shutdown(timeout).expect("shutdown");
+}
+
 #[test]
 fn rollback_restores_the_previous_version_while_its_backup_exists() {
     let fx = Fixture::publish(&[Release::plain("1.0"), Release::plain("2.0")], BLOB_BYTES);

@@ -92,6 +92,13 @@ impl SidecarOptions {
         self.flag("--relaunch", command)
     }
 
+    /// `--health-timeout` in whole seconds (at least 1): a new version stays on trial this long
+    /// and is rolled back unless the app calls [`Client::confirm`](crate::Client::confirm)
+    /// first.
+    pub fn health_timeout(self, timeout: Duration) -> Self {
+        self.flag("--health-timeout", timeout.as_secs().max(1).to_string())
+    }
+
     /// `--auto-install`: install an update as soon as any check finds one.
     pub fn auto_install(mut self) -> Self {
         self.args.push("--auto-install".into());

@@ -11,26 +11,7 @@ use tufd_core::{Codec, Sha256};
 
 const CODECS: [Codec; 2] = [Codec::BidiffZstd, Codec::Bsdiff4];
 
-/// Deterministic pseudo-random bytes (xorshift64*), mildly compressible like real binaries.
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        let word = state.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        // Half the bytes from a small alphabet, so the data is not incompressible.
-        let bytes = word.to_le_bytes();
-        if word & 1 == 0 {
-            out.extend(bytes.iter().map(|b| b % 16));
-        } else {
-            out.extend_from_slice(&bytes);
-        }
-    }
-    out.truncate(len);
-    out
-}
+use tufd_testkit::rng::binary_like as pseudo_random;
 
 /// `old` with edits: changed bytes, an insertion, a deletion, a moved block and an appendix.
 fn edited(old: &[u8]) -> Vec<u8> {

@@ -19,15 +19,7 @@ const CHUNKS: usize = 64;
 
 /// Chunk `index` of the base: deterministic bytes, regenerated on demand.
 fn chunk(index: usize) -> Vec<u8> {
-    let mut state = (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut out = Vec::with_capacity(CHUNK_BYTES);
-    while out.len() < CHUNK_BYTES {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out
+    tufd_testkit::rng::bytes(CHUNK_BYTES, index as u64 + 1)
 }
 
 /// Peak resident set of this process in bytes (`VmHWM`).

@@ -429,23 +429,7 @@ mod tests {
         ));
     }
 
-    /// Deterministic bytes, half from a small alphabet (compressible like a tar).
-    fn bytes(len: usize, seed: u64) -> Vec<u8> {
-        let mut state = seed | 1;
-        let mut out = Vec::with_capacity(len + 8);
-        while out.len() < len {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            if state & 1 == 0 {
-                out.extend(state.to_le_bytes().iter().map(|b| b % 16));
-            } else {
-                out.extend_from_slice(&state.to_le_bytes());
-            }
-        }
-        out.truncate(len);
-        out
-    }
+    use tufd_testkit::rng::binary_like as bytes;
 
     fn digest(data: &[u8]) -> TarDigest {
         TarDigest {

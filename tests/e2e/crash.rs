@@ -72,18 +72,8 @@ fn faults_tufd() -> &'static Path {
     })
 }
 
-/// SplitMix64: a small seeded generator, so a failing run can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
+/// SplitMix64: seeded, so a failing run can be replayed.
+use tufd_testkit::rng::SplitMix64 as Rng;
 
 /// What the install folder holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -292,7 +282,7 @@ fn random_sigkill_during_the_update_leaves_v1_or_v2() {
     let mut finished_before_kill = 0;
     for k in 0..kills {
         let client = s.client("kill");
-        let delay = Duration::from_micros(rng.next() % window_us);
+        let delay = Duration::from_micros(rng.next_u64() % window_us);
         let child = client
             .command(&["update", "--yes"])
             .env("RUST_LOG", "warn")

@@ -7,9 +7,7 @@
 //! The hooks workspace (`examples/hooks`) is built for `wasm32-wasip2` once per run into
 //! `<target>/hooks`, as `hook-host/tests` does.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -23,45 +21,7 @@ use tufd_tests::support::tree::{assert_same_tree, snapshot};
 const SHORT: Duration = Duration::from_secs(30);
 const LONG: Duration = Duration::from_secs(180);
 
-/// Builds `examples/hooks` once and returns the folder of the `.wasm` files.
-fn hooks_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        let target = exe
-            .ancestors()
-            .nth(3)
-            .expect("test binary sits in <target>/<profile>/deps")
-            .join("hooks");
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("tests has a parent")
-            .join("examples/hooks/Cargo.toml");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let out = Command::new(cargo)
-            .args(["build", "--release", "--target", "wasm32-wasip2"])
-            .arg("--manifest-path")
-            .arg(&manifest)
-            .env("CARGO_TARGET_DIR", &target)
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .output()
-            .expect("run cargo for the hooks workspace");
-        assert!(
-            out.status.success(),
-            "building the hooks failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target.join("wasm32-wasip2/release")
-    })
-}
-
-/// The component of hooks crate `name`.
-fn hook(name: &str) -> PathBuf {
-    let file = hooks_dir().join(format!("{}.wasm", name.replace('-', "_")));
-    assert!(file.is_file(), "missing {}", file.display());
-    file
-}
+use tufd_testkit::hooks::hook;
 
 /// Publishes 1.0 and 2.0, installs 1.0 with a `user-data/` folder, and points the client at
 /// the repository through `file://` URLs with the hook copied to `<client>/hook.wasm`.

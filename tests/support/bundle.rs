@@ -99,6 +99,8 @@ fn version_step(version: &str) -> u64 {
 /// The data file of `version`: a fixed pseudo-random base of `len` bytes, with a handful of
 /// 256-byte regions rewritten per version and a 4 KiB version-specific tail.
 pub fn blob(version: &str, len: usize) -> Vec<u8> {
+    use tufd_testkit::rng::SplitMix64;
+
     let mut data = vec![0u8; len];
     let mut base = SplitMix64(0x7475_6664_2d65_3265); // "tufd-e2e"
     base.fill(&mut data);
@@ -108,7 +110,7 @@ pub fn blob(version: &str, len: usize) -> Vec<u8> {
     let mut rng = SplitMix64(seed);
     if len > 256 {
         for _ in 0..16 {
-            let at = usize::try_from(rng.next() % (len as u64 - 256)).unwrap_or(0);
+            let at = usize::try_from(rng.next_u64() % (len as u64 - 256)).unwrap_or(0);
             rng.fill(&mut data[at..at + 256]);
         }
     }
@@ -116,26 +118,6 @@ pub fn blob(version: &str, len: usize) -> Vec<u8> {
     rng.fill(&mut tail);
     data.extend_from_slice(&tail);
     data
-}
-
-/// SplitMix64: a tiny, fast, deterministic generator (not for secrets).
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn fill(&mut self, out: &mut [u8]) {
-        for chunk in out.chunks_mut(8) {
-            let bytes = self.next().to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-    }
 }
 
 fn write(dir: &Path, rel: &str, bytes: &[u8], mode: u32) {

@@ -387,24 +387,7 @@ mod tests {
 
     const CODECS: [Codec; 2] = [Codec::BidiffZstd, Codec::Bsdiff4];
 
-    /// Deterministic bytes, half of them from a small alphabet (compressible like binaries).
-    fn bytes(len: usize, seed: u64) -> Vec<u8> {
-        let mut state = seed | 1;
-        let mut out = Vec::with_capacity(len + 8);
-        while out.len() < len {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let word = state.to_le_bytes();
-            if state & 1 == 0 {
-                out.extend(word.iter().map(|b| b % 16));
-            } else {
-                out.extend_from_slice(&word);
-            }
-        }
-        out.truncate(len);
-        out
-    }
+    use tufd_testkit::rng::binary_like as bytes;
 
     /// `old` with scattered edits, an insertion, a deletion and a block moved to the end.
     fn edited(old: &[u8]) -> Vec<u8> {

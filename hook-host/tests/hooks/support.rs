@@ -1,67 +1,14 @@
 //! Shared setup: build the hooks workspace once, locate its components, build contexts.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use tufd_core::plan::{self, InstallContext, PlanPath, Program, Root};
 use tufd_hook_host::{HookHost, HookHostBuilder};
 
-/// The repository root (`hook-host/..`).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("hook-host has a parent")
-        .to_owned()
-}
+pub use tufd_testkit::hooks::workspace_root as repo_root;
 
-/// The target folder of this test binary (`<target>/debug/deps/hooks-*` → `<target>`).
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.ancestors()
-        .nth(3)
-        .expect("test binary sits in <target>/<profile>/deps")
-        .to_owned()
-}
-
-/// Builds `examples/hooks` for `wasm32-wasip2` (release) once per test run, into
-/// `<target>/hooks`, and returns the folder holding the `.wasm` files.
-pub fn hooks_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let target = target_dir().join("hooks");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let manifest = repo_root().join("examples/hooks/Cargo.toml");
-        let output = Command::new(cargo)
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--manifest-path",
-            ])
-            .arg(&manifest)
-            .env("CARGO_TARGET_DIR", &target)
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .output()
-            .expect("run cargo for the hooks workspace");
-        assert!(
-            output.status.success(),
-            "building the hooks failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        target.join("wasm32-wasip2/release")
-    })
-}
-
-/// The component of hooks crate `name` (dashes as in the crate name).
-pub fn hook(name: &str) -> PathBuf {
-    let file = hooks_dir().join(format!("{}.wasm", name.replace('-', "_")));
-    assert!(file.is_file(), "missing {}", file.display());
-    file
-}
+pub use tufd_testkit::hooks::hook;
 
 /// A builder with a short timeout, so hostile tests stay quick.
 pub fn quick() -> HookHostBuilder {

@@ -276,13 +276,5 @@ async fn handle(mut stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Res
 
 /// Deterministic test content of `len` bytes (not compressible into a pattern a bug could hide).
 pub fn content(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    tufd_testkit::rng::bytes(len, 0x9e37_79b9_7f4a_7c15)
 }

@@ -11,7 +11,7 @@
 //! - [`planner`]: the pure update planner (DESIGN: "Update planning").
 //! - [`fs`]: atomic file writes with explicit durability.
 //! - [`faults`]: named crash points for the crash test (feature `fault-injection`).
-//! - [`plan`]: install plans, the step vocabulary hooks return, and its checker (DESIGN: "Hooks").
+//! - [`install_plan`]: install plans, the step vocabulary hooks return, and its checker (DESIGN: "Hooks").
 #![warn(missing_docs)]
 
 pub mod archive;
@@ -20,8 +20,8 @@ pub mod error;
 pub mod faults;
 pub mod fs;
 pub mod hash;
+pub mod install_plan;
 pub mod patch;
-pub mod plan;
 pub mod planner;
 pub mod target_name;
 pub mod version;

@@ -1,6 +1,7 @@
-//! [`Engine`]: the handle the daemon holds. It recovers an interrupted install, starts the
-//! supervisor and, for the sidecar, the watch and poll loops; its methods are the requests of
-//! the contract ("JSON-RPC 2.0 over stdio") as async calls.
+//! [`Engine`]: the handle the daemon holds. It starts the supervisor and, for the sidecar, the
+//! watch and poll loops; its methods are the requests of the contract ("JSON-RPC 2.0 over
+//! stdio") as async calls. Recovering an interrupted install is the caller's job, before
+//! [`Engine::start`].
 
 use ractor::rpc::CallResult;
 use ractor::{Actor, ActorRef, RpcReplyPort};
@@ -13,7 +14,6 @@ use crate::error::EngineError;
 use crate::event::{CheckReport, Event};
 use crate::supervisor::{SupervisorActor, SupervisorArgs, SupervisorMsg};
 use crate::watch;
-use tufd_install::Recovery;
 use tufd_net::transport::{HttpClient, TransportSettings};
 use tufd_protocol::{Installed, Staged, Status};
 
@@ -40,26 +40,25 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Creates the data folders, completes or rolls back an interrupted install (journal),
-    /// and starts the supervisor with its workers.
+    /// Creates the data folders and starts the supervisor with its workers, with
+    /// `config.current_version` as the installed version.
+    ///
+    /// The engine does not recover an interrupted install: the caller must first run
+    /// `tufd_install::recover` on the data folder's journal ([`DataLayout::journal`]), holding
+    /// the data folder's lock, and put the version installed afterwards in
+    /// `config.current_version`, as the daemon does before it resolves its config.
+    ///
+    /// [`DataLayout::journal`]: crate::config::DataLayout::journal
     ///
     /// # Errors
-    /// [`EngineError::Io`] for the data folder, [`EngineError::Install`] when the journal
-    /// cannot be recovered, [`EngineError::Transport`] when the HTTP client cannot be built,
-    /// [`EngineError::WorkerStopped`] when the actors cannot start.
+    /// [`EngineError::Io`] for the data folder, [`EngineError::Transport`] when the HTTP
+    /// client cannot be built, [`EngineError::WorkerStopped`] when the actors cannot start.
     pub async fn start(config: EngineConfig, options: StartOptions) -> Result<Self, EngineError> {
-        let layout = config.layout();
-        layout
+        config
+            .layout()
             .create_dirs()
             .map_err(|(path, e)| EngineError::io(path, e))?;
-        let journal_path = layout.journal();
-        let recovered = tokio::task::spawn_blocking(move || tufd_install::recover(&journal_path))
-            .await
-            .map_err(|e| EngineError::worker("recovery", e))??;
-        let current = match recovered {
-            Some(Recovery::Completed { version }) => version,
-            _ => config.current_version.clone(),
-        };
+        let current = config.current_version.clone();
         let settings = TransportSettings::default();
         let client = HttpClient::new(&settings)?;
         let (events, first_receiver) = broadcast::channel(EVENT_CAPACITY);

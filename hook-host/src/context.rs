@@ -1,4 +1,4 @@
-//! Helpers for building an [`InstallContext`](tufd_core::plan::InstallContext) from disk:
+//! Helpers for building an [`InstallContext`](tufd_core::install_plan::InstallContext) from disk:
 //! the `staging_files` and `installed_files` lists a hook receives.
 
 use std::fs;

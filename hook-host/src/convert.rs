@@ -1,9 +1,11 @@
-//! Conversions between `tufd_core::plan`'s types and the generated WIT types: context and
+//! Conversions between `tufd_core::install_plan`'s types and the generated WIT types: context and
 //! update info go in, steps and decisions come out. Pure; the checker runs afterwards.
 
 use std::time::Duration;
 
-use tufd_core::plan::{self, Command, Decision, InstallContext, PlanPath, Program, Root, Step};
+use tufd_core::install_plan::{
+    self, Command, Decision, InstallContext, PlanPath, Program, Root, Step,
+};
 
 use crate::bindings::tufd::hook::types as wit;
 
@@ -73,7 +75,7 @@ pub(crate) fn context_out(ctx: &InstallContext) -> wit::InstallContext {
 }
 
 /// The update info as the guest sees it.
-pub(crate) fn info_out(info: &plan::UpdateInfo) -> wit::UpdateInfo {
+pub(crate) fn info_out(info: &install_plan::UpdateInfo) -> wit::UpdateInfo {
     wit::UpdateInfo {
         app_name: info.app_name.clone(),
         installed_version: info.installed_version.to_string(),

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tufd_core::plan::PlanError;
+use tufd_core::install_plan::PlanError;
 
 /// Result alias for the hook host.
 pub type Result<T, E = HookError> = std::result::Result<T, E>;
@@ -85,7 +85,7 @@ pub enum HookError {
         /// The hook's message.
         message: String,
     },
-    /// The plan failed the checker ([`tufd_core::plan::check_plan`]).
+    /// The plan failed the checker ([`tufd_core::install_plan::check_plan`]).
     #[error("hook `{hook}` returned a plan that was refused")]
     BadPlan {
         /// The hook's file name.

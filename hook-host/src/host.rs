@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tufd_core::plan::{CheckedPlan, Decision, InstallContext, PlanLimits, UpdateInfo, check_plan};
+use tufd_core::install_plan::{
+    CheckedPlan, Decision, InstallContext, PlanLimits, UpdateInfo, check_plan,
+};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
 

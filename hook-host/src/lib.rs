@@ -1,9 +1,9 @@
 //! `tufd-hook-host`: the wasmtime host for install hooks (DESIGN: "Hooks (WASM, wasmtime)";
 //! issue 4). The interface is `hooks-sdk/wit/hook.wit`; the plan vocabulary and its checker
-//! are [`tufd_core::plan`]; executing a plan on disk is the install actor's job.
+//! are [`tufd_core::install_plan`]; executing a plan on disk is the install actor's job.
 //!
 //! ```no_run
-//! # fn demo(ctx: &tufd_core::plan::InstallContext) -> Result<(), tufd_hook_host::HookError> {
+//! # fn demo(ctx: &tufd_core::install_plan::InstallContext) -> Result<(), tufd_hook_host::HookError> {
 //! use std::time::Duration;
 //! use tufd_hook_host::HookHost;
 //!
@@ -12,13 +12,13 @@
 //!     .memory_limit_bytes(64 << 20)
 //!     .cache_dir("/var/lib/tufd/hook-cache")
 //!     .build("/etc/tufd/linux_tree.wasm")?; // loads and checks now
-//! let plan = host.plan_install(ctx)?; // checked by tufd_core::plan::check_plan
+//! let plan = host.plan_install(ctx)?; // checked by tufd_core::install_plan::check_plan
 //! # let _ = plan; Ok(()) }
 //! ```
 //!
 //! Modules: [`host`] (builder, calls, reload), [`context`] (file lists for the context), `load` (compile, precompiled cache, import
 //! allow-list), `ticker` (the epoch thread), `state` (store data, WASI context granting
-//! nothing, the log import), `convert` (WIT types to and from `tufd_core::plan`), [`error`].
+//! nothing, the log import), `convert` (WIT types to and from `tufd_core::install_plan`), [`error`].
 
 pub mod context;
 pub mod error;

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use tufd_core::archive::ArchiveError;
-use tufd_core::plan::check::PlanError;
+use tufd_core::install_plan::check::PlanError;
 use tufd_hook_host::HookError;
 
 /// Result alias of the install side.

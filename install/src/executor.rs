@@ -26,7 +26,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tufd_core::Version;
-use tufd_core::plan::{CheckedPlan, PlanPath, Program, Step};
+use tufd_core::install_plan::{CheckedPlan, PlanPath, Program, Step};
 
 use crate::error::InstallError;
 use crate::journal::{self, Action, ActionKind, Journal, Recovery, Roots};
@@ -537,7 +537,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
-    use tufd_core::plan::{PlanLimits, Root, check_plan};
+    use tufd_core::install_plan::{PlanLimits, Root, check_plan};
 
     /// Every entry below `dir`: kind, permission bits, and content or link text.
     fn snapshot(dir: &Path) -> BTreeMap<String, String> {

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tufd_core::Version;
 use tufd_core::fs::{Durability, write_atomic};
-use tufd_core::plan::{self, Root};
+use tufd_core::install_plan::{self, Root};
 
 use crate::error::InstallError;
 
@@ -102,7 +102,7 @@ pub struct Journal {
     /// The absolute folders of the roots.
     pub roots: Roots,
     /// The checked plan.
-    pub plan: Vec<plan::Step>,
+    pub plan: Vec<install_plan::Step>,
     /// The 0-based index of the step about to run (`plan.len()` when all ran).
     pub next_step: usize,
     /// Whether the point of no return (the start of the first `relaunch`) was passed.
@@ -260,7 +260,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    use tufd_core::plan::{PlanPath, Program, Step};
+    use tufd_core::install_plan::{PlanPath, Program, Step};
 
     #[test]
     fn steps_round_trip_through_the_journal_form() {

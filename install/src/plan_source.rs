@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tufd_core::plan::{
+use tufd_core::install_plan::{
     self, CheckedPlan, Command, Decision, InstallContext, PlanLimits, PlanPath, Program, Root,
     UpdateInfo, check_plan,
 };
@@ -136,7 +136,7 @@ impl PlanSource {
     }
 
     fn native_plan(&self, ctx: &InstallContext) -> Result<CheckedPlan, InstallError> {
-        check_plan(&plan::native_plan(ctx), &self.limits).map_err(|source| {
+        check_plan(&install_plan::native_plan(ctx), &self.limits).map_err(|source| {
             InstallError::PlanRefused {
                 source: Box::new(source),
             }

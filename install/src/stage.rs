@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use tufd_core::Version;
 use tufd_core::archive::{self, ExtractLimits};
-use tufd_core::plan::InstallContext;
+use tufd_core::install_plan::InstallContext;
 use tufd_hook_host::tree_entries;
 
 use crate::error::InstallError;

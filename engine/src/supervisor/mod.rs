@@ -43,7 +43,7 @@ use machine::{Input, Phase};
 use persist::PersistedState;
 use pipeline::{Checked, Goal, OpInput, OpOutput, PolicyInput, StagedUpdate, Workers};
 use policy::Deferral;
-use tufd_core::plan::Decision;
+use tufd_core::install_plan::Decision;
 use tufd_install::PlanSource;
 use tufd_install::health::{self, HealthEvent, HealthFile, Verdict};
 use tufd_net::transport::{HttpClient, TransportSettings, TufTransport};

@@ -30,7 +30,7 @@ use crate::workers::download::DownloadMsg;
 use crate::workers::install::InstallMsg;
 use crate::workers::metadata::MetadataMsg;
 use crate::workers::patch::PatchMsg;
-use tufd_core::plan::{Decision, UpdateInfo};
+use tufd_core::install_plan::{Decision, UpdateInfo};
 use tufd_install::PlanSource;
 use tufd_install::build::{BaseSource, BuildError, BuildJob, PatchStep};
 use tufd_install::commit::AfterInstall;

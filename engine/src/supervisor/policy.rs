@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tufd_core::Version;
-use tufd_core::plan::{Decision, UpdateInfo};
+use tufd_core::install_plan::{Decision, UpdateInfo};
 
 use tufd_install::PlanSource;
 

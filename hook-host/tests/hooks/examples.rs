@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tufd_core::plan::{Decision, PlanPath, Program, Root, Step, UpdateInfo};
+use tufd_core::install_plan::{Decision, PlanPath, Program, Root, Step, UpdateInfo};
 use tufd_hook_host::HookError;
 
 use crate::support::{context, host, p, relaunch, strings};

@@ -3,12 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use tufd_core::plan::{Decision, PlanError, PlanLimits, Program, Step};
+use tufd_core::install_plan::{Decision, PlanError, PlanLimits, Program, Step};
 use tufd_hook_host::{HookError, HookHost};
 
 use crate::support::{context, hook, host, quick, repo_root};
 
-fn ctx() -> tufd_core::plan::InstallContext {
+fn ctx() -> tufd_core::install_plan::InstallContext {
     context("linux", &["bin", "bin/app"], &["bin", "bin/app"])
 }
 
@@ -33,7 +33,7 @@ fn loop_forever_policy_times_out_and_the_host_stays_usable() {
     for _ in 0..2 {
         let started = Instant::now();
         let err = host
-            .on_update_available(&tufd_core::plan::UpdateInfo {
+            .on_update_available(&tufd_core::install_plan::UpdateInfo {
                 app_name: "Demo".to_owned(),
                 installed_version: "1.0".parse().unwrap(),
                 new_version: "2.0".parse().unwrap(),
@@ -64,7 +64,7 @@ fn memory_hog_hits_the_memory_limit() {
     assert!(started.elapsed() < Duration::from_secs(5));
     // The policy export of the same hook allocates nothing and still answers.
     assert_eq!(
-        host.on_update_available(&tufd_core::plan::UpdateInfo {
+        host.on_update_available(&tufd_core::install_plan::UpdateInfo {
             app_name: "Demo".to_owned(),
             installed_version: "1.0".parse().unwrap(),
             new_version: "2.0".parse().unwrap(),

@@ -1,9 +1,8 @@
 //! Shared setup: build the hooks workspace once, locate its components, build contexts.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tufd_core::plan::{self, InstallContext, PlanPath, Program, Root};
+use tufd_core::install_plan::{self, InstallContext, PlanPath, Program, Root};
 use tufd_hook_host::{HookHost, HookHostBuilder};
 
 pub use tufd_testkit::hooks::workspace_root as repo_root;
@@ -33,8 +32,8 @@ pub fn p(root: Root, rel: &str) -> PlanPath {
 }
 
 /// A relaunch command for a program inside the install folder.
-pub fn relaunch(rel: &str) -> plan::Command {
-    plan::Command {
+pub fn relaunch(rel: &str) -> install_plan::Command {
+    install_plan::Command {
         program: Program::InRoot(p(Root::Install, rel)),
         args: strings(&["--updated"]),
     }

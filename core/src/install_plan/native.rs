@@ -75,7 +75,7 @@ fn relaunch(ctx: &InstallContext) -> Option<Step> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Command, PlanLimits, Program, check_plan};
+    use crate::install_plan::{Command, PlanLimits, Program, check_plan};
 
     fn ctx(os: &str, pid: Option<u32>, relaunch: Option<Command>) -> InstallContext {
         InstallContext {

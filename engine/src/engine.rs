@@ -120,6 +120,8 @@ impl Engine {
     ) -> Result<T, EngineError> {
         match self.actor.call(build, None).await {
             Ok(CallResult::Success(t)) => Ok(t),
+            // A request that raced `shutdown` is cancelled, not an internal error.
+            _ if self.stop.is_cancelled() => Err(EngineError::Cancelled),
             _ => Err(EngineError::worker("supervisor", "not running")),
         }
     }

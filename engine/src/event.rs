@@ -6,25 +6,6 @@ use tufd_core::Version;
 use tufd_core::planner::{FullReason, Plan};
 pub use tufd_protocol::{CheckReport, Notification as Event, PlanSummary, State};
 
-use crate::supervisor::machine::Phase;
-
-impl From<Phase> for State {
-    fn from(phase: Phase) -> Self {
-        match phase {
-            Phase::Idle => State::Idle,
-            Phase::Checking => State::Checking,
-            Phase::Available => State::Available,
-            Phase::Downloading => State::Downloading,
-            Phase::Verifying => State::Verifying,
-            Phase::Staged => State::Staged,
-            Phase::Installing => State::Installing,
-            Phase::Done => State::Done,
-            Phase::Failed => State::Failed,
-            Phase::RolledBack => State::RolledBack,
-        }
-    }
-}
-
 /// The report of `plan` for an app at `current`.
 pub fn check_report(current: &Version, plan: &Plan) -> CheckReport {
     match plan {
@@ -92,12 +73,5 @@ mod tests {
             serde_json::to_value(&r).unwrap(),
             json!({"current": "1.0", "latest": "1.0", "update_available": false, "plan": null})
         );
-    }
-
-    #[test]
-    fn every_phase_has_its_wire_state() {
-        for phase in Phase::ALL {
-            assert_eq!(State::from(phase).as_str(), phase.as_str());
-        }
     }
 }

@@ -1,5 +1,4 @@
-//! The update state machine as a pure function ([`next`]), tested exhaustively
-//! (DESIGN "The daemon: actors", Supervisor).
+//! The update state machine as a pure function ([`next`]), tested exhaustively.
 //!
 //! ```text
 //! idle → checking → available → downloading → verifying → staged → installing → done
@@ -13,79 +12,31 @@
 //! cancel returns a busy state to idle, except `installing`, which cannot be interrupted
 //! (the swap runs to its end or rolls back through the journal).
 
-use std::fmt;
+/// Where the engine stands: the protocol's [`State`], one definition for the machine and the
+/// wire (a `state` notification carries the phase as it is).
+pub use tufd_protocol::State as Phase;
 
-/// Where the engine stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Phase {
-    /// Nothing to do (up to date, or not checked yet).
-    Idle,
-    /// Refreshing TUF metadata and planning.
-    Checking,
-    /// An update is known but not downloaded.
-    Available,
-    /// Fetching patches or the archive.
-    Downloading,
-    /// Applying patches, verifying the tar, extracting into staging.
-    Verifying,
-    /// The new version is extracted and verified in staging.
-    Staged,
-    /// Swapping the install folder.
-    Installing,
-    /// The new version is installed.
-    Done,
-    /// The last operation failed.
-    Failed,
-    /// The new version failed its health check (or a rollback was requested) and the previous
-    /// version is installed again.
-    RolledBack,
-}
+/// Every phase the machine uses, for exhaustive tests (the protocol's `Unknown` is a reader's
+/// fallback, never a phase).
+pub const PHASES: [Phase; 10] = [
+    Phase::Idle,
+    Phase::Checking,
+    Phase::Available,
+    Phase::Downloading,
+    Phase::Verifying,
+    Phase::Staged,
+    Phase::Installing,
+    Phase::Done,
+    Phase::Failed,
+    Phase::RolledBack,
+];
 
-impl Phase {
-    /// All phases, for exhaustive tests.
-    pub const ALL: [Phase; 10] = [
-        Phase::Idle,
-        Phase::Checking,
-        Phase::Available,
-        Phase::Downloading,
-        Phase::Verifying,
-        Phase::Staged,
-        Phase::Installing,
-        Phase::Done,
-        Phase::Failed,
-        Phase::RolledBack,
-    ];
-
-    /// The contract's name of the phase (`idle`, `checking`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Idle => "idle",
-            Phase::Checking => "checking",
-            Phase::Available => "available",
-            Phase::Downloading => "downloading",
-            Phase::Verifying => "verifying",
-            Phase::Staged => "staged",
-            Phase::Installing => "installing",
-            Phase::Done => "done",
-            Phase::Failed => "failed",
-            Phase::RolledBack => "rolled-back",
-        }
-    }
-
-    /// Whether an operation is running in this phase.
-    pub fn is_busy(self) -> bool {
-        matches!(
-            self,
-            Phase::Checking | Phase::Downloading | Phase::Verifying | Phase::Installing
-        )
-    }
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// Whether an operation is running in `phase`.
+pub fn is_busy(phase: Phase) -> bool {
+    matches!(
+        phase,
+        Phase::Checking | Phase::Downloading | Phase::Verifying | Phase::Installing
+    )
 }
 
 /// What happened, as the supervisor feeds it to [`next`].
@@ -209,7 +160,7 @@ mod tests {
 
     #[test]
     fn every_pair_follows_the_table() {
-        for phase in Phase::ALL {
+        for phase in PHASES {
             for input in Input::ALL {
                 assert_eq!(
                     next(phase, input),
@@ -240,7 +191,7 @@ mod tests {
     #[test]
     fn installing_cannot_be_cancelled_and_busy_phases_cannot_restart() {
         assert_eq!(next(Phase::Installing, Input::Cancelled), None);
-        for phase in Phase::ALL.into_iter().filter(|p| p.is_busy()) {
+        for phase in PHASES.into_iter().filter(|p| is_busy(*p)) {
             assert_eq!(next(phase, Input::CheckStarted), None, "{phase}");
             assert!(next(phase, Input::Failed).is_some(), "{phase}");
         }
@@ -248,7 +199,7 @@ mod tests {
 
     #[test]
     fn names_are_the_contract_names() {
-        let names: Vec<_> = Phase::ALL.iter().map(|p| p.as_str()).collect();
+        let names: Vec<_> = PHASES.iter().map(|p| p.as_str()).collect();
         assert_eq!(
             names,
             [

@@ -132,6 +132,8 @@ pub struct SupervisorArgs {
 struct Running {
     cancel: CancellationToken,
     pending: Pending,
+    /// The operation's task; it reports back with [`SupervisorMsg::Finished`].
+    task: tokio::task::JoinHandle<()>,
 }
 
 /// The supervisor's state.
@@ -151,6 +153,9 @@ pub struct SupervisorState {
     shutdown: Option<RpcReplyPort<()>>,
     /// The install hook (or native plan), shared with the InstallWorker.
     plans: Arc<PlanSource>,
+    /// The armed health deadline tick, if any.
+    health_timer:
+        Option<ractor::concurrency::JoinHandle<Result<(), ractor::MessagingErr<SupervisorMsg>>>>,
 }
 
 /// The SupervisorActor.
@@ -222,7 +227,7 @@ impl SupervisorState {
         match machine::next(self.phase, input) {
             Some(phase) => {
                 self.phase = phase;
-                self.emit(Event::State(phase.into()));
+                self.emit(Event::State(phase));
             }
             None => tracing::warn!(phase = %self.phase, ?input, "ignored transition"),
         }
@@ -230,7 +235,7 @@ impl SupervisorState {
 
     fn status(&self) -> Status {
         Status {
-            state: self.phase.into(),
+            state: self.phase,
             current: self.current.to_string(),
             latest: self
                 .checked
@@ -279,11 +284,15 @@ impl SupervisorState {
             }),
         };
         let me = myself.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let outcome = pipeline::run(input).await;
             let _ = me.cast(SupervisorMsg::Finished(Box::new(outcome)));
         });
-        self.running = Some(Running { cancel, pending });
+        self.running = Some(Running {
+            cancel,
+            pending,
+            task,
+        });
     }
 
     fn enqueue(&mut self, myself: &ActorRef<SupervisorMsg>, pending: Pending) {
@@ -308,7 +317,7 @@ impl SupervisorState {
 
     /// Sends [`SupervisorMsg::HealthTick`] just after the deadline of the version on trial, if
     /// there is one and a health timeout is configured.
-    fn arm_health_timer(&self, myself: &ActorRef<SupervisorMsg>) {
+    fn arm_health_timer(&mut self, myself: &ActorRef<SupervisorMsg>) {
         let policy = &self.config.health;
         let file = HealthFile::load(&HealthFile::path(&self.config.data_dir));
         let Some(deadline) = file.pending.and_then(|p| p.deadline_unix(policy)) else {
@@ -316,11 +325,17 @@ impl SupervisorState {
         };
         let wait = Duration::from_secs(deadline.saturating_sub(tufd_core::now_unix()))
             + Duration::from_millis(100);
-        let me = myself.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(wait).await;
-            let _ = me.cast(SupervisorMsg::HealthTick);
-        });
+        self.health_tick_after(myself, wait);
+    }
+
+    /// Sends [`SupervisorMsg::HealthTick`] after `wait`, replacing a tick already armed (one
+    /// timer at a time, aborted when the supervisor stops).
+    fn health_tick_after(&mut self, myself: &ActorRef<SupervisorMsg>, wait: Duration) {
+        if let Some(old) = self.health_timer.take() {
+            old.abort();
+        }
+        let timer = myself.send_after(wait, || SupervisorMsg::HealthTick);
+        self.health_timer = Some(timer);
     }
 
     /// Restores the previous version (health failure or request), marks the current one bad,
@@ -356,11 +371,7 @@ impl SupervisorState {
     /// ran out of time, unless an operation runs (then tries again in a second).
     async fn health_tick(&mut self, myself: &ActorRef<SupervisorMsg>) {
         if self.running.is_some() {
-            let me = myself.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                let _ = me.cast(SupervisorMsg::HealthTick);
-            });
+            self.health_tick_after(myself, Duration::from_secs(1));
             return;
         }
         let file = HealthFile::load(&HealthFile::path(&self.config.data_dir));
@@ -389,10 +400,7 @@ impl SupervisorState {
         };
         if let Some(checked) = out.checked {
             self.checked = Some(checked);
-            self.persisted.last_check_unix = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .ok()
-                .map(|d| d.as_secs());
+            self.persisted.last_check_unix = Some(tufd_core::now_unix());
         }
         self.persisted.failed_patches.extend(out.failed_patches);
         match out.decision {
@@ -415,7 +423,7 @@ impl SupervisorState {
             relaunched = did_relaunch;
         }
         if let Err(e) = &result {
-            if self.phase.is_busy() {
+            if machine::is_busy(self.phase) {
                 let input = if matches!(e, EngineError::Cancelled) {
                     Input::Cancelled
                 } else {
@@ -515,6 +523,7 @@ impl Actor for SupervisorActor {
             workers: Arc::new(RwLock::new(workers)),
             shutdown: None,
             plans,
+            health_timer: None,
         })
     }
 
@@ -620,6 +629,24 @@ impl Actor for SupervisorActor {
                     tracing::error!(error = %e, "automatic rollback at start failed");
                 }
             }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut SupervisorState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Nothing outlives the supervisor: the armed tick and a running check or download stop
+        // here (an install is never interrupted: `shutdown` waits for it before stopping).
+        if let Some(timer) = state.health_timer.take() {
+            timer.abort();
+        }
+        if let Some(running) = state.running.take() {
+            running.cancel.cancel();
+            running.task.abort();
+            running.pending.fail(EngineError::Cancelled);
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
-//! Integration tests of `tufd_net::transport::TufTransport` (tough.md transport rules) against
-//! the in-process fault-injecting server (`support/`): errors inside the stream, retries, resumed
-//! bodies, `file://`, loopback never proxied, trusted local copies.
+//! Integration tests of `tufd_net::transport::TufTransport` (the transport rules of the
+//! `tufd_net::transport` module documentation) against the in-process fault-injecting server
+//! (`support/`): errors inside the stream, retries, resumed bodies, `file://`, loopback never
+//! proxied, trusted local copies.
 
 mod support;
 

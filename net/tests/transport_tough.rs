@@ -1,7 +1,8 @@
-//! tough's real update workflow through `TufTransport` over HTTP (tough.md transport rule 2):
-//! the root walk (TUF 5.3.2–5.3.3) ends only on a real "not found" for `N+1.root.json`; a probe
-//! that keeps failing for any other reason fails the load instead of silently freezing root
-//! rotation. Fixture: `support/data/rotated-root` (see its README).
+//! tough's real update workflow through `TufTransport` over HTTP (transport rule 2 in
+//! `tufd_net::transport`): the root walk (TUF 5.3.2–5.3.3) ends only on a real "not found" for
+//! `N+1.root.json`; a probe that keeps failing for any other reason fails the load instead of
+//! silently freezing root rotation. Fixture: `support/data/rotated-root` (see
+//! `support/data/README.md`).
 
 mod support;
 

@@ -1,6 +1,7 @@
-//! Chunked, resumable target downloads (issue 3, "Chunked, resumable downloads"; DESIGN:
-//! "DownloadActor"; `../shared/notes/tough.md`, transport rule 5). The download actor calls
-//! [`download`]; metadata stays with tough and [`crate::transport::TufTransport`].
+//! Chunked, resumable target downloads (docs/architecture.md, "One update, step by step", step 6;
+//! transport rule 5 in [`crate::transport`]). The engine's download worker
+//! (`tufd_engine::workers::download`) calls [`download`]; metadata stays with tough and
+//! [`crate::transport::TufTransport`].
 //!
 //! Security promises (TUF 5.2: "download up to the signed length"; TUF 5.7.3: verify the target
 //! against its trusted hashes before use):
@@ -9,16 +10,17 @@
 //!   and the partial file is deleted;
 //! - bytes are appended only from a `200` (read from its first byte) or from a `206` whose
 //!   `Content-Range` starts at the offset asked for and whose total equals the signed length
-//!   (`../shared/notes/patches-and-deps.md`, "Range requests"); any other answer (a `206` with a
-//!   wrong `Content-Range`, `416`) cuts the file back to zero and starts over without `Range`;
+//!   ([`crate::transport::http_range`]); any other answer (a `206` with a wrong `Content-Range`,
+//!   `416`) cuts the file back to zero and starts over without `Range`;
 //! - the finished file appears at `dir/<file_name>` only after its length and sha256 matched the
 //!   signed values; on a mismatch the partial file is deleted ([`DownloadError::HashMismatch`]).
 //!
-//! Strategy (one choice among those the contract allows): one request per attempt, open-ended
-//! from the offset reached (`Range: bytes=OFFSET-LAST` with `LAST` = signed length − 1; no `Range`
-//! at offset 0), streamed to `dir/<file_name>.part`. A writer thread appends and hashes the bytes
-//! while the socket keeps being read; a syncer thread checkpoints every `chunk_bytes` or
-//! `checkpoint_interval`, whichever comes first: the data is fdatasync'd, then `.part.json`
+//! Strategy (one of several that would keep the on-disk format of docs/architecture.md, "The
+//! data folder"): one request per attempt, open-ended from the offset reached
+//! (`Range: bytes=OFFSET-LAST` with `LAST` = signed length − 1; no `Range` at offset 0), streamed
+//! to `dir/<file_name>.part`. A writer thread appends and hashes the bytes while the socket keeps
+//! being read; a syncer thread checkpoints every `chunk_bytes` or `checkpoint_interval`,
+//! whichever comes first: the data is fdatasync'd, then `.part.json`
 //! (`{"url","length","sha256","offset"}`) is replaced atomically ([`writer`]). One request per
 //! attempt keeps a fast link busy (no round trip per chunk) while the checkpoints bound what a
 //! crash can lose to about one checkpoint's worth. See [`part`] for the on-disk invariant.

@@ -1,7 +1,7 @@
 //! The on-disk state of a download in progress: `downloads/<file>.part` (the bytes accepted so
 //! far, in order, no gaps) and `downloads/<file>.part.json` (`{"url","length","sha256","offset"}`,
-//! the data-folder layout of the daemon contract), and [`PartFile`], the download loop's handle on
-//! them.
+//! as listed in docs/architecture.md, "The data folder"), and [`PartFile`], the download loop's
+//! handle on them.
 //!
 //! Invariant kept after every step, so that a crash at any point can be resumed safely: the
 //! `offset` recorded in the JSON is never more than the bytes that are written and fdatasync'd in

@@ -1,6 +1,6 @@
-//! The blocking side of a `.part` file (issue 7, "Download"): a dedicated thread that appends and
-//! hashes the bytes the download loop accepted, and a second one that makes them durable, so the
-//! socket keeps being read while the disk catches up.
+//! The blocking side of a `.part` file (docs/architecture.md, "One update, step by step", step
+//! 6): a dedicated thread that appends and hashes the bytes the download loop accepted, and a
+//! second one that makes them durable, so the socket keeps being read while the disk catches up.
 //!
 //! - The **writer** thread ([`run_writer`]) owns the `.part` file, its write buffer and the running
 //!   sha256. It takes [`Command`]s from the download loop in order, so the file and the hash always

@@ -2,9 +2,9 @@
 //! functions shared by [`TufTransport`](super::TufTransport) and the downloader
 //! ([`crate::download`]). Nothing here does I/O.
 //!
-//! The rule they serve (`../shared/notes/patches-and-deps.md`, "Range requests"): bytes from a
-//! ranged response are appended only when the server answered `206` with a `Content-Range` that
-//! starts exactly at the offset we asked for; anything else restarts from zero.
+//! The rule they serve: bytes from a ranged response are appended only when the server answered
+//! `206` with a `Content-Range` that starts exactly at the offset we asked for; anything else
+//! restarts from zero.
 
 use std::time::Duration;
 
@@ -67,7 +67,7 @@ pub fn range_header(offset: u64, last: Option<u64>) -> String {
 /// The delay before retry number `retry` (0 = the first retry, i.e. the second attempt):
 /// `initial * 2^retry`, capped at `max`, then scaled by `jitter` (clamped to `0.5..=1.0`) so
 /// that many clients failing together do not retry in lock step. The first attempt itself is
-/// never delayed (tough.md, transport rule 3).
+/// never delayed (transport rule 3 in [`crate::transport`]).
 pub fn backoff_delay(initial: Duration, max: Duration, retry: u32, jitter: f64) -> Duration {
     let factor = 2u32.saturating_pow(retry.min(30));
     let delay = initial.saturating_mul(factor).min(max);

@@ -1,9 +1,9 @@
 //! The network layer shared by TUF metadata refresh and target downloads: one long-lived HTTP
 //! client ([`HttpClient`]) and tufd's own `tough` transport ([`TufTransport`]) on top of it
-//! (DESIGN: "The daemon: actors"; issue 3, "Transport"; `../shared/notes/tough.md`, "Transport
-//! design rules").
+//! (docs/architecture.md, "The crates in more detail", `tufd-net`).
 //!
-//! How each tough.md transport rule is met:
+//! The transport rules below are numbered; the rest of the crate cites them as "transport rule
+//! N". How each is met:
 //! 1. **One shared reqwest client**: [`HttpClient`] wraps one `reqwest::Client` (rustls with the
 //!    platform verifier, connection pool) built once for the daemon's life; clones share it.
 //! 2. **Errors inside the stream**: [`TufTransport::fetch`] always returns `Ok(stream)`; every
@@ -130,8 +130,8 @@ pub enum TransportError {
     },
 }
 
-/// The daemon's one HTTP client (tough.md transport rule 1). Cheap to clone: clones share the
-/// connection pool and TLS configuration.
+/// The daemon's one HTTP client (transport rule 1 in the module documentation). Cheap to clone:
+/// clones share the connection pool and TLS configuration.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
@@ -197,8 +197,8 @@ impl HttpClient {
 }
 
 /// A source of trusted local copies: maps a URL tough asks for to a local file to serve instead
-/// (tough.md transport rules 5 and 7). Returning `None`, or a path that does not exist, fetches
-/// from the network as usual.
+/// (transport rules 5 and 7 in the module documentation). Returning `None`, or a path that does
+/// not exist, fetches from the network as usual.
 pub trait LocalCopies: fmt::Debug + Send + Sync {
     /// The local file to serve for `url`, if any.
     fn local_copy(&self, url: &Url) -> Option<PathBuf>;
@@ -371,7 +371,8 @@ pub(crate) fn status_is_transient(status: StatusCode) -> bool {
         || status == StatusCode::REQUEST_TIMEOUT
 }
 
-/// Whether an answer with `status` means "this file is not there" (tough.md transport rule 2).
+/// Whether an answer with `status` means "this file is not there" (transport rule 2 in the
+/// module documentation).
 pub(crate) fn status_is_not_found(status: StatusCode) -> bool {
     matches!(
         status,

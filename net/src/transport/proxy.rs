@@ -1,4 +1,5 @@
-//! Proxy settings from the environment (tough.md, transport rule 6), with loopback never proxied.
+//! Proxy settings from the environment (transport rule 6 in [`crate::transport`]), with loopback
+//! never proxied.
 //!
 //! reqwest's automatic "system" proxy reads the same variables but sends `127.0.0.1` and
 //! `localhost` through the proxy unless `NO_PROXY` names them, which breaks a repository served on

@@ -5,8 +5,8 @@
 //! - [`prepare`] leaves tough's datastore holding exactly the store's `timestamp.json` and
 //!   `snapshot.json` (tough's rollback baselines, TUF 5.4.3 and 5.5.5) and nothing else: its
 //!   `latest_known_time.json` clock file goes every time, so a clock that was once ahead never
-//!   blocks updates (tough.md trap table); every other file tough wrote last time goes too, so
-//!   that what [`mirror`] finds afterwards was written by this load. A baseline already there
+//!   blocks updates; every other file tough wrote last time goes too, so that what [`mirror`]
+//!   finds afterwards was written by this load. A baseline already there
 //!   with the same JSON value (tough keeps its own re-serialisation) is left alone, so an
 //!   unchanged repository costs no writes; a different or missing one is replaced.
 //! - [`mirror`] copies what tough wrote (so: verified) into the store as the exact bytes handed to

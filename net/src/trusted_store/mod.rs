@@ -1,24 +1,25 @@
 //! [`TrustedStore`]: the client's trusted TUF metadata on disk, as the **exact bytes received**
 //! under non-versioned names (`root.json`, `timestamp.json`, `snapshot.json`, `targets.json`,
-//! `<quoted role>.json`), and the refresh that keeps it (TUF 5.2–5.6, "persist" steps; notes
-//! tuf-conformance.md "METADATA_DIR" and tough.md "Client side").
+//! `<quoted role>.json`), and the refresh that keeps it (TUF specification 5.2–5.6, the "persist"
+//! steps). The layout is the data folder's `metadata/` (docs/architecture.md, "The data folder")
+//! and the conformance client's metadata folder (conformance/README.md, "CLI").
 //!
 //! tough verifies; this module decides what is persisted and what may be reused:
 //! - tough's own datastore is the sub-folder [`TOUGH_DATASTORE`] (its name does not end in
 //!   `.json`). Before each load it is left holding exactly the store's `timestamp.json` and
 //!   `snapshot.json`, tough's rollback baselines, and nothing else; its `latest_known_time.json`
-//!   clock file is deleted every time, so a clock that was once ahead never blocks updates
-//!   (tough.md trap table). A baseline tough already holds with the same JSON value is not
-//!   rewritten ([`datastore`]).
-//! - The load starts from the store's `root.json` when present, the shipped root otherwise
-//!   (tough.md "Always load with the newest trusted root").
+//!   clock file is deleted every time, so a clock that was once ahead never blocks updates. A
+//!   baseline tough already holds with the same JSON value is not rewritten ([`datastore`]).
+//! - The load starts from the store's `root.json` when present, the shipped root otherwise:
+//!   starting from an older root would let a key rotation erase the rollback baselines.
 //! - After every load, success or failure, each role tough wrote (so: verified) is matched with
 //!   the body handed to it this run (same JSON value; tough re-serialises) and those bytes are
 //!   written atomically under the non-versioned name, only when they differ from the store's.
 //!   When tough dropped its timestamp or snapshot baseline (fast-forward recovery after a key
 //!   rotation, TUF 5.3.11), ours goes too.
 //! - [`recording::RecordingTransport`] serves unchanged snapshot and targets from the store, so a
-//!   no-update check costs the root probe plus `timestamp.json` (tough.md rule 7).
+//!   no-update check costs the root probe plus `timestamp.json` (transport rule 7 in
+//!   [`crate::transport`]).
 //! - The file work before and after a load runs in one blocking section each (plain `std::fs`),
 //!   and the store's files are read once per load. tough still parses and verifies every role
 //!   on every load, and checks expiry against the clock each time.

@@ -1,9 +1,10 @@
 //! [`RecordingTransport`]: the `tough` transport wrapper of a [`super::TrustedStore`] refresh.
 //!
-//! It owns three jobs, all on top of [`TufTransport`] (tough.md "Transport design rules"):
+//! It owns three jobs, all on top of [`TufTransport`] (the transport rules of
+//! [`crate::transport`]):
 //! - **Recording**: every metadata body handed to tough this run is kept (as far as tough read
 //!   it), so that the store can persist the exact bytes of each role tough accepted.
-//! - **Trusted local copies** (tough.md rule 7): `[<V>.]snapshot.json`, `[<V>.]targets.json` and
+//! - **Trusted local copies** (transport rule 7): `[<V>.]snapshot.json`, `[<V>.]targets.json` and
 //!   delegated roles are served from the store when the meta handed out this run (timestamp for
 //!   snapshot, snapshot for the others) lists the local copy's version, and its length and
 //!   hashes where present; snapshot and targets must also verify against the newest root seen.
@@ -389,7 +390,7 @@ impl Transport for RecordingTransport {
         'life0: 'async_trait,
         Self: 'async_trait,
     {
-        // Errors are stream items (tough.md transport rule 2).
+        // Errors are stream items (transport rule 2 in `crate::transport`).
         Box::pin(async move { Ok(self.stream(url).await) })
     }
 }

@@ -1,6 +1,7 @@
-//! `state.json`: what the engine remembers between runs (contract "Data folder layout"):
-//! the version it last installed, the patches that failed (never planned again, DESIGN
-//! "Update planning"), and when it last checked. Written atomically (temporary file + rename).
+//! `state.json`: what the engine remembers between runs (docs/architecture.md, "The data
+//! folder"): the version it last installed, the patches that failed (never planned again, rule 5
+//! of [`tufd_core::planner`]), when it last checked, and the versions the hook's update policy
+//! skipped or deferred. Written atomically (temporary file + rename).
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -5,9 +5,10 @@
 //! InstallWorker), reports each phase change to the supervisor ([`OpInput::advance`]) and
 //! returns everything the supervisor must remember in an [`OpOutput`].
 //!
-//! Failure rules (issue 3): a patch rejected by TUF (length or hash) or failing to apply is
-//! recorded in `failed_patches` and the full archive is fetched in the same run; a missing base
-//! tar that cannot be rebuilt also falls back to the archive.
+//! Failure rules (docs/architecture.md, "One update, step by step", steps 5 to 7): a patch
+//! rejected by TUF (length or hash) or failing to apply is recorded in `failed_patches` and the
+//! full archive is fetched in the same run; a missing base tar that cannot be rebuilt also falls
+//! back to the archive.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -216,7 +217,8 @@ pub fn plan_for(
         (Ok(meta), None) if meta.is_file() => BaseTar::Cached,
         _ => BaseTar::Missing,
     };
-    // Versions that failed their health check are never offered again (issue 6).
+    // Versions that failed their health check are never offered again (docs/protocol.md,
+    // "Health check and rollback").
     let bad = tufd_install::health::HealthFile::load(&tufd_install::health::HealthFile::path(
         &config.data_dir,
     ))
@@ -369,8 +371,8 @@ async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineErro
     }
 }
 
-/// Pre-flight checks before the first byte is downloaded (issue 6): writable folders, free
-/// space for the plan, no install in progress.
+/// Pre-flight checks before the first byte is downloaded (docs/architecture.md, "One update,
+/// step by step", step 4): writable folders, free space for the plan, no install in progress.
 async fn preflight(input: &OpInput, plan: &Plan) -> Result<(), EngineError> {
     let need = tufd_install::preflight::need_for(plan);
     let layout = input.config.layout();

@@ -1,11 +1,16 @@
 //! The command line (clap derive): global options and one subcommand per file in
-//! [`crate::commands`] (STYLE: "repo-cli").
+//! [`crate::commands`] (STYLE: "repo-cli"), and [`run`], which runs a parsed command line
+//! and prints what each command did on stdout. `main` only parses, calls [`run`] and reports
+//! the error.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands;
+use crate::commands::{self, Ctx};
+use crate::error::{Error, Result};
+use crate::keys::Passphrase;
 
 /// tufd-repo: turn app bundle folders into signed TUF releases and publish them as a static tree
 /// (`repository/metadata/` + `repository/targets/`). Non-interactive; exit code 0 only on success.
@@ -45,6 +50,68 @@ pub enum Command {
     Verify(commands::verify::VerifyArgs),
     /// Serve the repository folder over HTTP (static, supports Range) for demos and tests.
     Serve(commands::serve::ServeArgs),
+}
+
+/// Runs the parsed command line: reads the passphrase, loads the config (and takes the
+/// working folder's lock for the commands that change the repository), runs the command and
+/// prints its outcome on stdout.
+///
+/// # Errors
+/// Whatever the command reports; `verify` with problems prints them and returns
+/// [`Error::VerifyFailed`].
+pub async fn run(cli: Cli) -> Result<()> {
+    let passphrase = Passphrase::from_sources(cli.passphrase_file.as_deref())?;
+    let locked = |passphrase| -> Result<(Ctx, commands::RepoLock)> {
+        let ctx = Ctx::load(&cli.config, passphrase)?;
+        let lock = ctx.lock()?;
+        Ok((ctx, lock))
+    };
+    match cli.command {
+        Command::Init(a) => {
+            println!(
+                "{}",
+                commands::init::run(&cli.config, &passphrase, a).await?
+            );
+        }
+        Command::Add(a) => {
+            let (ctx, _lock) = locked(passphrase)?;
+            println!("{}", commands::add::run(&ctx, a).await?);
+        }
+        Command::RemoveLatest(a) => {
+            let (ctx, _lock) = locked(passphrase)?;
+            let outcome = commands::remove_latest::run(&ctx, a).await?;
+            for (path, e) in &outcome.not_deleted {
+                eprintln!("warning: cannot delete {}: {e}", path.display());
+            }
+            println!("{outcome}");
+        }
+        Command::Sign(a) => {
+            let (ctx, _lock) = locked(passphrase)?;
+            println!("{}", commands::sign::run(&ctx, a).await?);
+        }
+        Command::Keys(a) => {
+            let (ctx, _lock) = locked(passphrase)?;
+            println!("{}", commands::keys::run(&ctx, a).await?);
+        }
+        Command::Verify(a) => {
+            let ctx = Ctx::load(&cli.config, passphrase)?;
+            let outcome = commands::verify::run(&ctx, a).await?;
+            println!("{outcome}");
+            outcome.into_result()?;
+        }
+        Command::Serve(a) => {
+            let ctx = Ctx::load(&cli.config, passphrase)?;
+            let server = commands::serve::bind(&ctx, a).await?;
+            // Tests and scripts read the port from this line: write it at once.
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "serving http://{}/", server.local_addr())
+                .and_then(|()| out.flush())
+                .map_err(Error::io("write to", "stdout"))?;
+            drop(out);
+            server.run().await?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

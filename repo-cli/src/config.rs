@@ -8,11 +8,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use tough::schema::RoleType;
 use tufd_core::Codec;
 use tufd_core::archive::Compression;
+
+use crate::error::{Error, Result};
 
 /// The default file name of the configuration, in the working folder.
 pub const DEFAULT_CONFIG: &str = "tufd-repo.toml";
@@ -152,17 +153,17 @@ impl Config {
     /// Reads and checks the config at `path`.
     ///
     /// # Errors
-    /// A missing or unreadable file, bad TOML, a missing role, a zero threshold or a threshold
-    /// above the number of keys, a bad app name.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "cannot read config {}: run `tufd-repo init --app-name NAME` in the working folder or pass --config FILE",
-                path.display()
-            )
+    /// [`Error::ConfigRead`] (a missing or unreadable file), [`Error::ConfigParse`] (bad TOML),
+    /// and the refusals of [`Config::check`].
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+            path: path.to_path_buf(),
+            source,
         })?;
-        let mut cfg: Config = toml::from_str(&text)
-            .with_context(|| format!("config {} is not valid: fix the file", path.display()))?;
+        let mut cfg: Config = toml::from_str(&text).map_err(|source| Error::ConfigParse {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })?;
         cfg.path = path.to_path_buf();
         cfg.check()?;
         Ok(cfg)
@@ -171,20 +172,24 @@ impl Config {
     /// Checks the values a reader cannot type-check.
     ///
     /// # Errors
-    /// As [`Config::load`].
-    pub fn check(&self) -> anyhow::Result<()> {
-        tufd_core::target_name::check_app_name(&self.app_name)
-            .with_context(|| format!("config {}", self.path.display()))?;
+    /// [`Error::ConfigAppName`], [`Error::ConfigMissingRole`], [`Error::ConfigThreshold`] (0 or
+    /// more than the role's keys), [`Error::ConfigKeyName`].
+    pub fn check(&self) -> Result<()> {
+        tufd_core::target_name::check_app_name(&self.app_name).map_err(|source| {
+            Error::ConfigAppName {
+                path: self.path.clone(),
+                source,
+            }
+        })?;
         for role in ROLES {
             let rc = self.role(role)?;
             if rc.threshold == 0 || rc.threshold > rc.keys.len() as u64 {
-                bail!(
-                    "config {}: role {} has threshold {} with {} keys: use 1 <= threshold <= number of keys",
-                    self.path.display(),
-                    role_name(role),
-                    rc.threshold,
-                    rc.keys.len()
-                );
+                return Err(Error::ConfigThreshold {
+                    path: self.path.clone(),
+                    role: role_name(role),
+                    threshold: rc.threshold,
+                    keys: rc.keys.len(),
+                });
             }
             for k in &rc.keys {
                 if k.is_empty()
@@ -192,10 +197,10 @@ impl Config {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
                 {
-                    bail!(
-                        "config {}: key name `{k}` is not valid: use ASCII letters, digits, `_` and `-`",
-                        self.path.display()
-                    );
+                    return Err(Error::ConfigKeyName {
+                        path: self.path.clone(),
+                        name: k.clone(),
+                    });
                 }
             }
         }
@@ -205,26 +210,28 @@ impl Config {
     /// Settings of `role`.
     ///
     /// # Errors
-    /// When the config lacks the role.
-    pub fn role(&self, role: RoleType) -> anyhow::Result<&RoleConfig> {
-        self.roles.get(role_name(role)).with_context(|| {
-            format!(
-                "config {} has no [roles.{}] section: add it",
-                self.path.display(),
-                role_name(role)
-            )
-        })
+    /// [`Error::ConfigMissingRole`].
+    pub fn role(&self, role: RoleType) -> Result<&RoleConfig> {
+        self.roles
+            .get(role_name(role))
+            .ok_or_else(|| Error::ConfigMissingRole {
+                path: self.path.clone(),
+                role: role_name(role),
+            })
     }
 
     /// Mutable settings of `role`.
     ///
     /// # Errors
-    /// When the config lacks the role.
-    pub fn role_mut(&mut self, role: RoleType) -> anyhow::Result<&mut RoleConfig> {
-        let path = self.path.display().to_string();
+    /// [`Error::ConfigMissingRole`].
+    pub fn role_mut(&mut self, role: RoleType) -> Result<&mut RoleConfig> {
+        let path = self.path.clone();
         self.roles
             .get_mut(role_name(role))
-            .with_context(|| format!("config {path} has no [roles.{}] section", role_name(role)))
+            .ok_or(Error::ConfigMissingRole {
+                path,
+                role: role_name(role),
+            })
     }
 
     /// The folder holding the config file (base of relative paths).
@@ -248,12 +255,11 @@ impl Config {
     /// Writes the config to [`Config::path`] through a temporary file and a rename.
     ///
     /// # Errors
-    /// Serialisation or I/O errors.
-    pub fn save(&self) -> anyhow::Result<()> {
-        let text = toml::to_string_pretty(self).context("while serialising the config")?;
+    /// [`Error::ConfigSerialize`] (a bug) or [`Error::Io`].
+    pub fn save(&self) -> Result<()> {
+        let text = toml::to_string_pretty(self).map_err(Error::ConfigSerialize)?;
         let header = "# tufd-repo configuration. Paths are relative to this file's folder.\n";
         crate::repo::fsutil::write_atomic(&self.path, format!("{header}{text}").as_bytes())
-            .with_context(|| format!("while writing config {}", self.path.display()))
     }
 }
 
@@ -277,7 +283,13 @@ mod tests {
         assert_eq!(minimal.codec, Codec::BidiffZstd);
         assert_eq!(minimal.compression, CompressionName::Gzip);
         assert!(
-            minimal.check().is_err(),
+            matches!(
+                minimal.check(),
+                Err(Error::ConfigMissingRole {
+                    role: "targets",
+                    ..
+                })
+            ),
             "roles targets/snapshot/timestamp missing"
         );
     }
@@ -286,9 +298,16 @@ mod tests {
     fn refuses_bad_thresholds() {
         let mut cfg = Config::new("a", PathBuf::from("tufd-repo.toml"));
         cfg.role_mut(RoleType::Targets).unwrap().threshold = 2;
-        assert!(cfg.check().is_err());
+        assert!(matches!(
+            cfg.check(),
+            Err(Error::ConfigThreshold {
+                threshold: 2,
+                keys: 1,
+                ..
+            })
+        ));
         cfg.role_mut(RoleType::Targets).unwrap().threshold = 0;
-        assert!(cfg.check().is_err());
+        assert!(matches!(cfg.check(), Err(Error::ConfigThreshold { .. })));
         cfg.role_mut(RoleType::Targets).unwrap().threshold = 1;
         assert!(cfg.check().is_ok());
     }

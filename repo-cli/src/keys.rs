@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::Ed25519KeyPair;
 use pkcs8::der::Encode;
@@ -17,31 +16,51 @@ use tough::schema::decoded::{Decoded, Hex};
 use tough::schema::key::Key;
 use tough::sign::{Sign, parse_keypair};
 
+use crate::error::{Error, Result};
+
 /// Environment variable holding the keystore passphrase.
 pub const PASSPHRASE_ENV: &str = "TUFD_REPO_PASSPHRASE";
 
-/// Where the passphrase comes from, if keys are (to be) encrypted.
-#[derive(Clone, Debug, Default)]
+/// The keystore passphrase, if keys are (to be) encrypted. Never printed (`Debug` hides it).
+#[derive(Clone, Default)]
 pub struct Passphrase(Option<Vec<u8>>);
 
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = if self.is_set() { "set" } else { "none" };
+        write!(f, "Passphrase({shown})")
+    }
+}
+
 impl Passphrase {
+    /// A passphrase of these bytes (as read from a file or the environment).
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(Some(bytes.into()))
+    }
+
+    /// No passphrase: keys are written and read unencrypted.
+    pub fn none() -> Self {
+        Self(None)
+    }
+
     /// Reads the passphrase from `file` (trailing newline removed) or else from
     /// [`PASSPHRASE_ENV`]; none when neither is set.
     ///
     /// # Errors
-    /// An unreadable or empty passphrase file.
-    pub fn from_sources(file: Option<&Path>) -> anyhow::Result<Self> {
+    /// [`Error::PassphraseRead`] or [`Error::PassphraseEmpty`] for the file.
+    pub fn from_sources(file: Option<&Path>) -> Result<Self> {
         if let Some(file) = file {
-            let mut bytes = std::fs::read(file)
-                .with_context(|| format!("cannot read passphrase file {}", file.display()))?;
+            let mut bytes = std::fs::read(file).map_err(|source| Error::PassphraseRead {
+                path: file.to_path_buf(),
+                source,
+            })?;
             while matches!(bytes.last(), Some(b'\n' | b'\r')) {
                 bytes.pop();
             }
             if bytes.is_empty() {
-                bail!(
-                    "passphrase file {} is empty: write the passphrase into it",
-                    file.display()
-                );
+                return Err(Error::PassphraseEmpty {
+                    path: file.to_path_buf(),
+                });
             }
             return Ok(Self(Some(bytes)));
         }
@@ -84,19 +103,23 @@ pub fn key_path(keystore: &Path, name: &str) -> PathBuf {
 /// `passphrase` is set. Refuses to overwrite an existing file. Returns the written path.
 ///
 /// # Errors
-/// An existing file, key generation, encryption or I/O errors.
-pub fn generate(keystore: &Path, name: &str, passphrase: &Passphrase) -> anyhow::Result<PathBuf> {
+/// [`Error::KeyExists`], [`Error::KeyGenerate`], [`Error::KeyEncrypt`] or [`Error::Io`].
+pub fn generate(keystore: &Path, name: &str, passphrase: &Passphrase) -> Result<PathBuf> {
     let rng = SystemRandom::new();
-    let doc = Ed25519KeyPair::generate_pkcs8(&rng).context("while generating an ed25519 key")?;
+    let doc = Ed25519KeyPair::generate_pkcs8(&rng).map_err(Error::KeyGenerate)?;
     let der = doc.as_ref().to_vec();
     let bytes = match &passphrase.0 {
         Some(pw) => encrypt(&der, pw)?,
         None => der,
     };
     let path = key_path(keystore, name);
-    std::fs::create_dir_all(keystore)
-        .with_context(|| format!("cannot create keystore {}", keystore.display()))?;
-    crate::repo::fsutil::write_new_private(&path, &bytes)?;
+    std::fs::create_dir_all(keystore).map_err(Error::io("create keystore", keystore))?;
+    crate::repo::fsutil::write_new_private(&path, &bytes).map_err(|e| match e {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
+            Error::KeyExists { path: path.clone() }
+        }
+        other => other,
+    })?;
     Ok(path)
 }
 
@@ -104,46 +127,52 @@ pub fn generate(keystore: &Path, name: &str, passphrase: &Passphrase) -> anyhow:
 /// log2(N)=15 r=8 p=1, AES-256-CBC, random 16-byte salt and IV).
 ///
 /// # Errors
-/// Encryption or DER encoding failures.
-pub fn encrypt(der: &[u8], passphrase: &[u8]) -> anyhow::Result<Vec<u8>> {
+/// [`Error::KeyEncrypt`], naming the failed step.
+pub fn encrypt(der: &[u8], passphrase: &[u8]) -> Result<Vec<u8>> {
+    fn failed<E: Into<crate::error::BoxError>>(step: &'static str) -> impl FnOnce(E) -> Error {
+        move |e| Error::KeyEncrypt {
+            step,
+            source: e.into(),
+        }
+    }
     let rng = SystemRandom::new();
     let mut salt = [0u8; 16];
     let mut iv = [0u8; 16];
     rng.fill(&mut salt)
         .and_then(|()| rng.fill(&mut iv))
-        .map_err(|_| anyhow::anyhow!("system random generator failed"))?;
+        .map_err(failed("random salt and IV"))?;
+    // pkcs5's error implements no `std::error::Error`; pkcs8's wrapper of it does.
     let params = pbes2::Parameters::scrypt_aes256cbc(Default::default(), &salt, &iv)
-        .map_err(|e| anyhow::anyhow!("scrypt parameters: {e}"))?;
+        .map_err(|e| failed("scrypt parameters")(pkcs8::Error::from(e)))?;
     let encrypted_data = params
         .encrypt(passphrase, der)
-        .map_err(|e| anyhow::anyhow!("key encryption failed: {e}"))?;
+        .map_err(|e| failed("encryption")(pkcs8::Error::from(e)))?;
     pkcs8::EncryptedPrivateKeyInfo {
         encryption_algorithm: params.into(),
         encrypted_data: &encrypted_data,
     }
     .to_der()
-    .map_err(|e| anyhow::anyhow!("encoding the encrypted key: {e}"))
+    .map_err(failed("DER encoding"))
 }
 
 /// Returns the plain PKCS#8 DER of a key file's bytes, decrypting when it is encrypted PKCS#8.
+/// `path` only names the key in errors.
 ///
 /// # Errors
-/// An encrypted key without passphrase, or with the wrong one.
-pub fn plain_der(path: &Path, bytes: &[u8], passphrase: &Passphrase) -> anyhow::Result<Vec<u8>> {
+/// [`Error::PassphraseMissing`] for an encrypted key without passphrase,
+/// [`Error::PassphraseWrong`] when the passphrase does not decrypt it.
+pub fn plain_der(path: &Path, bytes: &[u8], passphrase: &Passphrase) -> Result<Vec<u8>> {
     let Ok(enc) = pkcs8::EncryptedPrivateKeyInfo::try_from(bytes) else {
         return Ok(bytes.to_vec());
     };
     let Some(pw) = &passphrase.0 else {
-        bail!(
-            "key {} is encrypted: set {PASSPHRASE_ENV} or pass --passphrase-file FILE",
-            path.display()
-        );
+        return Err(Error::PassphraseMissing {
+            key: path.to_path_buf(),
+        });
     };
-    let doc = enc.decrypt(pw).map_err(|_| {
-        anyhow::anyhow!(
-            "cannot decrypt key {}: wrong passphrase; check {PASSPHRASE_ENV} or --passphrase-file",
-            path.display()
-        )
+    let doc = enc.decrypt(pw).map_err(|source| Error::PassphraseWrong {
+        key: path.to_path_buf(),
+        source,
     })?;
     Ok(doc.as_bytes().to_vec())
 }
@@ -151,34 +180,32 @@ pub fn plain_der(path: &Path, bytes: &[u8], passphrase: &Passphrase) -> anyhow::
 /// Loads key `name` from `keystore`.
 ///
 /// # Errors
-/// A missing key file, a wrong passphrase, a file that is not an ed25519/RSA/ECDSA PKCS#8 key.
-pub async fn load(keystore: &Path, name: &str, passphrase: &Passphrase) -> anyhow::Result<Signer> {
+/// As [`load_file`].
+pub async fn load(keystore: &Path, name: &str, passphrase: &Passphrase) -> Result<Signer> {
     load_file(&key_path(keystore, name), name, passphrase).await
 }
 
 /// Loads the key in `path` (plain or encrypted PKCS#8), naming it `name`.
 ///
 /// # Errors
-/// As [`load`].
-pub async fn load_file(path: &Path, name: &str, passphrase: &Passphrase) -> anyhow::Result<Signer> {
-    let bytes = std::fs::read(path).with_context(|| {
-        format!(
-            "cannot read key {}: restore the keystore or fix the key names in the config",
-            path.display()
-        )
+/// [`Error::KeyRead`] (a missing key file), the passphrase errors of [`plain_der`],
+/// [`Error::KeyInvalid`] (not an ed25519/RSA/ECDSA PKCS#8 key), [`Error::KeyId`].
+pub async fn load_file(path: &Path, name: &str, passphrase: &Passphrase) -> Result<Signer> {
+    let bytes = std::fs::read(path).map_err(|source| Error::KeyRead {
+        path: path.to_path_buf(),
+        source,
     })?;
     let der = plain_der(path, &bytes, passphrase)?;
-    let pair = parse_keypair(&der).map_err(|e| {
-        anyhow::anyhow!(
-            "key {} is not a PKCS#8 private key ({e}); if it is encrypted, the passphrase is wrong",
-            path.display()
-        )
+    let pair = parse_keypair(&der).map_err(|e| Error::KeyInvalid {
+        path: path.to_path_buf(),
+        source: Box::new(e),
     })?;
     let sign: Box<dyn Sign> = Box::new(pair);
     let key = sign.tuf_key();
-    let key_id = key
-        .key_id()
-        .map_err(|e| anyhow::anyhow!("cannot compute the key id of {}: {e}", path.display()))?;
+    let key_id = key.key_id().map_err(|e| Error::KeyId {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
     Ok(Signer {
         name: name.to_owned(),
         key,
@@ -200,23 +227,29 @@ mod tests {
         let enc = encrypt(&der, b"secret").unwrap();
         assert_ne!(enc, der);
         std::fs::write(dir.path().join("b.der"), &enc).unwrap();
-        let pw = Passphrase(Some(b"secret".to_vec()));
+        let pw = Passphrase::new("secret");
         let enc_signer = load(dir.path(), "b", &pw).await.unwrap();
         assert_eq!(plain_signer.key_id, enc_signer.key_id);
-        let wrong = load(dir.path(), "b", &Passphrase(Some(b"nope".to_vec())))
+        let wrong = load(dir.path(), "b", &Passphrase::new("nope"))
             .await
             .unwrap_err();
-        assert!(
-            format!("{wrong:#}").contains("wrong passphrase"),
-            "{wrong:#}"
-        );
+        assert!(matches!(wrong, Error::PassphraseWrong { .. }), "{wrong:?}");
         let none = load(dir.path(), "b", &Passphrase::default())
             .await
             .unwrap_err();
-        assert!(format!("{none:#}").contains(PASSPHRASE_ENV), "{none:#}");
+        assert!(matches!(none, Error::PassphraseMissing { .. }), "{none:?}");
         assert!(
-            generate(dir.path(), "a", &Passphrase::default()).is_err(),
+            matches!(
+                generate(dir.path(), "a", &Passphrase::default()),
+                Err(Error::KeyExists { .. })
+            ),
             "no overwrite"
         );
+        let garbage = dir.path().join("g.der");
+        std::fs::write(&garbage, b"not a key").unwrap();
+        assert!(matches!(
+            load_file(&garbage, "g", &Passphrase::none()).await,
+            Err(Error::KeyInvalid { .. })
+        ));
     }
 }

@@ -1,45 +1,29 @@
-//! `tufd-repo`: the app developer's tool. Wires the command line to the subcommands, runs them on
-//! a Tokio runtime (tough is async), prints any error as one line (`{:#}` of the anyhow chain) on
-//! stderr and exits non-zero.
-
-mod cli;
-mod commands;
-mod config;
-mod error;
-mod keys;
-mod progress;
-mod repo;
+//! `tufd-repo`: the app developer's tool. Parses the command line, runs it with the
+//! [`tufd_repo`] library on a Tokio runtime (tough is async), and on failure prints one line
+//! `error[<kind>]: <message>: <cause>: …` on stderr and exits 1 (2 for usage errors).
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use tufd_repo::Error;
+use tufd_repo::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
-        Ok(c) => c,
+    let result = match Cli::try_parse() {
+        Ok(cli) => run(cli),
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
-        Err(e) => {
-            // One line, like every other error: clap's first line plus a hint.
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid command line");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("error: {first} (see --help)");
-            return ExitCode::from(2);
-        }
+        Err(e) => Err(Error::Usage(e)),
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(commands::run(cli)) {
-        Ok(code) => code,
-        Err(e) => {
-            let line = format!("{e:#}").replace('\n', " ");
-            eprintln!("error: {line}");
-            ExitCode::FAILURE
+            eprintln!("{}", e.report());
+            ExitCode::from(e.exit_code())
         }
     }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let runtime = tokio::runtime::Runtime::new().map_err(Error::Runtime)?;
+    runtime.block_on(tufd_repo::cli::run(cli))
 }

@@ -197,8 +197,9 @@ fn root_rotation_is_followed_by_python_tuf() {
     make_bundle(&w.join("bundles/3"), 3);
     let before = tree_hash(&w.join("repository"));
     let out = run(w, &["add", "bundles/3", "--version", "1.2"]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read key"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error[key]: "), "{stderr}");
     assert_eq!(tree_hash(&w.join("repository")), before);
 }
 
@@ -213,8 +214,9 @@ fn a_second_command_is_refused_while_another_holds_the_lock() {
     lock.lock().unwrap();
     let before = tree_hash(w);
     let out = run(w, &["sign", "timestamp"]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("locked"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error[locked]: "), "{stderr}");
     assert_eq!(tree_hash(w), before);
     drop(lock);
     ok(w, &["sign", "timestamp"]);
@@ -255,11 +257,15 @@ fn archives_are_byte_identical_across_runs_and_copies() {
     assert_eq!(files(a.path()), files(b.path()));
 }
 
-fn assert_refused(w: &Path, args: &[&str], env: &[(&str, &str)], expect: &str) {
+/// Runs a command that must be refused: one line `error[<kind>]: …` on stderr (holding `hint`
+/// when given: the guidance the user needs), exit code 1 (2 for `usage`), and the working
+/// folder unchanged.
+fn assert_refused(w: &Path, args: &[&str], env: &[(&str, &str)], kind: &str, hint: Option<&str>) {
     let before = tree_hash(w);
     let out = run_env(w, args, env);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?} succeeded");
+    let code = if kind == "usage" { 2 } else { 1 };
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr:?}");
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(
         lines.len(),
@@ -267,9 +273,15 @@ fn assert_refused(w: &Path, args: &[&str], env: &[(&str, &str)], expect: &str) {
         "{args:?}: one line expected, got {stderr:?}"
     );
     assert!(
-        lines[0].to_lowercase().contains(&expect.to_lowercase()),
-        "{args:?}: {stderr:?} lacks {expect:?}"
+        lines[0].starts_with(&format!("error[{kind}]: ")),
+        "{args:?}: {stderr:?} is not of kind {kind}"
     );
+    if let Some(hint) = hint {
+        assert!(
+            lines[0].contains(hint),
+            "{args:?}: {stderr:?} lacks {hint:?}"
+        );
+    }
     assert_eq!(tree_hash(w), before, "{args:?} changed the working folder");
 }
 
@@ -281,22 +293,32 @@ fn bad_input_is_refused_with_one_line_and_nothing_changes() {
     make_bundle(&w.join("bundles/2"), 2);
     std::fs::create_dir_all(w.join("empty")).unwrap();
     std::fs::write(w.join("afile"), b"x").unwrap();
-    let cases: &[(&[&str], &str)] = &[
-        (&["add", "missing", "--version", "2.0"], "does not exist"),
-        (&["add", "afile", "--version", "2.0"], "is a file"),
-        (&["add", "empty", "--version", "2.0"], "is empty"),
-        (&["add", "bundles/2", "--version", "two"], "PEP 440"),
-        (&["add", "bundles/2", "--version", "1.0"], "not newer"),
-        (&["add", "bundles/2", "--version", "1.0.0"], "not newer"),
-        (&["add", "bundles/2", "--version", "0.9"], "not newer"),
-        (&["add", "bundles/2", "--version", "2.0+local"], "local"),
+    let cases: &[(&[&str], &str, Option<&str>)] = &[
+        (&["add", "missing", "--version", "2.0"], "bundle", None),
+        (&["add", "afile", "--version", "2.0"], "bundle", None),
+        (&["add", "empty", "--version", "2.0"], "bundle", None),
+        (
+            &["add", "bundles/2", "--version", "two"],
+            "release",
+            Some("PEP 440"),
+        ),
+        (&["add", "bundles/2", "--version", "1.0"], "release", None),
+        (&["add", "bundles/2", "--version", "1.0.0"], "release", None),
+        (&["add", "bundles/2", "--version", "0.9"], "release", None),
+        (
+            &["add", "bundles/2", "--version", "2.0+local"],
+            "release",
+            None,
+        ),
         (
             &["add", "bundles/2", "--version", "2.0", "--meta", "[1]"],
-            "json object",
+            "release",
+            None,
         ),
         (
             &["add", "bundles/2", "--version", "2.0", "--codec", "xdelta"],
-            "xdelta",
+            "usage",
+            Some("xdelta"),
         ),
         (
             &[
@@ -307,17 +329,20 @@ fn bad_input_is_refused_with_one_line_and_nothing_changes() {
                 "--config",
                 "nope.toml",
             ],
-            "tufd-repo init",
+            "config",
+            Some("tufd-repo init"),
         ),
-        (&["init", "--app-name", "my_app"], "already exists"),
+        (&["init", "--app-name", "my_app"], "already-exists", None),
         (
             &["init", "--app-name", "bad name", "--config", "other.toml"],
-            "app name",
+            "config",
+            None,
         ),
-        (&["sign", "targets", "--key", "afile"], "not a pkcs#8"),
+        (&["sign", "targets", "--key", "afile"], "key", None),
+        (&["remove-latest", "--config", "nope.toml"], "config", None),
     ];
-    for (args, expect) in cases {
-        assert_refused(w, args, &[], expect);
+    for (args, kind, hint) in cases {
+        assert_refused(w, args, &[], kind, *hint);
     }
     // A missing key: the keystore lacks the targets key.
     std::fs::rename(w.join("keystore/targets.der"), w.join("targets.der.away")).unwrap();
@@ -325,7 +350,8 @@ fn bad_input_is_refused_with_one_line_and_nothing_changes() {
         w,
         &["add", "bundles/2", "--version", "2.0"],
         &[],
-        "cannot read key",
+        "key",
+        Some("keystore/targets.der"),
     );
     std::fs::rename(w.join("targets.der.away"), w.join("keystore/targets.der")).unwrap();
     // A published target that no longer matches its metadata is not used as a patch base.
@@ -342,11 +368,42 @@ fn bad_input_is_refused_with_one_line_and_nothing_changes() {
         w,
         &["add", "bundles/2", "--version", "2.0"],
         &[],
-        "does not match",
+        "target-mismatch",
+        Some("--skip-patch"),
     );
     std::fs::write(&archive, good).unwrap();
     ok(w, &["add", "bundles/2", "--version", "2.0"]);
     ok(w, &["verify"]);
+}
+
+#[test]
+fn a_failing_command_prints_its_kind_and_cause_chain_and_exits_1() {
+    let work = init_repo(&[]);
+    let w = work.path();
+    let out = run(w, &["remove-latest"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error[release]: no release of my_app is published: nothing to remove\n"
+    );
+    assert!(out.stdout.is_empty());
+    // The cause (the io error) follows the message after ": ", once.
+    let out = run(w, &["sign", "timestamp", "--config", "missing.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let not_found = std::fs::read(w.join("missing.toml")).unwrap_err();
+    let expected = format!(
+        "error[config]: cannot read config missing.toml: run `tufd-repo init --app-name NAME` in the working folder or pass --config FILE: {not_found}\n"
+    );
+    assert_eq!(stderr, expected);
+    // Usage errors keep exit code 2, in the same format.
+    let out = run(w, &["sign", "everything"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error[usage]: ") && stderr.trim_end().ends_with("(see --help)"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -380,13 +437,30 @@ fn encrypted_keys_need_the_right_passphrase() {
         w,
         &["add", "b", "--version", "1.0"],
         &[],
-        "TUFD_REPO_PASSPHRASE",
+        "passphrase",
+        Some("TUFD_REPO_PASSPHRASE"),
     );
     assert_refused(
         w,
         &["add", "b", "--version", "1.0"],
         &[("TUFD_REPO_PASSPHRASE", "wrong")],
-        "wrong passphrase",
+        "passphrase",
+        None,
+    );
+    std::fs::write(w.join("empty.txt"), "\n").unwrap();
+    assert_refused(
+        w,
+        &[
+            "add",
+            "b",
+            "--version",
+            "1.0",
+            "--passphrase-file",
+            "empty.txt",
+        ],
+        &[],
+        "passphrase",
+        None,
     );
     std::fs::write(w.join("pass.txt"), "correct horse\n").unwrap();
     ok(
@@ -412,7 +486,11 @@ fn encrypted_keys_need_the_right_passphrase() {
             "o.toml",
         ],
     );
-    assert!(!no_pass.status.success());
+    assert_eq!(no_pass.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&no_pass.stderr).starts_with("error[passphrase]: "),
+        "{no_pass:?}"
+    );
 }
 
 #[test]
@@ -459,6 +537,14 @@ fn verify_reports_missing_corrupt_and_expired() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("my_app-1.0.tar.gz"), "{stdout}");
     assert!(stdout.contains("timestamp expired"), "{stdout}");
+    let problems = stdout
+        .lines()
+        .filter(|l| l.starts_with("problem: "))
+        .count();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("error[verify-failed]: {problems} problem(s) in ./repository\n")
+    );
 }
 
 #[test]

@@ -5,12 +5,11 @@
 //! `tar_hash`. Then targets, snapshot and timestamp are re-signed and everything is published
 //! atomically ([`crate::repo::txn`]).
 
+use std::fmt;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
-use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::Value;
 use tough::schema::{Hashes, RoleType, Target};
@@ -21,7 +20,7 @@ use tufd_core::{
 };
 
 use super::{Ctx, publish_targets};
-use crate::error::AddError;
+use crate::error::{Error, Result};
 use crate::progress;
 use crate::repo::txn::Staging;
 use crate::repo::{State, target_file};
@@ -52,35 +51,73 @@ pub struct AddArgs {
     pub codec: Option<Codec>,
 }
 
-/// Runs `add`.
+/// What `add` published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddOutcome {
+    /// The archive's target name (`<app>-<version>.tar.gz`).
+    pub archive: TargetName,
+    /// The archive's length, in bytes.
+    pub archive_bytes: u64,
+    /// The patch from the previous release, unless it was the first release or `--skip-patch`.
+    pub patch: Option<PatchOutcome>,
+}
+
+/// The patch `add` published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatchOutcome {
+    /// The patch's target name (`<app>-<version>.patch`).
+    pub name: TargetName,
+    /// The patch's length, in bytes.
+    pub bytes: u64,
+    /// The codec.
+    pub codec: Codec,
+    /// The release it applies to.
+    pub from: Version,
+}
+
+impl fmt::Display for AddOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "published {} ({} bytes)",
+            self.archive, self.archive_bytes
+        )?;
+        if let Some(p) = &self.patch {
+            write!(
+                f,
+                ", {} ({} bytes, {} from {})",
+                p.name, p.bytes, p.codec, p.from
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `add`: archives `args.bundle_dir`, makes the patch from the previous release, and
+/// publishes both with targets, snapshot and timestamp re-signed. The caller holds
+/// [`Ctx::lock`].
 ///
 /// # Errors
-/// Refused input ([`AddError`], bad version, bad name), missing keys, archive or patch failures,
-/// a failed publication (rolled back).
-pub async fn run(ctx: Ctx, args: AddArgs) -> anyhow::Result<ExitCode> {
+/// Refused input: [`Error::BundleMissing`], [`Error::BundleNotFolder`],
+/// [`Error::BundleEmpty`], [`Error::InvalidVersion`], [`Error::NotNewer`],
+/// [`Error::ReleaseName`], [`Error::BadMeta`]; missing keys or passphrase; a previous release
+/// that does not match its metadata (kind `target-mismatch`); archive or patch failures; a
+/// failed publication ([`Error::Publish`], rolled back). The repository is unchanged on error.
+pub async fn run(ctx: &Ctx, args: AddArgs) -> Result<AddOutcome> {
     check_bundle(&args.bundle_dir)?;
-    let version: Version = args.version.parse().with_context(|| {
-        format!(
-            "--version {}: use a PEP 440 version such as 1.0 or 2.0rc1",
-            args.version
-        )
-    })?;
+    let version: Version = args
+        .version
+        .parse()
+        .map_err(|source| Error::InvalidVersion {
+            given: args.version.clone(),
+            source,
+        })?;
     let user = match &args.meta {
         None => None,
         Some(text) => match serde_json::from_str::<Value>(text) {
             Ok(v @ Value::Object(_)) => Some(v),
-            Ok(_) => {
-                return Err(AddError::BadMeta {
-                    reason: "not an object".into(),
-                }
-                .into());
-            }
-            Err(e) => {
-                return Err(AddError::BadMeta {
-                    reason: e.to_string(),
-                }
-                .into());
-            }
+            Ok(_) => return Err(Error::BadMeta { source: None }),
+            Err(e) => return Err(Error::BadMeta { source: Some(e) }),
         },
     };
     let codec = args.codec.unwrap_or(ctx.config.codec);
@@ -89,20 +126,25 @@ pub async fn run(ctx: Ctx, args: AddArgs) -> anyhow::Result<ExitCode> {
     if let Some(latest) = state.latest_version(&app)
         && version <= latest
     {
-        return Err(AddError::NotNewer {
-            given: version.to_string(),
-            latest: latest.to_string(),
-        }
-        .into());
+        return Err(Error::NotNewer {
+            given: version,
+            latest,
+        });
     }
     let compression = ctx.config.compression.compression();
     let archive_suffix = match compression {
         Compression::Gzip => Suffix::TarGz,
         Compression::Zstd => Suffix::TarZst,
     };
-    let archive_name = TargetName::new(&app, &version, archive_suffix)
-        .with_context(|| format!("cannot name release {version} of {app}"))?;
-    let patch_name = TargetName::new(&app, &version, Suffix::Patch)?;
+    let name = |suffix| {
+        TargetName::new(&app, &version, suffix).map_err(|source| Error::ReleaseName {
+            app: app.clone(),
+            version: version.clone(),
+            source,
+        })
+    };
+    let archive_name = name(archive_suffix)?;
+    let patch_name = name(Suffix::Patch)?;
     // Keys first: a wrong passphrase should fail before minutes of archiving.
     let signers = ctx
         .signers(&[RoleType::Targets, RoleType::Snapshot, RoleType::Timestamp])
@@ -118,7 +160,11 @@ pub async fn run(ctx: Ctx, args: AddArgs) -> anyhow::Result<ExitCode> {
         tokio::task::spawn_blocking(move || {
             build_archive(&bundle, &new_tar, &archive_tmp, compression)
         })
-        .await??
+        .await
+        .map_err(|source| Error::Task {
+            task: "archiving",
+            source,
+        })??
     };
     let mut targets = state.targets.signed.signed.clone();
     let archive_target = file_target(
@@ -136,7 +182,11 @@ pub async fn run(ctx: Ctx, args: AddArgs) -> anyhow::Result<ExitCode> {
         consistent,
     );
     staging.add_target(archive_path, archive_final);
-    let mut summary = format!("{archive_name} ({} bytes)", archive_target.length);
+    let mut outcome = AddOutcome {
+        archive: archive_name.clone(),
+        archive_bytes: archive_target.length,
+        patch: None,
+    };
     targets.add_target(tname(archive_name.as_str())?, archive_target);
 
     let previous = state.latest_archive(&app);
@@ -155,7 +205,11 @@ pub async fn run(ctx: Ctx, args: AddArgs) -> anyhow::Result<ExitCode> {
             rebuild_previous(&prev_name2, &prev_target2, &prev_file, &old_tar)?;
             write_patch(codec, &old_tar, &new_tar2, &patch_path)
         })
-        .await??;
+        .await
+        .map_err(|source| Error::Task {
+            task: "patch",
+            source,
+        })??;
         let patch_target = file_target(
             &patch_tmp,
             PatchCustom {
@@ -171,33 +225,39 @@ pub async fn run(ctx: Ctx, args: AddArgs) -> anyhow::Result<ExitCode> {
             &hex::encode(&*patch_target.hashes.sha256),
             consistent,
         );
-        summary.push_str(&format!(
-            ", {patch_name} ({} bytes, {codec} from {})",
-            patch_target.length,
-            prev_name.version()
-        ));
+        outcome.patch = Some(PatchOutcome {
+            name: patch_name.clone(),
+            bytes: patch_target.length,
+            codec,
+            from: prev_name.version().clone(),
+        });
         staging.add_target(patch_tmp, patch_final);
         targets.add_target(tname(patch_name.as_str())?, patch_target);
     }
-    publish_targets(&ctx, &state, &signers, staging, targets, "the release").await?;
-    println!("published {summary}");
-    Ok(ExitCode::SUCCESS)
+    publish_targets(ctx, &state, &signers, staging, targets, "the release").await?;
+    Ok(outcome)
 }
 
-fn tname(name: &str) -> anyhow::Result<tough::TargetName> {
-    tough::TargetName::new(name).map_err(|e| anyhow::anyhow!("target name {name}: {e}"))
+/// tough's name of a target `tufd-core` named.
+pub(crate) fn tname(name: &str) -> Result<tough::TargetName> {
+    tough::TargetName::new(name).map_err(|e| Error::TargetName {
+        name: name.to_owned(),
+        source: Box::new(e),
+    })
 }
 
-/// Refuses a missing, non-folder or empty bundle.
-fn check_bundle(path: &Path) -> Result<(), AddError> {
-    let meta =
-        std::fs::metadata(path).map_err(|_| AddError::BundleMissing { path: path.into() })?;
+/// Refuses a missing, non-folder or empty bundle ([`Error::Io`] when it cannot be read).
+fn check_bundle(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::BundleMissing { path: path.into() },
+        _ => Error::io("read bundle", path)(e),
+    })?;
     if !meta.is_dir() {
-        return Err(AddError::BundleNotFolder { path: path.into() });
+        return Err(Error::BundleNotFolder { path: path.into() });
     }
     let empty = std::fs::read_dir(path).map_or(true, |mut d| d.next().is_none());
     if empty {
-        return Err(AddError::BundleEmpty { path: path.into() });
+        return Err(Error::BundleEmpty { path: path.into() });
     }
     Ok(())
 }
@@ -223,55 +283,46 @@ fn build_archive(
     tar_path: &Path,
     archive_path: &Path,
     compression: Compression,
-) -> anyhow::Result<(TarDigest, PathBuf)> {
+) -> Result<(TarDigest, PathBuf)> {
     let bar = progress::bytes_bar("archiving", bundle_bytes(bundle));
-    let mut out = BufWriter::new(
-        File::create(tar_path).with_context(|| format!("cannot create {}", tar_path.display()))?,
-    );
+    let mut out = BufWriter::new(File::create(tar_path).map_err(Error::io("create", tar_path))?);
     let digest =
         tufd_core::archive::write_tar(bundle, &mut out, &mut |done| bar.set_position(done))
-            .with_context(|| format!("cannot archive bundle {}", bundle.display()))?;
-    out.flush()
-        .with_context(|| format!("cannot write {}", tar_path.display()))?;
+            .map_err(|e| Error::Archive {
+                bundle: bundle.to_path_buf(),
+                source: Box::new(e),
+            })?;
+    out.flush().map_err(Error::io("write", tar_path))?;
     drop(out);
     bar.finish_and_clear();
     let bar = progress::bytes_bar("compressing", digest.size_bytes);
-    let mut input = bar.wrap_read(BufReader::new(File::open(tar_path)?));
-    let mut out = BufWriter::new(
-        File::create(archive_path)
-            .with_context(|| format!("cannot create {}", archive_path.display()))?,
-    );
+    let mut input = bar.wrap_read(BufReader::new(
+        File::open(tar_path).map_err(Error::io("read", tar_path))?,
+    ));
+    let mut out =
+        BufWriter::new(File::create(archive_path).map_err(Error::io("create", archive_path))?);
     tufd_core::archive::compress(&mut input, compression, &mut out)
-        .context("cannot compress the archive")?;
+        .map_err(|e| Error::Compress(Box::new(e)))?;
     out.into_inner()
         .map_err(|e| e.into_error())
         .and_then(|f| f.sync_all())
-        .with_context(|| format!("cannot write {}", archive_path.display()))?;
+        .map_err(Error::io("write", archive_path))?;
     bar.finish_and_clear();
     Ok((digest, archive_path.to_path_buf()))
 }
 
 /// Decompresses the published previous archive into `old_tar`, checking the archive against its
 /// signed length and sha256, and the tar against the signed `tar_hash`/`tar_size` when present.
-fn rebuild_previous(
-    name: &TargetName,
-    target: &Target,
-    file: &Path,
-    old_tar: &Path,
-) -> anyhow::Result<()> {
-    let fix = "run `tufd-repo verify`, or publish with --skip-patch";
-    let bytes = std::fs::read(file).with_context(|| {
-        format!(
-            "cannot read the previous release {} ({fix})",
-            file.display()
-        )
+fn rebuild_previous(name: &TargetName, target: &Target, file: &Path, old_tar: &Path) -> Result<()> {
+    let bytes = std::fs::read(file).map_err(|source| Error::PreviousUnreadable {
+        path: file.to_path_buf(),
+        source,
     })?;
     let digest = Sha256::digest(&bytes);
     if bytes.len() as u64 != target.length || digest.as_bytes()[..] != target.hashes.sha256[..] {
-        bail!(
-            "previous release file {} does not match its signed length and sha256 ({fix})",
-            file.display()
-        );
+        return Err(Error::PreviousMismatch {
+            path: file.to_path_buf(),
+        });
     }
     let compression = match name.suffix() {
         Suffix::TarZst => Compression::Zstd,
@@ -282,53 +333,50 @@ fn rebuild_previous(
         _ => None,
     };
     let max = signed_tar.map_or(MAX_TAR_BYTES, |t| t.size_bytes);
-    let mut out = tufd_core::hash::HashingWriter::new(BufWriter::new(File::create(old_tar)?));
-    tufd_core::archive::decompress(&mut bytes.as_slice(), compression, &mut out, max)
-        .with_context(|| {
-            format!(
-                "cannot decompress the previous release {} ({fix})",
-                file.display()
-            )
-        })?;
+    let out = File::create(old_tar).map_err(Error::io("create", old_tar))?;
+    let mut out = tufd_core::hash::HashingWriter::new(BufWriter::new(out));
+    tufd_core::archive::decompress(&mut bytes.as_slice(), compression, &mut out, max).map_err(
+        |e| Error::PreviousCorrupt {
+            path: file.to_path_buf(),
+            source: Box::new(e),
+        },
+    )?;
     let (sha, size, mut w) = out.finish();
-    w.flush()?;
+    w.flush().map_err(Error::io("write", old_tar))?;
     if let Some(t) = signed_tar
         && (t.sha256 != sha || t.size_bytes != size)
     {
-        bail!(
-            "the tar inside {} does not match its signed tar_hash ({fix})",
-            file.display()
-        );
+        return Err(Error::PreviousTarMismatch {
+            path: file.to_path_buf(),
+        });
     }
     Ok(())
 }
 
-fn write_patch(codec: Codec, old_tar: &Path, new_tar: &Path, patch: &Path) -> anyhow::Result<()> {
-    let old = std::fs::read(old_tar)?;
-    let new = std::fs::read(new_tar)?;
+fn write_patch(codec: Codec, old_tar: &Path, new_tar: &Path, patch: &Path) -> Result<()> {
+    let old = std::fs::read(old_tar).map_err(Error::io("read", old_tar))?;
+    let new = std::fs::read(new_tar).map_err(Error::io("read", new_tar))?;
     let bar = progress::spinner(&format!("diffing with {codec}"));
-    let mut out = BufWriter::new(
-        File::create(patch).with_context(|| format!("cannot create {}", patch.display()))?,
-    );
+    let mut out = BufWriter::new(File::create(patch).map_err(Error::io("create", patch))?);
     tufd_core::patch::codec_for(codec)
         .diff(&old, &new, &mut out)
-        .with_context(|| format!("cannot create the {codec} patch"))?;
+        .map_err(|e| Error::Patch {
+            codec,
+            source: Box::new(e),
+        })?;
     out.into_inner()
         .map_err(|e| e.into_error())
         .and_then(|f| f.sync_all())
-        .with_context(|| format!("cannot write {}", patch.display()))?;
+        .map_err(Error::io("write", patch))?;
     bar.finish_and_clear();
     Ok(())
 }
 
 /// A TUF target entry (length, sha256, custom) for a staged file.
-fn file_target(
-    path: &Path,
-    custom: std::collections::HashMap<String, Value>,
-) -> anyhow::Result<Target> {
-    let (sha, len) = Sha256::digest_reader(BufReader::new(
-        File::open(path).with_context(|| format!("cannot read {}", path.display()))?,
-    ))?;
+fn file_target(path: &Path, custom: std::collections::HashMap<String, Value>) -> Result<Target> {
+    let (sha, len) = File::open(path)
+        .and_then(|f| Sha256::digest_reader(BufReader::new(f)))
+        .map_err(Error::io("read", path))?;
     Ok(Target {
         length: len,
         hashes: Hashes {

@@ -3,17 +3,17 @@
 //! snapshot, timestamp). Refuses to overwrite an existing config, keystore key or repository.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
-use anyhow::{Context, bail};
 use clap::Args;
 use tough::schema::{RoleKeys, RoleType, Root, Targets};
 use tufd_core::Codec;
 
 use crate::config::{CompressionName, Config, ROLES, role_name};
-use crate::keys::{PASSPHRASE_ENV, Passphrase, Signer};
+use crate::error::{Error, Result};
+use crate::keys::{Passphrase, Signer};
 use crate::repo::sign::{
     SPEC_VERSION, build_snapshot, build_timestamp, expiry, sign_role, sign_with, signers_for,
 };
@@ -42,26 +42,49 @@ pub struct InitArgs {
     pub encrypt_keys: bool,
 }
 
-/// Runs `init`.
+/// What `init` made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InitOutcome {
+    /// The repository folder (served as is).
+    pub repository: PathBuf,
+    /// The app name.
+    pub app_name: String,
+    /// `metadata/1.root.json`, the root the app ships.
+    pub root: PathBuf,
+}
+
+impl fmt::Display for InitOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "initialised {} for app {}; ship {} with the app",
+            self.repository.display(),
+            self.app_name,
+            self.root.display()
+        )
+    }
+}
+
+/// Runs `init`: writes the config at `config_path`, the keys (encrypted with `passphrase`
+/// when `args.encrypt_keys`) and the signed empty repository. On failure the keys it wrote are
+/// removed.
 ///
 /// # Errors
-/// Existing files, a bad app name, a missing passphrase, key generation or signing failures.
+/// [`Error::AppName`], [`Error::ConfigExists`], [`Error::RepositoryNotEmpty`],
+/// [`Error::EncryptNeedsPassphrase`], key generation or signing failures, [`Error::Io`].
 pub async fn run(
     config_path: &Path,
     passphrase: &Passphrase,
     args: InitArgs,
-) -> anyhow::Result<ExitCode> {
-    tufd_core::target_name::check_app_name(&args.app_name)?;
+) -> Result<InitOutcome> {
+    tufd_core::target_name::check_app_name(&args.app_name).map_err(Error::AppName)?;
     if config_path.exists() {
-        bail!(
-            "config {} already exists: init refuses to overwrite it; use another folder or --config FILE",
-            config_path.display()
-        );
+        return Err(Error::ConfigExists {
+            path: config_path.to_path_buf(),
+        });
     }
     if args.encrypt_keys && !passphrase.is_set() {
-        bail!(
-            "--encrypt-keys needs a passphrase: set {PASSPHRASE_ENV} or pass --passphrase-file FILE"
-        );
+        return Err(Error::EncryptNeedsPassphrase);
     }
     let no_pass = Passphrase::default();
     let key_pass = if args.encrypt_keys {
@@ -79,12 +102,11 @@ pub async fn run(
     }
     let layout = Layout::new(&config.repository_dir());
     std::fs::create_dir_all(config.base_dir())
-        .with_context(|| format!("cannot create folder {}", config.base_dir().display()))?;
+        .map_err(Error::io("create folder", config.base_dir()))?;
     if std::fs::read_dir(&layout.dir).is_ok_and(|mut d| d.next().is_some()) {
-        bail!(
-            "repository folder {} already exists and is not empty: init refuses to overwrite it",
-            layout.dir.display()
-        );
+        return Err(Error::RepositoryNotEmpty {
+            path: layout.dir.clone(),
+        });
     }
     let keystore = config.keystore_dir();
     let mut created: Vec<PathBuf> = Vec::new();
@@ -102,7 +124,7 @@ pub async fn run(
         let state_dir = config.base_dir().join(".tufd-repo");
         std::fs::create_dir_all(&state_dir)
             .and_then(|()| std::fs::write(state_dir.join("lock"), b""))
-            .with_context(|| format!("cannot create {}", state_dir.display()))?;
+            .map_err(Error::io("create", &state_dir))?;
         config.save()
     }
     .await;
@@ -112,17 +134,15 @@ pub async fn run(
         }
         return Err(e);
     }
-    println!(
-        "initialised {} for app {}; ship {} with the app",
-        layout.dir.display(),
-        config.app_name,
-        layout.metadata.join("1.root.json").display()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(InitOutcome {
+        root: layout.metadata.join("1.root.json"),
+        repository: layout.dir,
+        app_name: config.app_name,
+    })
 }
 
 /// Builds the root listing one key per role (threshold 1; `signers` in [`ROLES`] order).
-fn initial_root(config: &Config, signers: &[Signer]) -> anyhow::Result<Root> {
+fn initial_root(config: &Config, signers: &[Signer]) -> Result<Root> {
     let mut keys = HashMap::new();
     let mut roles = HashMap::new();
     for (role, s) in ROLES.iter().zip(signers) {
@@ -147,11 +167,7 @@ fn initial_root(config: &Config, signers: &[Signer]) -> anyhow::Result<Root> {
     })
 }
 
-async fn publish_initial(
-    config: &Config,
-    layout: &Layout,
-    signers: &[Signer],
-) -> anyhow::Result<()> {
+async fn publish_initial(config: &Config, layout: &Layout, signers: &[Signer]) -> Result<()> {
     let root = initial_root(config, signers)?;
     let consistent = root.consistent_snapshot;
     let one = NonZeroU64::MIN;
@@ -185,7 +201,6 @@ async fn publish_initial(
     );
     let ts_file = sign_role(timestamp, &root, signers).await?;
     staging.add_metadata("timestamp.json", &ts_file.bytes)?;
-    std::fs::create_dir_all(&layout.targets)
-        .with_context(|| format!("cannot create {}", layout.targets.display()))?;
+    std::fs::create_dir_all(&layout.targets).map_err(Error::io("create", &layout.targets))?;
     staging.commit(layout)
 }

@@ -8,15 +8,17 @@
 //! role uses any more are dropped from the root; their files stay in the keystore until the
 //! developer deletes them.
 
-use std::process::ExitCode;
+use std::fmt;
+use std::num::NonZeroU64;
+use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use tough::schema::RoleType;
 
 use super::sign::{RoleArg, stage_root};
 use super::{Chain, Ctx, resign};
 use crate::config::{ROLES, role_name};
+use crate::error::{Error, Result};
 use crate::repo::State;
 use crate::repo::sign::{bump, expiry};
 use crate::repo::txn::Staging;
@@ -55,11 +57,50 @@ pub enum KeysAction {
     },
 }
 
-/// Runs `keys`.
+/// What `keys` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeysOutcome {
+    /// The new root version.
+    pub root_version: NonZeroU64,
+    /// The role whose keys changed.
+    pub role: RoleArg,
+    /// The new key's name.
+    pub key_name: String,
+    /// The new key's file in the keystore.
+    pub key_file: PathBuf,
+    /// Whether the role's keys were replaced (`keys replace`) rather than added to.
+    pub replaced: bool,
+    /// `metadata/root.json`, the root new app builds ship.
+    pub root_json: PathBuf,
+}
+
+impl fmt::Display for KeysOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "root version {}: {} key {} for role {} ({}); ship {} with new app builds",
+            self.root_version,
+            if self.replaced {
+                "replaced with"
+            } else {
+                "added"
+            },
+            self.key_name,
+            self.role.name(),
+            self.key_file.display(),
+            self.root_json.display()
+        )
+    }
+}
+
+/// Runs `keys`: generates the new key, writes root `N+1` (cross-signed) and re-signs the
+/// role's chain, then saves the config. On failure the new key file is removed and the
+/// repository and config are unchanged. The caller holds [`Ctx::lock`].
 ///
 /// # Errors
-/// Missing current keys, an existing key file, a bad threshold, signing or publication failures.
-pub async fn run(ctx: Ctx, args: KeysArgs) -> anyhow::Result<ExitCode> {
+/// Missing current keys, [`Error::KeyExists`], a bad threshold ([`Error::ConfigThreshold`]),
+/// signing or publication failures ([`Error::Publish`]).
+pub async fn run(ctx: &Ctx, args: KeysArgs) -> Result<KeysOutcome> {
     let (role, name, replace, threshold) = match args.action {
         KeysAction::Add {
             role,
@@ -103,14 +144,22 @@ pub async fn run(ctx: Ctx, args: KeysArgs) -> anyhow::Result<ExitCode> {
             let rk = new_root
                 .roles
                 .get_mut(&role_type)
-                .context("the current root lists no such role")?;
+                .ok_or(Error::RootLacksRole {
+                    role: role_name(role_type),
+                })?;
             if replace {
                 rk.keyids = vec![new_key.key_id.clone()];
             } else if !rk.keyids.contains(&new_key.key_id) {
                 rk.keyids.push(new_key.key_id.clone());
             }
-            rk.threshold = std::num::NonZeroU64::new(config.role(role_type)?.threshold)
-                .context("threshold must be at least 1")?;
+            // `config.check()` refused 0 already.
+            let rc = config.role(role_type)?;
+            rk.threshold = NonZeroU64::new(rc.threshold).ok_or_else(|| Error::ConfigThreshold {
+                path: config.path.clone(),
+                role: role_name(role_type),
+                threshold: rc.threshold,
+                keys: rc.keys.len(),
+            })?;
         }
         let used: Vec<_> = new_root
             .roles
@@ -153,23 +202,23 @@ pub async fn run(ctx: Ctx, args: KeysArgs) -> anyhow::Result<ExitCode> {
             )
             .await?;
         }
-        staging
-            .commit(&ctx.layout)
-            .context("while publishing the new root (the repository is unchanged)")?;
-        config.save()?;
-        anyhow::Ok(())
+        staging.commit(&ctx.layout).map_err(|e| Error::Publish {
+            what: "the new root",
+            source: Box::new(e),
+        })?;
+        config.save()
     }
     .await;
     if let Err(e) = result {
         let _ = std::fs::remove_file(&key_file);
         return Err(e);
     }
-    println!(
-        "root version {new_version}: {} key {key_name} for role {} ({}); ship {} with new app builds",
-        if replace { "replaced with" } else { "added" },
-        role_name(role_type),
-        key_file.display(),
-        ctx.layout.metadata.join("root.json").display()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(KeysOutcome {
+        root_version: new_version,
+        role,
+        key_name,
+        key_file,
+        replaced: replace,
+        root_json: ctx.layout.metadata.join("root.json"),
+    })
 }

@@ -1,5 +1,14 @@
-//! One module per subcommand (`XArgs` + `run`), and what they share: the loaded context
-//! ([`Ctx`]) and the re-signing chain targets → snapshot → timestamp ([`resign`]).
+//! The repository operations, one module per subcommand: its arguments (`XArgs`, clap-derived
+//! plain structs that are also the library's options), a `run` that does the work and returns
+//! what it did (`XOutcome`, whose `Display` is the line the command prints; `serve` has
+//! [`serve::bind`] and [`serve::Server::run`] instead), and nothing printed. [`crate::cli`]
+//! wires them to the command line.
+//!
+//! What they share lives here: the loaded context ([`Ctx`]), the working folder's lock
+//! ([`RepoLock`]) and the re-signing chain targets → snapshot → timestamp ([`resign`]).
+//!
+//! A caller that changes the repository (`add`, `remove-latest`, `sign`, `keys`) holds
+//! [`Ctx::lock`] while it runs, as the command line does.
 
 pub mod add;
 pub mod init;
@@ -9,51 +18,16 @@ pub mod serve;
 pub mod sign;
 pub mod verify;
 
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use tough::schema::{RoleType, Root, Targets};
 
-use crate::cli::{Cli, Command};
 use crate::config::Config;
+use crate::error::{Error, Result};
 use crate::keys::{Passphrase, Signer};
 use crate::repo::sign::{build_snapshot, build_timestamp, bump, expiry, metafile, sign_role};
 use crate::repo::txn::Staging;
 use crate::repo::{Layout, State, role_file};
-
-/// Runs the parsed command line; returns the process exit code.
-///
-/// # Errors
-/// Whatever the subcommand reports.
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let passphrase = Passphrase::from_sources(cli.passphrase_file.as_deref())?;
-    let locked = |passphrase| -> anyhow::Result<(Ctx, std::fs::File)> {
-        let ctx = Ctx::load(&cli.config, passphrase)?;
-        let lock = ctx.lock()?;
-        Ok((ctx, lock))
-    };
-    match cli.command {
-        Command::Init(a) => init::run(&cli.config, &passphrase, a).await,
-        Command::Add(a) => {
-            let (ctx, _lock) = locked(passphrase)?;
-            add::run(ctx, a).await
-        }
-        Command::RemoveLatest(a) => {
-            let (ctx, _lock) = locked(passphrase)?;
-            remove_latest::run(ctx, a).await
-        }
-        Command::Sign(a) => {
-            let (ctx, _lock) = locked(passphrase)?;
-            sign::run(ctx, a).await
-        }
-        Command::Keys(a) => {
-            let (ctx, _lock) = locked(passphrase)?;
-            keys::run(ctx, a).await
-        }
-        Command::Verify(a) => verify::run(Ctx::load(&cli.config, passphrase)?, a).await,
-        Command::Serve(a) => serve::run(Ctx::load(&cli.config, passphrase)?, a).await,
-    }
-}
 
 /// What most commands start from: the config, the repository layout and the passphrase.
 #[derive(Debug)]
@@ -70,8 +44,8 @@ impl Ctx {
     /// Loads the config at `path`.
     ///
     /// # Errors
-    /// As [`Config::load`].
-    pub fn load(path: &std::path::Path, passphrase: Passphrase) -> anyhow::Result<Self> {
+    /// As [`Config::load`] (kind `config`).
+    pub fn load(path: &Path, passphrase: Passphrase) -> Result<Self> {
         let config = Config::load(path)?;
         let layout = Layout::new(&config.repository_dir());
         Ok(Self {
@@ -84,8 +58,9 @@ impl Ctx {
     /// Loads the keys the config names for `roles` (each key once).
     ///
     /// # Errors
-    /// A missing key file or a wrong passphrase.
-    pub async fn signers(&self, roles: &[RoleType]) -> anyhow::Result<Vec<Signer>> {
+    /// As [`crate::keys::load`]: a missing key file ([`Error::KeyRead`]), a wrong or missing
+    /// passphrase.
+    pub async fn signers(&self, roles: &[RoleType]) -> Result<Vec<Signer>> {
         let mut names: Vec<&str> = Vec::new();
         for r in roles {
             for k in &self.config.role(*r)?.keys {
@@ -103,39 +78,49 @@ impl Ctx {
 
     /// Takes the working folder's lock (`.tufd-repo/lock` beside the config) so that two
     /// commands (a cron `sign timestamp` and an `add`) never publish at the same time. Held
-    /// until the returned file is dropped.
+    /// until the returned lock is dropped.
     ///
     /// # Errors
-    /// Another `tufd-repo` holds the lock, or the folder is not writable.
-    pub fn lock(&self) -> anyhow::Result<std::fs::File> {
+    /// [`Error::Locked`] when another `tufd-repo` holds the lock, [`Error::Io`] when the folder
+    /// is not writable.
+    pub fn lock(&self) -> Result<RepoLock> {
         let dir = self.config.base_dir().join(".tufd-repo");
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
         let path = dir.join("lock");
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
-            .with_context(|| format!("cannot open lock file {}", path.display()))?;
+            .map_err(Error::io("open lock file", &path))?;
         match file.try_lock() {
-            Ok(()) => Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-                "another tufd-repo command is changing this repository ({} is locked): wait for it to finish",
-                path.display()
-            ),
-            Err(std::fs::TryLockError::Error(e)) => {
-                Err(e).with_context(|| format!("cannot lock {}", path.display()))
-            }
+            Ok(()) => Ok(RepoLock { _file: file, path }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { path }),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", path)(e)),
         }
     }
 
     /// Expiry days of `role` from the config.
     ///
     /// # Errors
-    /// A missing role section.
-    pub fn days(&self, role: RoleType) -> anyhow::Result<u64> {
+    /// [`Error::ConfigMissingRole`].
+    pub fn days(&self, role: RoleType) -> Result<u64> {
         Ok(self.config.role(role)?.expires_days)
+    }
+}
+
+/// The working folder's exclusive lock (an OS file lock on `.tufd-repo/lock`), released when
+/// dropped.
+#[derive(Debug)]
+pub struct RepoLock {
+    _file: std::fs::File,
+    path: PathBuf,
+}
+
+impl RepoLock {
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 
@@ -155,15 +140,16 @@ pub enum Chain {
 /// names the operation in the error (`"the release"`).
 ///
 /// # Errors
-/// Signing or publishing failed; the repository is then unchanged.
+/// Signing failed (as [`resign`]), or publishing failed ([`Error::Publish`] around the cause);
+/// the repository is then unchanged.
 pub async fn publish_targets(
     ctx: &Ctx,
     state: &State,
     signers: &[Signer],
     mut staging: Staging,
     targets: Targets,
-    what: &str,
-) -> anyhow::Result<()> {
+    what: &'static str,
+) -> Result<()> {
     let root = state.root.signed.signed.clone();
     resign(
         ctx,
@@ -176,9 +162,10 @@ pub async fn publish_targets(
         None,
     )
     .await?;
-    staging
-        .commit(&ctx.layout)
-        .with_context(|| format!("while publishing {what} (the repository is unchanged)"))
+    staging.commit(&ctx.layout).map_err(|e| Error::Publish {
+        what,
+        source: Box::new(e),
+    })
 }
 
 /// Stages new versions of the roles from `from` down to the timestamp, each with version + 1
@@ -186,7 +173,8 @@ pub async fn publish_targets(
 /// with `signers` as `root` lists them. `new_targets` replaces the targets content.
 ///
 /// # Errors
-/// Missing keys, signing or staging failures.
+/// Too few keys ([`Error::TooFewKeys`]), signing failures, an out-of-range expiry, or
+/// [`Error::Io`] while staging.
 #[allow(clippy::too_many_arguments)]
 pub async fn resign(
     ctx: &Ctx,
@@ -197,9 +185,9 @@ pub async fn resign(
     from: Chain,
     new_targets: Option<Targets>,
     first_days: Option<u64>,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let consistent = root.consistent_snapshot;
-    let days = |role, is_first: bool| -> anyhow::Result<u64> {
+    let days = |role, is_first: bool| -> Result<u64> {
         match first_days {
             Some(d) if is_first => Ok(d),
             _ => ctx.days(role),
@@ -227,9 +215,7 @@ pub async fn resign(
     };
     let v = bump(state.timestamp.signed.signed.version);
     let e = expiry(days(RoleType::Timestamp, from == Chain::Timestamp)?)?;
-    let file = sign_role(build_timestamp(v, e, snapshot_meta), root, signers)
-        .await
-        .context("while signing the timestamp")?;
+    let file = sign_role(build_timestamp(v, e, snapshot_meta), root, signers).await?;
     staging.add_metadata("timestamp.json", &file.bytes)?;
     Ok(())
 }

@@ -6,13 +6,16 @@
 //! with other content. Older metadata versions that still list them stay on disk; TUF clients
 //! never go back to them.
 
-use std::process::ExitCode;
+use std::fmt;
+use std::path::PathBuf;
 
-use anyhow::bail;
 use clap::Args;
 use tough::schema::RoleType;
+use tufd_core::{TargetName, Version};
 
+use super::add::tname;
 use super::{Ctx, publish_targets};
+use crate::error::{Error, Result};
 use crate::repo::txn::Staging;
 use crate::repo::{State, target_file};
 
@@ -20,15 +23,36 @@ use crate::repo::{State, target_file};
 #[derive(Debug, Args)]
 pub struct RemoveLatestArgs {}
 
-/// Runs `remove-latest`.
+/// What `remove-latest` removed.
+#[derive(Debug)]
+pub struct RemoveOutcome {
+    /// The removed release's version.
+    pub version: Version,
+    /// The removed targets (archive, patch), in version order.
+    pub targets: Vec<TargetName>,
+    /// Files of removed targets that could not be deleted from `targets/` (the metadata no
+    /// longer names them; delete them by hand before publishing the same version again).
+    pub not_deleted: Vec<(PathBuf, std::io::Error)>,
+}
+
+impl fmt::Display for RemoveOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.targets.iter().map(TargetName::as_str).collect();
+        write!(f, "removed release {}: {}", self.version, names.join(", "))
+    }
+}
+
+/// Runs `remove-latest`: unlists the newest release, re-signs targets, snapshot and timestamp,
+/// then deletes the release's files. The caller holds [`Ctx::lock`].
 ///
 /// # Errors
-/// No release to remove, missing keys, signing or publication failures.
-pub async fn run(ctx: Ctx, _args: RemoveLatestArgs) -> anyhow::Result<ExitCode> {
+/// [`Error::NothingToRemove`], missing keys, signing or publication failures (the repository is
+/// then unchanged).
+pub async fn run(ctx: &Ctx, _args: RemoveLatestArgs) -> Result<RemoveOutcome> {
     let app = ctx.config.app_name.clone();
     let state = State::load(&ctx.layout)?;
     let Some(latest) = state.latest_version(&app) else {
-        bail!("no release of {app} is published: nothing to remove");
+        return Err(Error::NothingToRemove { app });
     };
     let signers = ctx
         .signers(&[RoleType::Targets, RoleType::Snapshot, RoleType::Timestamp])
@@ -37,28 +61,28 @@ pub async fn run(ctx: Ctx, _args: RemoveLatestArgs) -> anyhow::Result<ExitCode> 
     let mut files = Vec::new();
     for (name, target) in state.releases(&app) {
         if name.version() == &latest {
-            let tn = tough::TargetName::new(name.as_str()).map_err(|e| anyhow::anyhow!("{e}"))?;
-            targets.remove_target(&tn);
-            files.push((
-                name.to_string(),
-                ctx.layout.targets.join(target_file(
-                    name.as_str(),
-                    &hex::encode(&*target.hashes.sha256),
-                    state.consistent(),
-                )),
+            targets.remove_target(&tname(name.as_str())?);
+            let path = ctx.layout.targets.join(target_file(
+                name.as_str(),
+                &hex::encode(&*target.hashes.sha256),
+                state.consistent(),
             ));
+            files.push((name, path));
         }
     }
     let staging = Staging::new(&ctx.layout)?;
-    publish_targets(&ctx, &state, &signers, staging, targets, "the removal").await?;
+    publish_targets(ctx, &state, &signers, staging, targets, "the removal").await?;
+    let mut not_deleted = Vec::new();
     for (_, path) in &files {
         if let Err(e) = std::fs::remove_file(path)
             && e.kind() != std::io::ErrorKind::NotFound
         {
-            eprintln!("warning: cannot delete {}: {e}", path.display());
+            not_deleted.push((path.clone(), e));
         }
     }
-    let names: Vec<_> = files.into_iter().map(|(n, _)| n).collect();
-    println!("removed release {latest}: {}", names.join(", "));
-    Ok(ExitCode::SUCCESS)
+    Ok(RemoveOutcome {
+        version: latest,
+        targets: files.into_iter().map(|(n, _)| n).collect(),
+        not_deleted,
+    })
 }

@@ -10,13 +10,14 @@
 //! hash it (snapshot → timestamp) with the keystore's keys. The key must be listed for the role
 //! in the current root. Normal signing requires the role's threshold of keys in the keystore.
 
-use std::process::ExitCode;
+use std::fmt;
+use std::num::NonZeroU64;
 
-use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use tough::schema::{Role, RoleType, Root, Signed};
 
 use super::{Chain, Ctx, resign};
+use crate::error::{Error, Result};
 use crate::keys::Signer;
 use crate::repo::sign::{SignedFile, bump, expiry, sign_with, signers_for};
 use crate::repo::txn::Staging;
@@ -45,6 +46,11 @@ impl RoleArg {
             RoleArg::Timestamp => RoleType::Timestamp,
         }
     }
+
+    /// The role's name (`root`, `targets`, …).
+    pub fn name(self) -> &'static str {
+        crate::config::role_name(self.role_type())
+    }
 }
 
 /// Arguments of `sign`.
@@ -62,20 +68,63 @@ pub struct SignArgs {
     pub key: Option<std::path::PathBuf>,
 }
 
-/// Runs `sign`.
+/// What `sign` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignOutcome {
+    /// `--key`: one signature added to the role's current metadata (and the roles that hash it
+    /// re-signed).
+    SignatureAdded {
+        /// The role.
+        role: RoleArg,
+    },
+    /// A new root version, same keys.
+    Root {
+        /// The new root version.
+        version: NonZeroU64,
+    },
+    /// `role` and the roles that depend on it re-signed.
+    Chain {
+        /// The role asked for.
+        role: RoleArg,
+        /// The new timestamp version.
+        timestamp_version: NonZeroU64,
+    },
+}
+
+impl fmt::Display for SignOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignOutcome::SignatureAdded { role } => {
+                write!(f, "added a signature to {}", role.name())
+            }
+            SignOutcome::Root { version } => write!(f, "signed root version {version}"),
+            SignOutcome::Chain {
+                role,
+                timestamp_version,
+            } => write!(
+                f,
+                "signed {} (timestamp version {timestamp_version})",
+                role.name()
+            ),
+        }
+    }
+}
+
+/// Runs `sign`. The caller holds [`Ctx::lock`].
 ///
 /// # Errors
-/// Missing keys, a key not listed for the role, signing or publication failures.
-pub async fn run(ctx: Ctx, args: SignArgs) -> anyhow::Result<ExitCode> {
+/// Missing keys ([`Error::KeyRead`], [`Error::TooFewKeys`], [`Error::TooFewRootKeys`]), a key
+/// not listed for the role ([`Error::KeyNotListed`]), signing or publication failures.
+pub async fn run(ctx: &Ctx, args: SignArgs) -> Result<SignOutcome> {
     let state = State::load(&ctx.layout)?;
     let root = state.root.signed.signed.clone();
     let mut staging = Staging::new(&ctx.layout)?;
     if let Some(key_path) = &args.key {
         let extra = crate::keys::load_file(key_path, "--key", &ctx.passphrase).await?;
-        add_signature(&ctx, &state, &root, args.role, &extra, &mut staging).await?;
+        add_signature(ctx, &state, &root, args.role, &extra, &mut staging).await?;
         staging.commit(&ctx.layout)?;
-        println!("added a signature to {}", role_label(args.role));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(SignOutcome::SignatureAdded { role: args.role });
     }
     let (chain, roles) = match args.role {
         RoleArg::Root => {
@@ -85,8 +134,9 @@ pub async fn run(ctx: Ctx, args: SignArgs) -> anyhow::Result<ExitCode> {
             new_root.expires = expiry(args.expires_in.unwrap_or(ctx.days(RoleType::Root)?))?;
             stage_root(&mut staging, &new_root, &root, &signers, &[]).await?;
             staging.commit(&ctx.layout)?;
-            println!("signed root version {}", new_root.version);
-            return Ok(ExitCode::SUCCESS);
+            return Ok(SignOutcome::Root {
+                version: new_root.version,
+            });
         }
         RoleArg::Targets => (
             Chain::Targets,
@@ -100,7 +150,7 @@ pub async fn run(ctx: Ctx, args: SignArgs) -> anyhow::Result<ExitCode> {
     };
     let signers = ctx.signers(&roles).await?;
     resign(
-        &ctx,
+        ctx,
         &state,
         &root,
         &signers,
@@ -111,16 +161,10 @@ pub async fn run(ctx: Ctx, args: SignArgs) -> anyhow::Result<ExitCode> {
     )
     .await?;
     staging.commit(&ctx.layout)?;
-    println!(
-        "signed {} (timestamp version {})",
-        role_label(args.role),
-        bump(state.timestamp.signed.signed.version)
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn role_label(r: RoleArg) -> &'static str {
-    crate::config::role_name(r.role_type())
+    Ok(SignOutcome::Chain {
+        role: args.role,
+        timestamp_version: bump(state.timestamp.signed.signed.version),
+    })
 }
 
 /// Signs `new_root` with the keys `new_root` lists for root and the keys `old_root` lists for
@@ -128,14 +172,15 @@ fn role_label(r: RoleArg) -> &'static str {
 /// `root.json`.
 ///
 /// # Errors
-/// Too few root keys for either threshold, or signing failures.
+/// [`Error::TooFewRootKeys`] for either threshold, signing failures, [`Error::Io`] while
+/// staging.
 pub async fn stage_root(
     staging: &mut Staging,
     new_root: &Root,
     old_root: &Root,
     signers: &[Signer],
     keep: &[tough::schema::Signature],
-) -> anyhow::Result<SignedFile<Root>> {
+) -> Result<SignedFile<Root>> {
     let new_keys = signers_for(new_root, RoleType::Root, signers);
     let old_keys = signers_for(old_root, RoleType::Root, signers);
     for (root, keys, which) in [
@@ -147,10 +192,11 @@ pub async fn stage_root(
             .get(&RoleType::Root)
             .map_or(1, |k| k.threshold.get());
         if (keys.len() as u64) < threshold {
-            bail!(
-                "the {which} root needs {threshold} root signatures but only {} of its root keys are in the keystore: add the missing root keys",
-                keys.len()
-            );
+            return Err(Error::TooFewRootKeys {
+                which,
+                threshold,
+                available: keys.len(),
+            });
         }
     }
     let mut all = new_keys;
@@ -172,16 +218,13 @@ async fn add_signature(
     role: RoleArg,
     extra: &Signer,
     staging: &mut Staging,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let listed = root
         .roles
         .get(&role.role_type())
         .is_some_and(|k| k.keyids.contains(&extra.key_id));
     if !listed {
-        bail!(
-            "the key in --key is not listed for role {} in the current root: use a key of that role",
-            role_label(role)
-        );
+        return Err(Error::KeyNotListed { role: role.name() });
     }
     match role {
         RoleArg::Root => {
@@ -239,15 +282,13 @@ async fn add_signature(
 async fn add_to<T: Role + serde::Serialize + Clone>(
     loaded: &Loaded<T>,
     extra: &Signer,
-) -> anyhow::Result<SignedFile<T>> {
+) -> Result<SignedFile<T>> {
     let Signed { signed, signatures } = loaded.signed.clone();
     let mut keep: Vec<_> = signatures
         .into_iter()
         .filter(|s| s.keyid != extra.key_id)
         .collect();
-    let file = sign_with(signed, &[extra], &[])
-        .await
-        .context("while adding the signature")?;
+    let file = sign_with(signed, &[extra], &[]).await?;
     let mut sigs = std::mem::take(&mut keep);
     sigs.extend(file.signed.signatures);
     SignedFile::from_signed(Signed {

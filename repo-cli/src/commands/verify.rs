@@ -5,9 +5,9 @@
 //! hash differ, target names that do not parse, custom metadata that does not parse, patches
 //! whose `from` release has no archive. Exit code 1 on any problem.
 
-use std::process::ExitCode;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::Args;
 use futures::StreamExt;
 use tough::{ExpirationEnforcement, RepositoryLoader};
@@ -15,61 +15,98 @@ use tufd_core::{TargetCustom, TargetName};
 use url::Url;
 
 use super::Ctx;
+use crate::error::{Error, Result};
 use crate::repo::latest_root_version;
 
 /// Arguments of `verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {}
 
-/// Runs `verify`; prints `ok: …` and returns 0, or one line per problem and returns 1.
-///
-/// # Errors
-/// Only when the check itself cannot run (no `1.root.json`).
-pub async fn run(ctx: Ctx, _args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let problems = check(&ctx).await?;
-    if problems.is_empty() {
-        println!(
-            "ok: {} verifies as a client reads it",
-            ctx.layout.dir.display()
-        );
-        Ok(ExitCode::SUCCESS)
-    } else {
-        for p in &problems {
-            println!("problem: {p}");
+/// What `verify` found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyOutcome {
+    /// The repository folder.
+    pub dir: PathBuf,
+    /// Every problem, as a sentence; empty when the repository verifies.
+    pub problems: Vec<String>,
+}
+
+impl VerifyOutcome {
+    /// Whether the repository verifies (no problem).
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// `Ok(self)` without problems, else [`Error::VerifyFailed`].
+    ///
+    /// # Errors
+    /// [`Error::VerifyFailed`] when there is any problem.
+    pub fn into_result(self) -> Result<Self> {
+        if self.is_ok() {
+            Ok(self)
+        } else {
+            Err(Error::VerifyFailed {
+                problems: self.problems.len(),
+                dir: self.dir,
+            })
         }
-        eprintln!(
-            "error: {} problem(s) in {}",
-            problems.len(),
-            ctx.layout.dir.display()
-        );
-        Ok(ExitCode::FAILURE)
     }
 }
 
-fn dir_url(path: &std::path::Path) -> anyhow::Result<Url> {
-    let abs =
-        std::fs::canonicalize(path).with_context(|| format!("cannot find {}", path.display()))?;
-    Url::from_directory_path(&abs)
-        .map_err(|()| anyhow::anyhow!("cannot make a URL of {}", abs.display()))
+impl fmt::Display for VerifyOutcome {
+    /// `ok: …` without problems, else one `problem: …` line per problem.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_ok() {
+            return write!(
+                f,
+                "ok: {} verifies as a client reads it",
+                self.dir.display()
+            );
+        }
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "problem: {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `verify`: reads the repository as a client does and collects every problem. Problems
+/// are not errors here (see [`VerifyOutcome::into_result`]).
+///
+/// # Errors
+/// Only when the check itself cannot run: no `1.root.json` ([`Error::MetadataRead`]), missing
+/// folders ([`Error::Io`]).
+pub async fn run(ctx: &Ctx, _args: VerifyArgs) -> Result<VerifyOutcome> {
+    Ok(VerifyOutcome {
+        dir: ctx.layout.dir.clone(),
+        problems: check(ctx).await?,
+    })
+}
+
+fn dir_url(path: &Path) -> Result<Url> {
+    let abs = std::fs::canonicalize(path).map_err(Error::io("find", path))?;
+    Url::from_directory_path(&abs).map_err(|()| Error::FileUrl { path: abs })
 }
 
 /// Every problem found, as sentences.
 ///
 /// # Errors
-/// When `1.root.json` or the folders are missing.
-pub async fn check(ctx: &Ctx) -> anyhow::Result<Vec<String>> {
+/// As [`run`].
+pub async fn check(ctx: &Ctx) -> Result<Vec<String>> {
     let layout = &ctx.layout;
     let root_path = layout.metadata.join("1.root.json");
-    let root_bytes = std::fs::read(&root_path).with_context(|| {
-        format!(
-            "cannot read {}: not a tufd-repo repository",
-            root_path.display()
-        )
+    let root_bytes = std::fs::read(&root_path).map_err(|source| Error::MetadataRead {
+        path: root_path.clone(),
+        source,
     })?;
     let meta_url = dir_url(&layout.metadata)?;
     let targets_url = dir_url(&layout.targets)?;
     let mut problems = Vec::new();
-    let datastore = tempfile::tempdir()?;
+    let temp = std::env::temp_dir();
+    let datastore = tempfile::tempdir().map_err(Error::io("create a folder in", &temp))?;
     let safe = RepositoryLoader::new(&root_bytes, meta_url.clone(), targets_url.clone())
         .datastore(datastore.path())
         .load()
@@ -78,7 +115,7 @@ pub async fn check(ctx: &Ctx) -> anyhow::Result<Vec<String>> {
         Ok(r) => r,
         Err(e) => {
             problems.push(format!("a client refuses the repository: {e}"));
-            let datastore = tempfile::tempdir()?;
+            let datastore = tempfile::tempdir().map_err(Error::io("create a folder in", &temp))?;
             match RepositoryLoader::new(&root_bytes, meta_url, targets_url)
                 .datastore(datastore.path())
                 .expiration_enforcement(ExpirationEnforcement::Unsafe)
@@ -105,7 +142,11 @@ pub async fn check(ctx: &Ctx) -> anyhow::Result<Vec<String>> {
         }
     }
     if let Some(n) = latest_root_version(&layout.metadata)? {
-        let newest = std::fs::read(layout.metadata.join(format!("{n}.root.json")))?;
+        let newest_path = layout.metadata.join(format!("{n}.root.json"));
+        let newest = std::fs::read(&newest_path).map_err(|source| Error::MetadataRead {
+            path: newest_path.clone(),
+            source,
+        })?;
         match std::fs::read(layout.metadata.join("root.json")) {
             Ok(b) if b == newest => {}
             Ok(_) => problems.push(format!(

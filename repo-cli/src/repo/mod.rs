@@ -13,10 +13,11 @@ pub mod txn;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
 use serde::de::DeserializeOwned;
 use tough::schema::{Root, Signed, Snapshot, Targets, Timestamp};
 use tufd_core::{TargetName, Version};
+
+use crate::error::{Error, Result};
 
 /// Paths of the served tree.
 #[derive(Clone, Debug)]
@@ -51,16 +52,16 @@ pub struct Loaded<T> {
     pub file_name: String,
 }
 
-fn read_json<T: DeserializeOwned>(dir: &Path, file_name: &str) -> anyhow::Result<Loaded<T>> {
+fn read_json<T: DeserializeOwned>(dir: &Path, file_name: &str) -> Result<Loaded<T>> {
     let path = dir.join(file_name);
-    let bytes = std::fs::read(&path).with_context(|| {
-        format!(
-            "cannot read {}: is this a tufd-repo repository? run `tufd-repo init` first",
-            path.display()
-        )
-    })?;
-    let signed = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not valid TUF metadata", path.display()))?;
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(source) => return Err(Error::MetadataRead { path, source }),
+    };
+    let signed = match serde_json::from_slice(&bytes) {
+        Ok(s) => s,
+        Err(source) => return Err(Error::MetadataParse { path, source }),
+    };
     Ok(Loaded {
         signed,
         bytes,
@@ -84,16 +85,16 @@ pub struct State {
 /// The highest `N` of the `N.root.json` files in `metadata`, if any.
 ///
 /// # Errors
-/// An unreadable folder.
-pub fn latest_root_version(metadata: &Path) -> anyhow::Result<Option<u64>> {
+/// [`Error::Io`] for a folder that exists but cannot be listed.
+pub fn latest_root_version(metadata: &Path) -> Result<Option<u64>> {
     let mut best = None;
     let entries = match std::fs::read_dir(metadata) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot list {}", metadata.display())),
+        Err(e) => return Err(Error::io("list", metadata)(e)),
     };
     for entry in entries {
-        let name = entry?.file_name();
+        let name = entry.map_err(Error::io("list", metadata))?.file_name();
         let Some(n) = name
             .to_str()
             .and_then(|n| n.strip_suffix(".root.json"))
@@ -128,13 +129,13 @@ impl State {
     /// Reads the newest root, then timestamp → snapshot → targets as they name each other.
     ///
     /// # Errors
-    /// Missing or unparsable files.
-    pub fn load(layout: &Layout) -> anyhow::Result<Self> {
+    /// [`Error::NotARepository`], [`Error::MetadataRead`], [`Error::MetadataParse`],
+    /// [`Error::MetadataMissingEntry`] (kind `metadata-invalid`), [`Error::Io`].
+    pub fn load(layout: &Layout) -> Result<Self> {
         let Some(n) = latest_root_version(&layout.metadata)? else {
-            bail!(
-                "no N.root.json in {}: run `tufd-repo init` first or fix repository_dir in the config",
-                layout.metadata.display()
-            );
+            return Err(Error::NotARepository {
+                metadata: layout.metadata.clone(),
+            });
         };
         let root: Loaded<Root> = read_json(&layout.metadata, &format!("{n}.root.json"))?;
         let consistent = root.signed.signed.consistent_snapshot;
@@ -144,7 +145,10 @@ impl State {
             .signed
             .meta
             .get("snapshot.json")
-            .context("timestamp.json lists no snapshot.json")?
+            .ok_or(Error::MetadataMissingEntry {
+                file: "timestamp.json",
+                entry: "snapshot.json",
+            })?
             .version
             .get();
         let snapshot: Loaded<Snapshot> =
@@ -154,7 +158,10 @@ impl State {
             .signed
             .meta
             .get("targets.json")
-            .context("snapshot lists no targets.json")?
+            .ok_or(Error::MetadataMissingEntry {
+                file: "snapshot",
+                entry: "targets.json",
+            })?
             .version
             .get();
         let targets: Loaded<Targets> = read_json(

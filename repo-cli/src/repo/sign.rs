@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 
-use anyhow::{Context, bail};
 use aws_lc_rs::rand::SystemRandom;
 use serde::Serialize;
 use tough::schema::{
@@ -18,6 +17,7 @@ use tough::schema::{
 };
 
 use crate::config::role_name;
+use crate::error::{Error, Result};
 use crate::keys::Signer;
 
 /// The spec version tough's editor and loader agree on.
@@ -26,10 +26,15 @@ pub const SPEC_VERSION: &str = "1.0.0";
 /// `now + days`, truncated to whole seconds.
 ///
 /// # Errors
-/// An out-of-range date.
-pub fn expiry(days: u64) -> anyhow::Result<jiff::Timestamp> {
-    let secs = jiff::Timestamp::now().as_second() + i64::try_from(days)? * 86_400;
-    jiff::Timestamp::from_second(secs).context("expiry date out of range")
+/// [`Error::ExpiryOutOfRange`] past the largest date `jiff` represents (year 9999).
+pub fn expiry(days: u64) -> Result<jiff::Timestamp> {
+    let out_of_range = || Error::ExpiryOutOfRange { days };
+    let secs = i64::try_from(days)
+        .ok()
+        .and_then(|d| d.checked_mul(86_400))
+        .and_then(|s| s.checked_add(jiff::Timestamp::now().as_second()))
+        .ok_or_else(out_of_range)?;
+    jiff::Timestamp::from_second(secs).map_err(|_| out_of_range())
 }
 
 /// `version + 1`.
@@ -50,9 +55,9 @@ impl<T: Role + Serialize> SignedFile<T> {
     /// Serialises an already signed role.
     ///
     /// # Errors
-    /// Serialisation failures.
-    pub fn from_signed(signed: Signed<T>) -> anyhow::Result<Self> {
-        let mut bytes = serde_json::to_vec_pretty(&signed).context("while serialising metadata")?;
+    /// [`Error::MetadataSerialize`] (a bug).
+    pub fn from_signed(signed: Signed<T>) -> Result<Self> {
+        let mut bytes = serde_json::to_vec_pretty(&signed).map_err(Error::MetadataSerialize)?;
         bytes.push(b'\n');
         Ok(Self { signed, bytes })
     }
@@ -80,24 +85,30 @@ pub fn metafile(bytes: &[u8], version: NonZeroU64) -> Metafile {
 /// signatures whose key ids are not already present.
 ///
 /// # Errors
-/// A signing failure.
+/// [`Error::Sign`], or [`Error::CanonicalForm`] (a bug).
 pub async fn sign_with<T: Role + Serialize>(
     role: T,
     signers: &[&Signer],
     keep: &[Signature],
-) -> anyhow::Result<SignedFile<T>> {
-    let data = role
-        .canonical_form()
-        .map_err(|e| anyhow::anyhow!("canonical JSON of {}: {e}", T::TYPE))?;
+) -> Result<SignedFile<T>> {
+    let data = role.canonical_form().map_err(|e| Error::CanonicalForm {
+        role: T::TYPE.to_string(),
+        source: Box::new(e),
+    })?;
     let rng = SystemRandom::new();
     let mut signatures: Vec<Signature> = Vec::new();
     for s in signers {
         if signatures.iter().any(|x| x.keyid == s.key_id) {
             continue;
         }
-        let sig =
-            s.sign.sign(&data, &rng).await.map_err(|e| {
-                anyhow::anyhow!("signing {} with key {} failed: {e}", T::TYPE, s.name)
+        let sig = s
+            .sign
+            .sign(&data, &rng)
+            .await
+            .map_err(|source| Error::Sign {
+                role: T::TYPE.to_string(),
+                key: s.name.clone(),
+                source,
             })?;
         signatures.push(Signature {
             keyid: s.key_id.clone(),
@@ -130,21 +141,20 @@ pub fn signers_for<'a>(root: &Root, role: RoleType, signers: &'a [Signer]) -> Ve
 /// with fewer signatures than the role's threshold.
 ///
 /// # Errors
-/// Too few usable keys, or a signing failure.
+/// [`Error::TooFewKeys`], or the errors of [`sign_with`].
 pub async fn sign_role<T: Role + Serialize>(
     role: T,
     root: &Root,
     signers: &[Signer],
-) -> anyhow::Result<SignedFile<T>> {
+) -> Result<SignedFile<T>> {
     let usable = signers_for(root, T::TYPE, signers);
     let threshold = root.roles.get(&T::TYPE).map_or(1, |k| k.threshold.get());
     if (usable.len() as u64) < threshold {
-        bail!(
-            "role {} needs {threshold} signatures but only {} of its keys are in the keystore: add the missing keys (see `[roles.{}]` in the config)",
-            role_name(T::TYPE),
-            usable.len(),
-            role_name(T::TYPE)
-        );
+        return Err(Error::TooFewKeys {
+            role: role_name(T::TYPE),
+            threshold,
+            available: usable.len(),
+        });
     }
     sign_with(role, &usable, &[]).await
 }
@@ -183,6 +193,14 @@ mod tests {
         assert!(!text.contains('.'), "{text}");
         let now = jiff::Timestamp::now().as_second();
         assert!((e.as_second() - now - 86_400).abs() <= 1);
+        assert!(matches!(
+            expiry(u64::MAX),
+            Err(Error::ExpiryOutOfRange { .. })
+        ));
+        assert!(matches!(
+            expiry(10_000 * 366),
+            Err(Error::ExpiryOutOfRange { .. })
+        ));
     }
 
     #[test]

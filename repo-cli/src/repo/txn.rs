@@ -9,9 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
-
 use super::Layout;
+use crate::error::{Error, Result};
 
 /// Files waiting to be published.
 #[derive(Debug)]
@@ -30,8 +29,8 @@ impl Staging {
     /// A fresh staging folder beside `layout.dir`.
     ///
     /// # Errors
-    /// The repository's parent folder is not writable.
-    pub fn new(layout: &Layout) -> anyhow::Result<Self> {
+    /// [`Error::Io`]: the repository's parent folder is not writable.
+    pub fn new(layout: &Layout) -> Result<Self> {
         let parent = match layout.dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -39,10 +38,10 @@ impl Staging {
         let dir = tempfile::Builder::new()
             .prefix(".tufd-staging-")
             .tempdir_in(&parent)
-            .with_context(|| format!("cannot create a staging folder in {}", parent.display()))?;
+            .map_err(Error::io("create a staging folder in", &parent))?;
         for sub in ["targets", "metadata", "work", "backup"] {
-            std::fs::create_dir(dir.path().join(sub))
-                .with_context(|| format!("cannot create {}", dir.path().join(sub).display()))?;
+            let path = dir.path().join(sub);
+            std::fs::create_dir(&path).map_err(Error::io("create", &path))?;
         }
         Ok(Self {
             dir,
@@ -70,12 +69,12 @@ impl Staging {
     /// `metadata/<file_name>`.
     ///
     /// # Errors
-    /// I/O errors.
-    pub fn add_metadata(&mut self, file_name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    /// [`Error::Io`].
+    pub fn add_metadata(&mut self, file_name: &str, bytes: &[u8]) -> Result<()> {
         let path = self.dir.path().join("metadata").join(file_name);
         std::fs::write(&path, bytes)
             .and_then(|()| std::fs::File::open(&path)?.sync_all())
-            .with_context(|| format!("cannot write staged metadata {}", path.display()))?;
+            .map_err(Error::io("write staged metadata", &path))?;
         self.metadata.retain(|n| n != file_name);
         self.metadata.push(file_name.to_owned());
         Ok(())
@@ -84,8 +83,9 @@ impl Staging {
     /// Moves everything in: targets, metadata, `timestamp.json` last. Rolls back on failure.
     ///
     /// # Errors
-    /// The first failure, after the rollback.
-    pub fn commit(self, layout: &Layout) -> anyhow::Result<()> {
+    /// The first failure, after the rollback: [`Error::TargetConflict`] (a target file exists
+    /// with other content), [`Error::NotRegularFile`], [`Error::Io`].
+    pub fn commit(self, layout: &Layout) -> Result<()> {
         let mut undo = Vec::new();
         let result = self.commit_inner(layout, &mut undo);
         if result.is_err() {
@@ -103,11 +103,10 @@ impl Staging {
         result
     }
 
-    fn commit_inner(&self, layout: &Layout, undo: &mut Vec<Undo>) -> anyhow::Result<()> {
+    fn commit_inner(&self, layout: &Layout, undo: &mut Vec<Undo>) -> Result<()> {
         for d in [&layout.targets, &layout.metadata] {
             if !d.is_dir() {
-                std::fs::create_dir_all(d)
-                    .with_context(|| format!("cannot create {}", d.display()))?;
+                std::fs::create_dir_all(d).map_err(Error::io("create", d))?;
                 // The folder itself is left in place on rollback: empty folders change no hash.
             }
         }
@@ -117,14 +116,10 @@ impl Staging {
                 if same_content(staged, &dest)? {
                     continue;
                 }
-                bail!(
-                    "target file {} already exists with other content: delete it (it is not listed in the current metadata) and run again",
-                    dest.display()
-                );
+                return Err(Error::TargetConflict { path: dest });
             }
-            std::fs::rename(staged, &dest).with_context(|| {
-                format!("cannot move {} into {}", staged.display(), dest.display())
-            })?;
+            std::fs::rename(staged, &dest)
+                .map_err(Error::io("move a staged target into", &dest))?;
             undo.push(Undo::Created(dest));
         }
         let mut order: Vec<&String> = self
@@ -141,14 +136,11 @@ impl Staging {
                     continue;
                 }
                 let backup = self.dir.path().join("backup").join(name);
-                std::fs::copy(&dest, &backup)
-                    .with_context(|| format!("cannot back up {}", dest.display()))?;
-                std::fs::rename(&staged, &dest)
-                    .with_context(|| format!("cannot replace {}", dest.display()))?;
+                std::fs::copy(&dest, &backup).map_err(Error::io("back up", &dest))?;
+                std::fs::rename(&staged, &dest).map_err(Error::io("replace", &dest))?;
                 undo.push(Undo::Replaced { dest, backup });
             } else {
-                std::fs::rename(&staged, &dest)
-                    .with_context(|| format!("cannot move metadata into {}", dest.display()))?;
+                std::fs::rename(&staged, &dest).map_err(Error::io("move metadata into", &dest))?;
                 undo.push(Undo::Created(dest));
             }
         }
@@ -156,16 +148,17 @@ impl Staging {
     }
 }
 
-fn same_content(a: &Path, b: &Path) -> anyhow::Result<bool> {
-    let ma = std::fs::metadata(a)?;
-    let mb = std::fs::metadata(b).with_context(|| format!("cannot read {}", b.display()))?;
+fn same_content(a: &Path, b: &Path) -> Result<bool> {
+    let ma = std::fs::metadata(a).map_err(Error::io("read", a))?;
+    let mb = std::fs::metadata(b).map_err(Error::io("read", b))?;
     if !mb.is_file() {
-        bail!("{} is not a regular file: remove it", b.display());
+        return Err(Error::NotRegularFile { path: b.into() });
     }
     if ma.len() != mb.len() {
         return Ok(false);
     }
-    Ok(std::fs::read(a)? == std::fs::read(b)?)
+    let read = |p: &Path| std::fs::read(p).map_err(Error::io("read", p));
+    Ok(read(a)? == read(b)?)
 }
 
 #[cfg(test)]
@@ -219,7 +212,10 @@ mod tests {
         s.add_target(t, "app-2.tar.gz".into());
         s.add_metadata("targets.json", b"new targets").unwrap();
         s.add_metadata("timestamp.json", b"new").unwrap();
-        assert!(s.commit(&layout).is_err());
+        assert!(matches!(
+            s.commit(&layout),
+            Err(Error::NotRegularFile { .. })
+        ));
         assert!(!layout.targets.join("app-2.tar.gz").exists());
         assert_eq!(
             std::fs::read(layout.metadata.join("targets.json")).unwrap(),

@@ -2,8 +2,8 @@
 //! data folder ([`DataLayout`]).
 //!
 //! The daemon turns flags and `tufd.toml` into an [`EngineConfig`] and calls
-//! [`EngineConfig::validate`]; the engine trusts a validated config. The data folder layout
-//! follows the daemon interface contract ("Data folder layout") and DESIGN "Client files".
+//! [`EngineConfig::validate`]; the engine trusts a validated config. The data folder layout is
+//! the one in docs/architecture.md, "The data folder".
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -105,8 +105,8 @@ pub struct EngineConfig {
     pub allowed_programs: Vec<String>,
     /// Settings handed to the hook (and to the native plan) as `settings` (`[hook-settings]`).
     pub hook_settings: Vec<(String, String)>,
-    /// How a new version proves itself before it is committed (issue 6); none by default:
-    /// a new version is committed at once.
+    /// How a new version proves itself before it is committed (docs/protocol.md, "Health check
+    /// and rollback"); none by default: a new version is committed at once.
     pub health: tufd_install::health::HealthPolicy,
 }
 

@@ -1,6 +1,6 @@
 //! [`Engine`]: the handle the daemon holds. It starts the supervisor and, for the sidecar, the
-//! watch and poll loops; its methods are the requests of the contract ("JSON-RPC 2.0 over
-//! stdio") as async calls. Recovering an interrupted install is the caller's job, before
+//! watch and poll loops; its methods are the requests of the sidecar protocol (docs/protocol.md,
+//! "Requests") as async calls. Recovering an interrupted install is the caller's job, before
 //! [`Engine::start`].
 
 use ractor::rpc::CallResult;

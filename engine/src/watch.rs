@@ -1,5 +1,4 @@
-//! What makes the engine check on its own (DESIGN "The daemon: actors", MetadataWorker;
-//! issue 3, "Watching"):
+//! What makes the engine check on its own (docs/protocol.md, "Background checks"):
 //!
 //! - a `file://` repository: a `notify` watcher on the metadata folder (the folder is watched,
 //!   not the file, because publishers replace `timestamp.json` by rename); events naming

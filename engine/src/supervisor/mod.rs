@@ -1,6 +1,6 @@
 //! The SupervisorActor: owns the update state machine ([`machine`]), the worker actors, the
-//! persisted state ([`persist`]), and answers requests (DESIGN "The daemon: actors",
-//! Supervisor; contract "JSON-RPC 2.0 over stdio").
+//! persisted state ([`persist`]), and answers requests (docs/architecture.md, "The crates in more
+//! detail", `tufd-engine`; the requests are those of docs/protocol.md, "Requests").
 //!
 //! Operations (check, download, install) run as one task at a time ([`pipeline`]) so the actor
 //! keeps answering `status` and `cancel`. The task reports phase changes as

@@ -1,5 +1,5 @@
-//! The update policy of the hook's `on-update-available` for automatic installs (issue 4;
-//! docs/hooks.md, "Update policy"): before an `--auto-install` install, the supervisor asks
+//! The update policy of the hook's `on-update-available` for automatic installs
+//! (docs/hooks.md, "Update policy"): before an `--auto-install` install, the supervisor asks
 //! the hook; `defer-until` postpones auto-installs of that version until the time (kept in
 //! `state.json`), `skip` marks the version skipped (never auto-installed). An `install`
 //! request from the app is never gated: the app decides.

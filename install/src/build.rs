@@ -1,6 +1,6 @@
-//! PatchActor and its plain work: turning downloaded, TUF-verified targets into the verified
-//! uncompressed tar of the new version (DESIGN "Update planning", "The daemon: actors":
-//! PatchActor; issue 3, "Patching").
+//! The plain work of the engine's patch worker (`tufd_engine::workers::patch`): turning
+//! downloaded, TUF-verified targets into the verified uncompressed tar of the new version
+//! (docs/architecture.md, "One update, step by step", steps 5 and 7).
 //!
 //! - Base tar: `<data>/cache/<app>-<installed>.tar` when present and (if the installed
 //!   archive's tar digest is signed) matching it; else rebuilt from the install folder with

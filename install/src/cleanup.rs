@@ -1,7 +1,8 @@
-//! Cleanup after a commit (issue 6, "Cleanup"; DESIGN "Client files"): what an installed,
-//! committed version no longer needs is removed, so that the data folder does not grow across
-//! updates — `.part` files and their records, finished targets, staging folders, cached tars of
-//! other versions, temporary files, and backups other than the one kept for `rollback`.
+//! Cleanup after a commit (docs/architecture.md, "One update, step by step", step 11, and "The data
+//! folder"): what an installed, committed version no longer needs is removed, so that the data
+//! folder does not grow across updates — `.part` files and their records, finished targets, staging
+//! folders, cached tars of other versions, temporary files, and backups other than the one kept for
+//! `rollback`.
 //!
 //! [`plan`] is pure: from the entries found in the managed folders ([`inventory`]) and what to
 //! [`Keep`], the list to remove. [`run`] does the I/O. Only entries *inside* the managed folders

@@ -1,7 +1,8 @@
-//! What follows an install (issue 6, "Health check and commit", "Cleanup"): commit the new
-//! version at once, put it on trial ([`crate::health`]), or roll it back when its health command
-//! fails; and the commit and rollback themselves, which the supervisor also runs on `confirm`,
-//! on `rollback`, at the health deadline, and at start.
+//! What follows an install (docs/protocol.md, "Health check and rollback"; docs/architecture.md,
+//! "One update, step by step", steps 10 and 11): commit the new version at once, put it on trial
+//! ([`crate::health`]), or roll it back when its health command fails; and the commit and rollback
+//! themselves, which the supervisor also runs on `confirm`, on `rollback`, at the health deadline,
+//! and at start.
 //!
 //! Every function here is blocking (health command, renames, cleanup); the supervisor calls
 //! them in `spawn_blocking`. State lives in `<data>/health.json` ([`HealthFile`]).

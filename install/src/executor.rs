@@ -1,7 +1,7 @@
 //! The journaled plan executor: runs a [`CheckedPlan`] (from a WASM hook or the built-in
 //! native plan) step by step over the absolute [`Roots`], writing the journal ahead of every
 //! disk action, and rolls back on a failing step; [`recover`] finishes or rolls back a plan
-//! interrupted by a crash (DESIGN "The daemon: actors", InstallActor; issue 4).
+//! interrupted by a crash (docs/hooks.md, "How the daemon runs a plan").
 //!
 //! Paths are resolved at execution time, inside their root: every component below the root
 //! is looked at with `symlink_metadata`, and a component that is a link, or a parent that is

@@ -1,5 +1,5 @@
-//! The pending commit of a new version (issue 6, "Health check and commit"; DESIGN "The daemon:
-//! actors", InstallActor: "keeps the previous version until the new one is healthy").
+//! The pending commit of a new version (docs/protocol.md, "Health check and rollback";
+//! docs/architecture.md, "One update, step by step", step 10).
 //!
 //! After an install and relaunch, the new version is *pending*: it is committed when the app
 //! sends `confirm` over the sidecar protocol or the configured health command exits 0; it is
@@ -203,7 +203,7 @@ impl BadVersions {
 
 /// The planner's input without the targets of bad versions (their archives and the patches
 /// leading to them), so the planner goes to the newest good release, by the full archive when
-/// the patch chain passed through a bad one. DESIGN "Update planning": the planner stays pure;
+/// the patch chain passed through a bad one. The planner ([`tufd_core::planner`]) stays pure;
 /// this filter is applied by its caller.
 pub fn skip_bad(targets: &[TargetInfo], bad: &BadVersions) -> Vec<TargetInfo> {
     targets

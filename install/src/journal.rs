@@ -1,6 +1,7 @@
 //! The install journal (`<data>/journal.json`): the checked plan being executed, the index of
 //! the step about to run, and every disk action taken so far, written ahead and synced
-//! (DESIGN "The daemon: actors", InstallActor; issue 4, "the same journaled executor").
+//! (docs/hooks.md, "How the daemon runs a plan"; docs/architecture.md, "The data folder"). One
+//! journaled executor runs every plan: a hook's, the built-in native plan, and a rollback.
 //!
 //! Every step kind is carried out as a few primitive [`Action`]s, each undoable by looking at
 //! the disk, and each recorded here *before* it is taken:

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use tufd_core::Version;
 
-/// Paths inside the data folder (contract: "Data folder layout").
+/// Paths inside the data folder (docs/architecture.md, "The data folder").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataLayout {
     root: PathBuf,

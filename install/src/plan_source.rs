@@ -1,13 +1,13 @@
 //! Where install plans and update decisions come from: the configured WASM hook
-//! (`tufd-hook-host`) or the built-in native plan (DESIGN "Hooks (WASM, wasmtime)"; issue 4).
+//! (`tufd-hook-host`) or the built-in native plan (docs/hooks.md).
 //!
-//! One [`PlanSource`] lives for the daemon's lifetime and is shared by the InstallActor and
-//! the supervisor. It loads the hook lazily (a hook that does not load fails the install that
-//! needs it, not the daemon) and keeps one [`HookHost`], which re-reads the `.wasm` file at
-//! every call whose size or modification time changed, so a hook replaced on disk is used by
-//! the next install without a restart. A hook failure (load, time limit, memory limit, trap,
-//! refusal, bad plan) is an `install-failed` error carrying the [`HookError`] text; the native
-//! plan is used instead only with `hook-fallback = "native"`.
+//! One [`PlanSource`] lives for the daemon's lifetime and is shared by the engine's install worker
+//! and its supervisor. It loads the hook lazily (a hook that does not load fails the install that
+//! needs it, not the daemon) and keeps one [`HookHost`], which re-reads the `.wasm` file at every
+//! call whose size or modification time changed, so a hook replaced on disk is used by the next
+//! install without a restart. A hook failure (load, time limit, memory limit, trap, refusal, bad
+//! plan) is an `install-failed` error carrying the [`HookError`] text; the native plan is used
+//! instead only with `hook-fallback = "native"`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

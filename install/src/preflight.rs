@@ -1,5 +1,5 @@
-//! Pre-flight checks before a download starts (issue 6, "Pre-flight checks before download"):
-//! the folders the update writes into are writable, their file systems have room for the
+//! Pre-flight checks before a download starts (docs/architecture.md, "One update, step by step",
+//! step 4): the folders the update writes into are writable, their file systems have room for the
 //! download, the new tar, the staging folder and the backup, and no other install is in
 //! progress. Each failure is its own [`InstallError`] kind, so the app can tell the user what to
 //! fix: `preflight-not-writable`, `preflight-disk-space`, `preflight-install-in-progress`.
@@ -8,11 +8,11 @@
 //! `tar_size`s of the plan, [`need_for`]) and a [`Probe`] of the disk; [`probe`] is the thin I/O
 //! that fills the probe, and [`run`] does both.
 //!
-//! Space model (DESIGN "Client files"; InstallActor placement): downloads, the rebuilt base tar
-//! and the new tar go to the data folder; the staging folder holds the extracted new version
-//! (at most its tar size) next to the backup; the backup itself is a rename of the install
-//! folder and costs no space. When the data folder and the install folder's parent are on one
-//! file system, everything is counted against it; otherwise staging is counted against the
+//! Space model (where each file goes: docs/architecture.md, "The data folder"): downloads, the
+//! rebuilt base tar and the new tar go to the data folder; the staging folder holds the extracted
+//! new version (at most its tar size) next to the backup; the backup itself is a rename of the
+//! install folder and costs no space. When the data folder and the install folder's parent are on
+//! one file system, everything is counted against it; otherwise staging is counted against the
 //! install folder's parent. A margin of [`MARGIN_BYTES`] is added to each.
 
 use std::path::{Path, PathBuf};

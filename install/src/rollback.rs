@@ -1,9 +1,9 @@
-//! Rolling back to the previous version while its backup exists (issue 6, "Rollback on request"
-//! and the automatic rollback of "Health check and commit").
+//! Rolling back to the previous version while its backup exists, on request or after a failed
+//! health check (docs/protocol.md, "Health check and rollback").
 //!
 //! The backup of the previous version is the folder `<app>-<version>` in a backup root (the data
 //! folder's `backup/`, or `<install>.tufd-backup` beside an install folder on another file
-//! system; see [`crate::install::placement`]). A rollback is an install in reverse, run by the
+//! system; see [`crate::stage::placement`]). A rollback is an install in reverse, run by the
 //! same journaled executor with the built-in native plan, so a crash during it is finished or
 //! undone on the next start like any install: the backup plays the staging folder, and the
 //! current version goes to `rolled-back/<app>-<current>` (or `<install>.tufd-rolled-back/…`),

@@ -1,8 +1,8 @@
-//! InstallActor and its plain work: extract the verified tar into a fresh staging folder, ask
-//! the install hook (or the built-in native plan) for a plan ([`plan_source`]), and run the
-//! checked plan through the journaled executor ([`executor`], [`journal`]) (DESIGN "The
-//! daemon: actors", InstallActor; "Hooks (WASM, wasmtime)"; issue 4; contract "Install
-//! folder").
+//! The plain work of the engine's install worker (`tufd_engine::workers::install`): extract the
+//! verified tar into a fresh staging folder, ask the install hook (or the built-in native plan)
+//! for a plan ([`plan_source`]), and run the checked plan through the journaled executor
+//! ([`executor`], [`journal`]) (docs/architecture.md, "One update, step by step", steps 8 and 9,
+//! and "Design rules", "Never a half install"; docs/hooks.md, "How the daemon runs a plan").
 //!
 //! Placement: staging, backup and trash live under the data folder (`staging/<app>-<new>`,
 //! `backup/<app>-<old>`, `trash/`) when the data folder and the install folder's parent are on
@@ -181,7 +181,7 @@ pub fn install_blocking(job: &InstallJob, source: &PlanSource) -> Result<bool, I
         "install plan ready"
     );
     // Renamed away first (atomic): a crash mid-removal must not leave a partial backup that a
-    // later `rollback` would restore (issue 6).
+    // later `rollback` would restore (docs/architecture.md, "The data folder").
     let doomed = job.placement.backup_root.with_extension("tufd-removing");
     remove_dir_if_present(&doomed)?;
     if journal::exists(&job.placement.backup_root) {

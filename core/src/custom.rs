@@ -2,7 +2,7 @@
 //!
 //! The shape is tufup's (≥ 0.7): `{"user": <any>, "tufup": {…}}`, with tufd's own fields kept
 //! *inside* the `tufup` object, because tufup splits `custom` only when its top-level keys are
-//! exactly `user` and `tufup` (DESIGN: "Targets and their names"):
+//! exactly `user` and `tufup` (docs/repository-format.md, "Custom target metadata"):
 //!
 //! - archive: `tufup.required` (bool), and tufd's `tufup.tar_hash` / `tufup.tar_size` /
 //!   `tufup.tar_hash_algorithm` of the uncompressed tar;

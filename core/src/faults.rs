@@ -1,6 +1,7 @@
-//! Named crash points for the crash test (issue 6, "Fault injection"): [`point`] marks a place
-//! where a crash must leave the install folder whole — before and after every journal write,
-//! rename, extraction step, patch step and download checkpoint.
+//! Named crash points for the crash test (`crash_at_every_fault_point_leaves_v1_or_v2` in
+//! `tests/e2e/crash.rs`; docs/architecture.md, "Design rules", "Never a half install"):
+//! [`point`] marks a place where a crash must leave the install folder whole — before and after
+//! every journal write, rename, extraction step, patch step and download checkpoint.
 //!
 //! With the cargo feature `fault-injection` (of `tufd-core`, enabled by the `tufd` daemon's feature
 //! of the same name), each call counts the points reached by this process and aborts it

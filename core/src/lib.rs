@@ -1,17 +1,20 @@
 //! `tufd-core`: what the repository tool (`tufd-repo`) and the daemon (`tufd`) share.
 //!
-//! Nothing here touches the network. The modules follow `DESIGN.md`:
+//! Nothing here touches the network. The modules (docs/architecture.md, "The crates in more
+//! detail"):
 //!
-//! - [`target_name`]: `<name>-<version><suffix>` target names (DESIGN: "Targets and their names").
+//! - [`target_name`]: `<name>-<version><suffix>` target names (docs/repository-format.md, "Target
+//!   names").
 //! - [`version`]: PEP 440 versions and update channels.
 //! - [`hash`]: the [`Sha256`] digest newtype.
 //! - [`custom`]: the custom target metadata in tufup's `{"user", "tufup"}` shape.
 //! - [`archive`]: deterministic tar archives, compression and safe extraction.
 //! - [`patch`]: binary patch codecs between uncompressed tars.
-//! - [`planner`]: the pure update planner (DESIGN: "Update planning").
+//! - [`planner`]: the pure update planner, its rules numbered in the module documentation.
 //! - [`fs`]: atomic file writes with explicit durability.
 //! - [`faults`]: named crash points for the crash test (feature `fault-injection`).
-//! - [`install_plan`]: install plans, the step vocabulary hooks return, and its checker (DESIGN: "Hooks").
+//! - [`install_plan`]: install plans, the step vocabulary hooks return, and its checker
+//!   (docs/hooks.md).
 #![warn(missing_docs)]
 
 pub mod archive;

@@ -1,10 +1,10 @@
-//! Target file names `<name>-<version><suffix>` (DESIGN: "Targets and their names").
+//! Target file names `<name>-<version><suffix>` (docs/repository-format.md, "Target names").
 //!
 //! Readers use [`TargetName::parse`], which splits at the last `-` whose remainder parses as a
 //! PEP 440 version and ignores (returns an error for) anything else, such as
 //! `my_app-latest.tar.gz`. Writers use [`TargetName::new`], which additionally refuses names
 //! whose reading by tufup would differ: the version text must be PEP 440 normalised and hold no
-//! `-` (see `shared/notes/tufup-format.md`, "Target names").
+//! `-`.
 
 use std::fmt;
 

@@ -1,9 +1,9 @@
 //! PEP 440 versions ([`Version`]) and update channels ([`Channel`]).
 //!
 //! Versions compare by PEP 440 rules (`1.0 == 1.0.0`, `1.0.dev1 < 1.0a1 < 1.0rc1 < 1.0 <
-//! 1.0.post1`); parsing and ordering come from `pep440_rs`. Channels follow DESIGN "Update
-//! planning": stable sees final and post releases; `rc`, `beta`, `alpha`, `dev` widen it in that
-//! order. Unlike tufup (which looks only at `Version.pre`), a `.devN` release is never stable.
+//! 1.0.post1`); parsing and ordering come from `pep440_rs`. Channels: stable sees final and post
+//! releases; `rc`, `beta`, `alpha`, `dev` widen it in that order. Unlike tufup (which looks only at
+//! `Version.pre`), a `.devN` release is never stable.
 
 use std::fmt;
 use std::str::FromStr;
@@ -37,7 +37,8 @@ impl Version {
     }
 
     /// Whether the canonical text of this version is exactly `text`; writers only publish
-    /// such names so that tufup's and tufd's readings agree (see `shared/notes/tufup-format.md`).
+    /// such names so that tufup's and tufd's readings agree (docs/repository-format.md, "Target
+    /// names").
     pub fn is_normalized_text(&self, text: &str) -> bool {
         self.0.to_string() == text
     }

@@ -596,9 +596,10 @@ fn refuses_pax_size_that_disagrees_with_the_header() {
     );
 }
 
-/// Regression (issue 5, hostile corpus): the tar crate skips a `size` record it cannot parse
-/// and honours the *first* of repeated records, where GNU tar and Python honour the last;
-/// `size=0` then `size=1024` used to pass as a 0-byte entry followed by the smuggled one.
+/// Regression (found with the hostile corpus, `tests/hostile/`): the tar crate skips a `size`
+/// record it cannot parse and honours the *first* of repeated records, where GNU tar and Python
+/// honour the last; `size=0` then `size=1024` used to pass as a 0-byte entry followed by the
+/// smuggled one.
 #[test]
 fn issue5_refuses_unparseable_and_repeated_pax_records() {
     fn pax(records: &[(&str, &str)]) -> Vec<u8> {

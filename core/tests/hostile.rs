@@ -1,6 +1,6 @@
-//! The hostile-input corpus of issue 5 (`tests/hostile/`, made by `tests/hostile/generate.py`)
-//! run through tufd-core's unpacking layers: `extract_tar`, `decompress`, `apply_verified` and
-//! `TargetName::parse`.
+//! The hostile-input corpus (`tests/hostile/`, made by `tests/hostile/generate.py` and described in
+//! `tests/hostile/README.md`) run through tufd-core's unpacking layers: `extract_tar`,
+//! `decompress`, `apply_verified` and `TargetName::parse`.
 //!
 //! Every case names the exact refusal it must get (variant and fields) in
 //! `tests/hostile/cases/manifest.json`. Extraction cases also prove that nothing outside the

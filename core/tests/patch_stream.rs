@@ -1,8 +1,7 @@
-//! Bounded memory of `tufd_core::patch::apply_verified_stream` (issue 7, "Patch application"):
-//! a `bidiff-zstd` patch over a 64 MiB base file applies with a peak resident set far below the
-//! base size. Everything here is streamed (base, patch and expected digest are generated chunk
-//! by chunk), and this file holds one test, so the process's peak RSS (`VmHWM`, Linux) is the
-//! apply's.
+//! Bounded memory of `tufd_core::patch::apply_verified_stream`: a `bidiff-zstd` patch over a 64 MiB
+//! base file applies with a peak resident set far below the base size. Everything here is streamed
+//! (base, patch and expected digest are generated chunk by chunk), and this file holds one test, so
+//! the process's peak RSS (`VmHWM`, Linux) is the apply's.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

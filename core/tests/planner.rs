@@ -1,5 +1,6 @@
-//! Table-driven tests of the public update planner (`tufd_core::planner`, DESIGN: "Update
-//! planning"), including the tufup fixture oracle of `shared/notes/tufup-format.md`.
+//! Table-driven tests of the public update planner (`tufd_core::planner`, whose rules are numbered
+//! in its module documentation), including an oracle modelled on tufup's own test repository
+//! (`tufup_fixture_oracle`).
 
 use std::collections::BTreeSet;
 
@@ -961,8 +962,9 @@ fn ratio_and_archive_choice() {
     }
 }
 
-/// The tufup fixture oracle (`shared/notes/tufup-format.md`): example_app 1.0, 2.0 (required),
-/// 3.0rc0, 4.0a0 with patches 2.0, 3.0rc0, 4.0a0; client at 1.0 with the base cached.
+/// The tufup fixture oracle, modelled on the tufup project's test repository
+/// (`tests/data/repository` there): example_app 1.0, 2.0 (required), 3.0rc0, 4.0a0 with patches
+/// 2.0, 3.0rc0, 4.0a0; client at 1.0 with the base cached.
 #[test]
 fn tufup_fixture_oracle() {
     let repo = vec![

@@ -1,4 +1,4 @@
-//! Building the deterministic tar of a bundle folder (DESIGN: "Targets and their names":
+//! Building the deterministic tar of a bundle folder (docs/repository-format.md, "Archives":
 //! archives are deterministic so a client can rebuild the base tar of an installed version).
 //!
 //! Layout of the tar, fixed so that any copy of the folder gives the same bytes:

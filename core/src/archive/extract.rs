@@ -1,5 +1,6 @@
-//! Safe extraction of a tar into a fresh folder (DESIGN: "The daemon: actors" → InstallActor:
-//! "refusing absolute paths, `..`, links that leave the folder, device files").
+//! Safe extraction of a tar into a fresh folder (docs/architecture.md, "Design rules", "Every
+//! archive path is checked with Windows rules"; every refused shape with its test is listed in
+//! `tests/hostile/README.md`).
 //!
 //! Entries are read one by one with the tar crate's parser and written by hand; the crate's
 //! `unpack`/`unpack_in` are never used. Rules, each refusal with its own [`ArchiveError`]

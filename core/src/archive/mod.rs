@@ -1,5 +1,5 @@
-//! Deterministic tar archives, their compression, and safe extraction (DESIGN: "Targets and
-//! their names", "The daemon: actors" → InstallActor).
+//! Deterministic tar archives, their compression, and safe extraction (docs/repository-format.md,
+//! "Archives"; docs/architecture.md, "Design rules").
 //!
 //! - [`write_tar`] (`build.rs`): the same bundle folder gives a byte-identical tar on every run
 //!   and from any copy of the folder, so a client can rebuild the tar of an installed version

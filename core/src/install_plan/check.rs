@@ -1,5 +1,5 @@
-//! The plan checker: every step of a plan is checked before any runs (DESIGN: "Hooks (WASM,
-//! wasmtime)"; issue 4, "validates every step of the plan before running any").
+//! The plan checker: every step of a plan is checked before any runs (docs/hooks.md, "The
+//! interface", the checks of each step; docs/architecture.md, "Design rules").
 //!
 //! Security promise: a [`CheckedPlan`] names only paths that stay inside the root they name
 //! (relative, no `..`, no `.` except the root itself, no empty component, no `\`, `:` or NUL,

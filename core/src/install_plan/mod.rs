@@ -1,5 +1,5 @@
 //! Install plans: the step vocabulary that install hooks return and the daemon executes
-//! (DESIGN: "Hooks (WASM, wasmtime)"; issue 4).
+//! (docs/hooks.md, "The interface").
 //!
 //! A plan is a list of [`Step`]s over [`PlanPath`]s, each a path *relative* to one of three
 //! roots the daemon owns for one install ([`Root::Install`], [`Root::Staging`],

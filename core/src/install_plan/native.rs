@@ -1,5 +1,5 @@
-//! The built-in native plans, used when no hook is configured (DESIGN: "Hooks (WASM,
-//! wasmtime)": "Built-in native plans are the defaults").
+//! The built-in native plans, used when no hook is configured (docs/hooks.md; a hook that fails
+//! falls back to them only with `hook-fallback = "native"`, docs/hooks.md, "Configure").
 //!
 //! Pure functions from an [`InstallContext`] to steps; they pass [`super::check_plan`] with
 //! default limits. The same plans written as WASM hooks live in `examples/hooks/`.

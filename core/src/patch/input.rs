@@ -1,5 +1,5 @@
 //! Reading a patch's two inputs as streams, so that applying a patch holds neither the base tar
-//! nor the patch in memory (issue 7, "Patch application").
+//! nor the patch in memory (checked by the tests in `core/tests/patch_stream.rs`).
 //!
 //! - [`BaseReader`]: the base tar through a small block cache (4 MiB), since bidiff records
 //!   jump around the base; a seek before the start of the base is refused.

@@ -1,5 +1,5 @@
-//! Binary patch codecs between uncompressed tars, behind one trait (DESIGN: "Targets and their
-//! names": patches are computed on the uncompressed tar, never on the `.tar.gz`).
+//! Binary patch codecs between uncompressed tars, behind one trait (docs/repository-format.md,
+//! "Patches": patches are computed on the uncompressed tar, never on the `.tar.gz`).
 //!
 //! - [`bidiff_zstd`]: `bidiff-zstd`, tufd's default: a bidiff 1.0 patch (magic `0xB1DF`)
 //!   compressed as one zstd frame (level 19, long-distance matching, window covering the
@@ -140,7 +140,7 @@ pub fn codec_for(codec: Codec) -> &'static dyn PatchCodec {
 /// Applies `patch` to `old` with `codec`, writing to `out`, and checks the result against
 /// `expected` (length and sha256). Never writes more than `expected.size_bytes` bytes. `out`
 /// receives the bytes before they are checked: write to a temporary file and keep it only on
-/// `Ok` (DESIGN: PatchActor).
+/// `Ok`, as `tufd_install::build` does.
 ///
 /// # Errors
 /// [`PatchError::Mismatch`] when the output differs from `expected` (a wrong base or a wrong

@@ -1,4 +1,4 @@
-//! The patch graph of one app and its cheapest path (DESIGN: "Update planning").
+//! The patch graph of one app and its cheapest path (rule 4 of the [planner](super)).
 //!
 //! Each usable patch is an edge `from → to` between versions: `to` is the version in the
 //! patch's file name, `from` is its signed `tufup.from` or, when absent (tufup's patches), the

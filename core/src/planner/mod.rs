@@ -1,6 +1,7 @@
 //! The update planner: a pure function from what the client trusts and has to a [`Plan`]
-//! (DESIGN: "Update planning"). It never looks at the disk or the network: callers describe
-//! the cache in [`PlanInput`]. The patch graph and its cheapest path live in `graph`.
+//! (docs/architecture.md, "One update, step by step", step 3). It never looks at the disk or the
+//! network: callers describe the cache in [`PlanInput`]. The patch graph and its cheapest path live
+//! in `graph`.
 //!
 //! # Rules
 //!
@@ -241,7 +242,7 @@ fn within_ratio(chain_bytes: u64, archive_bytes: u64, ratio: f64) -> bool {
     )
 }
 
-/// Plans an update from `input` by the rules in the module doc (DESIGN: "Update planning").
+/// Plans an update from `input` by the rules in the module documentation.
 ///
 /// Returns [`Plan::UpToDate`] when the channel offers nothing newer than the installed
 /// version, [`Plan::Patches`] when a complete, affordable chain of never-failed patches leads

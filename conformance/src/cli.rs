@@ -1,5 +1,5 @@
-//! The command line of the conformance-suite client (tuf-conformance `CLIENT-CLI.md`; notes
-//! tuf-conformance.md "The client CLI contract"): long-only global options, accepted anywhere.
+//! The command line of the conformance-suite client (tuf-conformance `CLIENT-CLI.md`;
+//! conformance/README.md, "CLI"): long-only global options, accepted anywhere.
 
 use std::path::PathBuf;
 

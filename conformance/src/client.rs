@@ -1,6 +1,6 @@
 //! The three steps of the conformance client on tufd's TUF layer: `init` copies the trusted root,
 //! `refresh` runs [`TrustedStore::load`], `download` refreshes and then reads each target through
-//! the same loaded repository (notes tuf-conformance.md "The client CLI contract").
+//! the same loaded repository (the suite's `CLIENT-CLI.md`; conformance/README.md, "CLI").
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

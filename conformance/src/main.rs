@@ -1,7 +1,7 @@
 //! `tufd-conformance`: the client executable the TUF conformance suite
 //! (theupdateframework/tuf-conformance) drives, built on tufd's own TUF layer
 //! ([`tufd_net::trusted_store`] over [`tufd_net::transport::TufTransport`]), not a second
-//! implementation (issue 5, "A TUF conformance client"; notes tuf-conformance.md).
+//! implementation (conformance/README.md).
 //!
 //! Exit codes: 0 on success, 1 on every failure — usage errors and panics included; only
 //! `--help` and `--version` exit 0 without work.

@@ -1,6 +1,6 @@
-//! Fuzzes `extract_tar` (safe extraction, DESIGN: InstallActor) with arbitrary bytes, into a
-//! fresh staging folder inside a temp dir holding a sentinel file. Besides "never panics":
-//! nothing appears or changes beside staging, a refused tar leaves no staging folder, and
+//! Fuzzes `extract_tar` (safe extraction: docs/architecture.md, "Design rules") with arbitrary
+//! bytes, into a fresh staging folder inside a temp dir holding a sentinel file. Besides "never
+//! panics": nothing appears or changes beside staging, a refused tar leaves no staging folder, and
 //! every symlink an accepted tar created resolves inside staging.
 //! Limits are small (1 MiB of content, 256 entries) so runs stay fast, and the temp dir is on
 //! `/dev/shm` where it exists (extraction fsyncs every file; tmpfs makes that free).

@@ -1,4 +1,4 @@
-//! Fuzzes `TargetName::parse` / `parse_strict` (DESIGN: "Targets and their names") with
+//! Fuzzes `TargetName::parse` / `parse_strict` (docs/repository-format.md, "Target names") with
 //! arbitrary text. Besides "never panics": a parsed name keeps its text, its app name obeys
 //! the app-name rule, and a strictly parsed name is exactly what `TargetName::new` writes.
 

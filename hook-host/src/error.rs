@@ -1,7 +1,6 @@
 //! The error type of the hook host: one variant per outcome a caller (and a test) must tell
-//! apart, typed from wasmtime's trap codes and our own limiter, never from error strings
-//! (STYLE: "extism ... Avoid: recognising timeout and out-of-memory by comparing error
-//! strings").
+//! apart, typed from wasmtime's trap codes and our own limiter, never by comparing error
+//! strings (docs/hooks.md, "What a hook can and cannot do", lists the variants).
 
 use std::path::PathBuf;
 use std::time::Duration;

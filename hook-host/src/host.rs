@@ -1,6 +1,6 @@
 //! [`HookHost`]: one hook file, loaded and checked once, reloaded when the file changes, and
 //! called with a fresh store per call under a time limit (epoch deadline) and a memory limit
-//! (DESIGN: "Hooks (WASM, wasmtime)"; STYLE: the extism model).
+//! (docs/hooks.md, "Host side (for tufd developers)" and "What a hook can and cannot do").
 //!
 //! Calls are synchronous and CPU-bound: async callers run them in `spawn_blocking`. A
 //! `HookHost` is `Send + Sync`; concurrent calls each get their own store.

@@ -1,6 +1,7 @@
-//! `tufd-hook-host`: the wasmtime host for install hooks (DESIGN: "Hooks (WASM, wasmtime)";
-//! issue 4). The interface is `hooks-sdk/wit/hook.wit`; the plan vocabulary and its checker
-//! are [`tufd_core::install_plan`]; executing a plan on disk is the install actor's job.
+//! `tufd-hook-host`: the wasmtime host for install hooks (docs/hooks.md, "Host side (for tufd
+//! developers)"). The interface is `hooks-sdk/wit/hook.wit`; the plan vocabulary and its checker
+//! are [`tufd_core::install_plan`]; executing a plan on disk is the job of `tufd-install`'s
+//! journaled executor (`tufd_install::executor`).
 //!
 //! ```no_run
 //! # fn demo(ctx: &tufd_core::install_plan::InstallContext) -> Result<(), tufd_hook_host::HookError> {

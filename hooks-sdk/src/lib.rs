@@ -1,5 +1,4 @@
-//! `tufd-hooks-sdk`: write a tufd install hook in Rust (DESIGN: "Hooks (WASM, wasmtime)";
-//! guide: `docs/hooks.md`).
+//! `tufd-hooks-sdk`: write a tufd install hook in Rust (guide: `docs/hooks.md`).
 //!
 //! The interface is `wit/hook.wit` (package `tufd:hook@0.1.0`, world `install-hook`). A hook
 //! implements [`Hook`] (the world's exports), registers itself with [`export_hook!`], and is

@@ -1,7 +1,7 @@
 //! `tufd-bench-codecs`: one step of tufd's patch codecs per process, for `bench/harness.py`
-//! (issue 7, comparison 1), which runs it under GNU `time -v` for CPU time and peak RSS. It
-//! calls `tufd_core::patch` exactly as `tufd-repo add` (diff) and the daemon's patch step (apply)
-//! do, without archiving, signing or network.
+//! (docs/performance.md, "1. Patch creation and application"), which runs it under GNU `time -v`
+//! for CPU time and peak RSS. It calls `tufd_core::patch` exactly as `tufd-repo add` (diff) and the
+//! daemon's patch step (apply) do, without archiving, signing or network.
 //!
 //! ```text
 //! tufd-bench-codecs tar BUNDLE_DIR OUT.tar             deterministic tar (tufd_core::archive)

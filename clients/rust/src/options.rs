@@ -1,5 +1,5 @@
-//! The command line of `tufd sidecar` as a builder: the daemon's flags (contract "Command line
-//! of `tufd`", `docs/protocol.md` "Starting the sidecar"), turned into arguments.
+//! The command line of `tufd sidecar` as a builder: the daemon's flags (`docs/protocol.md`,
+//! "Starting the sidecar"), turned into arguments.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

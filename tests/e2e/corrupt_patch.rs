@@ -1,6 +1,6 @@
-//! Scenario 3 (issue 3): the patch on the server is corrupted after publishing (same length,
-//! other bytes). TUF's hash check rejects it, the daemon falls back to the full archive in the
-//! same run, and the install is correct.
+//! A patch on the server that is corrupted after publishing (same length, other bytes), or
+//! deleted (404): the daemon falls back to the full archive in the same run, and the install is
+//! correct.
 
 use tufd_tests::support::bundle::SMALL_BLOB_BYTES;
 use tufd_tests::support::fixture::{Fixture, Release};
@@ -59,5 +59,42 @@ fn corrupted_patch_is_rejected_and_the_full_archive_is_installed() {
     assert_eq!(
         archive_bytes, archive_len,
         "the archive is fetched once, in full: {targets:#?}"
+    );
+}
+
+/// tufup#71: a patch the metadata lists but the server no longer serves (a cleanup script
+/// deleted it) must not block updates forever.
+#[test]
+fn a_patch_the_server_does_not_serve_falls_back_to_the_full_archive() {
+    let fx = Fixture::publish(
+        &[Release::plain("1.0"), Release::plain("2.0")],
+        SMALL_BLOB_BYTES,
+    );
+    let files = fx.repo.target_files("demo-2.0.patch");
+    assert!(!files.is_empty(), "no patch published");
+    for file in &files {
+        std::fs::remove_file(file).expect("delete patch");
+    }
+    let nginx = Nginx::start(&fx.repo.repository());
+    let client = fx.install("client", "1.0", &nginx.metadata_url(), &nginx.targets_url());
+    assert!(
+        client.check_json()["plan"]["patches"].is_array(),
+        "the plan still names the patch"
+    );
+
+    let out = client.update();
+    out.assert_success();
+    assert_same_tree(&fx.bundle("2.0"), &client.install_dir);
+
+    let log = nginx.access_log();
+    let patch = log
+        .iter()
+        .find(|e| e.is_target() && e.path.ends_with("demo-2.0.patch"))
+        .unwrap_or_else(|| panic!("the patch was not tried: {log:#?}"));
+    assert_eq!(patch.status, 404, "{patch:?}");
+    assert!(
+        log.iter()
+            .any(|e| e.is_target() && e.path.ends_with("demo-2.0.tar.gz") && e.status == 200),
+        "the archive was not fetched: {log:#?}"
     );
 }

@@ -39,16 +39,19 @@ pub fn after_base_tar(err: &BuildError) -> Fallback {
     }
 }
 
-/// After downloading patch `patch` failed: bytes that do not match the signed length or hash
-/// mark the patch failed and fetch the archive instead.
+/// After downloading patch `patch` failed: bytes that do not match the signed length or hash,
+/// or a server that does not serve the patch at all (HTTP 403, 404, 410: a cleanup script
+/// deleted it, as in tufup#71), mark the patch failed and fetch the archive instead. Other
+/// failures (the network, a 5xx, the disk, a cancel) would hit the archive too: stop.
 pub fn after_patch_download(patch: &str, err: &EngineError) -> Fallback {
-    match err {
-        EngineError::Download { source, .. }
-            if matches!(
-                source.as_ref(),
-                DownloadError::LengthExceeded { .. } | DownloadError::HashMismatch { .. }
-            ) =>
-        {
+    let EngineError::Download { source, .. } = err else {
+        return Fallback::Stop;
+    };
+    match source.as_ref() {
+        DownloadError::LengthExceeded { .. } | DownloadError::HashMismatch { .. } => {
+            Fallback::archive(Some(patch))
+        }
+        DownloadError::Http { status, .. } if matches!(status, 403 | 404 | 410) => {
             Fallback::archive(Some(patch))
         }
         _ => Fallback::Stop,
@@ -133,6 +136,21 @@ mod tests {
             after_patch_download("a-2.0.patch", &err),
             Fallback::archive(Some("a-2.0.patch"))
         );
+    }
+
+    #[test]
+    fn a_patch_the_server_does_not_serve_is_blamed_and_the_archive_fetched() {
+        for status in [403, 404, 410] {
+            let err = EngineError::download(
+                "a-2.0.patch",
+                DownloadError::Http { url: url(), status },
+            );
+            assert_eq!(
+                after_patch_download("a-2.0.patch", &err),
+                Fallback::archive(Some("a-2.0.patch")),
+                "{status}"
+            );
+        }
     }
 
     #[test]

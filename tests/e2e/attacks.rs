@@ -1,11 +1,11 @@
-//! TUF attack tests (issue 5, "Our own attack tests"): the real `tufd` against repositories
-//! written by an independent writer (python-tuf's Metadata API, `tests/python/attack_repo.py`)
-//! and by `tufd-repo`, served from a `file://` folder or a hostile HTTP server.
+//! TUF attack tests: the real `tufd` against repositories written by an independent writer
+//! (python-tuf's Metadata API, `tests/python/attack_repo.py`) and by `tufd-repo`, served from a
+//! `file://` folder or a hostile HTTP server.
 //!
-//! Every refusal asserts the distinct error kind of the daemon contract (`metadata-rollback`,
-//! `expired-metadata`, `metadata-invalid`, `target-mismatch`, `network`), that the trusted
-//! metadata did not move to the attacker's version, and that the install folder is exactly as
-//! before. One module per attack family:
+//! Every refusal asserts the distinct error kind of docs/protocol.md, "Errors"
+//! (`metadata-rollback`, `expired-metadata`, `metadata-invalid`, `target-mismatch`, `network`),
+//! that the trusted metadata did not move to the attacker's version, and that the install folder is
+//! exactly as before. One module per attack family:
 //! - [`python_repo`]: rollback (timestamp, snapshot, targets), mix-and-match, freeze of each role,
 //!   root rotation with threshold 2 of 3 and a rotation signed only by the new keys;
 //! - [`targets`]: a target whose bytes differ from the signed hash, a server sending more bytes

@@ -1,6 +1,6 @@
-//! Benchmark for the closing note of issue 3 (not a timed test, `#[ignore]`d): with a ~24 MiB
-//! bundle served by nginx, the time of the v1 → v3 patch update of a copied install with an
-//! empty data folder, and of a no-update check afterwards. Run with
+//! Benchmark of the update path (not a timed test, `#[ignore]`d): with a ~24 MiB bundle served by
+//! nginx, the time of the v1 → v3 patch update of a copied install with an empty data folder, and
+//! of a no-update check afterwards. Run with
 //! `cargo test -p tufd-tests --release -- --ignored --nocapture benchmark` (debug builds work too,
 //! but are slower at hashing and patching).
 

@@ -1,6 +1,6 @@
-//! Issue 6, "Never a broken install": the v1 → v2 update is crashed at every named crash point
-//! and killed with SIGKILL at random instants, and after each crash a restarted daemon must
-//! find the install folder whole.
+//! Never a broken install (docs/architecture.md, "Design rules", "Never a half install"): the
+//! v1 → v2 update is crashed at every named crash point and killed with SIGKILL at random
+//! instants, and after each crash a restarted daemon must find the install folder whole.
 //!
 //! - Crash points: `tufd-faults` (the daemon built with the `fault-injection` feature, built
 //!   here once) first runs the update with `TUFD_FAULT_LIST` to learn the points one update

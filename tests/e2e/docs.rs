@@ -1,4 +1,4 @@
-//! Issue 8 "docs that cannot rot": every ```` ```sh ```` block of `docs/guide.md` is run, in
+//! Docs that cannot rot: every ```` ```sh ```` block of `docs/guide.md` is run, in
 //! order, as one `sh -eu` script in a fresh temp folder, with the built `tufd` and `tufd-repo`
 //! first on `PATH` and `TUFD_SRC` set to this checkout (the guide copies the Python client from
 //! there). Only blocks fenced ```` ```sh no-test ```` are skipped (the one-time `cargo install`),

@@ -1,5 +1,5 @@
-//! Issue 8 "What it must show": both example apps end to end, and the Python client module on
-//! the system Python with no extra packages.
+//! Both example apps (`examples/`) end to end, and the Python client module
+//! (`clients/python/tufd_client.py`) on the system Python with no extra packages.
 //!
 //! For each app: `tufd-repo` publishes 1.0 (the bundle ships `1.root.json`), nginx serves it,
 //! 1.0 is "installed" by copying its bundle; the app's first run finds nothing newer; 1.1 is

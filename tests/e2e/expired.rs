@@ -1,6 +1,7 @@
-//! Scenario 6 (issue 3): the server's timestamp expired (a freeze attack, or a publisher whose
-//! cron job stopped re-signing). `tufd update --yes` must fail with the distinct
-//! `expired-metadata` error kind, exit 1, and leave the app untouched.
+//! Expired metadata: the server's timestamp expired (a freeze attack, or a publisher whose cron job
+//! stopped re-signing; docs/operations.md, "Keep the metadata fresh: the cron job").
+//! `tufd update --yes` must fail with the distinct `expired-metadata` error kind, exit 1, and leave
+//! the app untouched.
 //!
 //! The expired timestamp is made by the publisher's own tool: `tufd-repo sign timestamp
 //! --expires-in 0` re-signs it with an expiry of "now", and the test waits past that second.

@@ -1,6 +1,7 @@
-//! Issue 6 beyond the crash test: the health check and automatic rollback (a v2 whose app fails
-//! its health command, a v2 that is never confirmed), `rollback` on request (one-shot and
-//! sidecar), a pre-flight refusal, and cleanup across ten consecutive updates.
+//! Health check, rollback and cleanup beyond the crash test (docs/protocol.md, "Health check and
+//! rollback"): the health check and automatic rollback (a v2 whose app fails its health command, a
+//! v2 that is never confirmed), `rollback` on request (one-shot and sidecar), a pre-flight
+//! refusal, and cleanup across ten consecutive updates.
 //!
 //! Every repository here is a `file://` folder and the bundles are small (64 KiB blob).
 

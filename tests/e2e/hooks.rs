@@ -1,8 +1,8 @@
-//! WASM install hooks in the daemon (issue 4, phase 2): the `linux-tree` hook, loaded from its
-//! `.wasm`, installs a real update published by `tufd-repo` and keeps `user-data/`; hostile
-//! hooks (loop forever, escaping plan) fail the install with `install-failed`, the install
-//! folder byte-identical and the daemon still answering; a hook replaced on disk is used by
-//! the next install without a restart.
+//! WASM install hooks in the daemon (docs/hooks.md): the `linux-tree` hook, loaded from its
+//! `.wasm`, installs a real update published by `tufd-repo` and keeps `user-data/`; hostile hooks
+//! (loop forever, escaping plan) fail the install with `install-failed`, the install folder
+//! byte-identical and the daemon still answering; a hook replaced on disk is used by the next
+//! install without a restart.
 //!
 //! The hooks workspace (`examples/hooks`) is built for `wasm32-wasip2` once per run into
 //! `<target>/hooks`, as `hook-host/tests` does.

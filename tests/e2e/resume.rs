@@ -1,6 +1,6 @@
-//! Scenario 2 (issue 3): the daemon is killed with SIGKILL half-way through a large target;
-//! restarted, it asks nginx only for the remainder (a `Range` request starting past 0) and the
-//! update completes with the right tree.
+//! Resumed downloads (docs/architecture.md, "One update, step by step", step 6): the daemon is
+//! killed with SIGKILL half-way through a large target; restarted, it asks nginx only for the
+//! remainder (a `Range` request starting past 0) and the update completes with the right tree.
 //!
 //! v2 is published with `--skip-patch`, so the only way from v1 to v2 is the full ~24 MiB
 //! archive; nginx serves it at 2 MiB/s (`limit_rate`) so "half-way" is reachable.

@@ -1,9 +1,9 @@
-//! Scenario 5 (issue 3): the sidecar protocol as an app sees it. The test spawns
-//! `tufd sidecar` as a child and speaks JSON-RPC 2.0 over its stdin/stdout: bad input gets the
-//! standard error codes and the daemon keeps answering; `check`, `download` and `install` give
-//! the contract results with the notifications in order (state `checking` → `available` →
-//! `downloading` → `staged` → `installing` → `done`, progress with done ≤ total ending at
-//! total, `restart-required`); `shutdown` ends the process with status 0.
+//! The sidecar protocol (docs/protocol.md) as an app sees it. The test spawns `tufd sidecar` as a
+//! child and speaks JSON-RPC 2.0 over its stdin/stdout: bad input gets the standard error codes and
+//! the daemon keeps answering; `check`, `download` and `install` give the results of
+//! docs/protocol.md, "Requests", with the notifications in order (state `checking` → `available` →
+//! `downloading` → `staged` → `installing` → `done`, progress with done ≤ total ending at total,
+//! `restart-required`); `shutdown` ends the process with status 0.
 
 use std::time::Duration;
 

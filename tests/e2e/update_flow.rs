@@ -1,7 +1,7 @@
-//! Scenario 1 (issue 3): an app installed by copying its v1 bundle, with an empty tufd data
-//! folder, goes to v3 through two patches over nginx. The base tar of v1 must be rebuilt from the
-//! install folder (nothing is cached), the installed tree must equal the v3 bundle, and the bytes
-//! nginx sent for targets must be exactly the two patches — no archive.
+//! The main update flow: an app installed by copying its v1 bundle, with an empty tufd data folder,
+//! goes to v3 through two patches over nginx. The base tar of v1 must be rebuilt from the install
+//! folder (nothing is cached), the installed tree must equal the v3 bundle, and the bytes nginx
+//! sent for targets must be exactly the two patches — no archive.
 
 use tufd_tests::support::bundle::SMALL_BLOB_BYTES;
 use tufd_tests::support::daemon::VersionSource;
@@ -50,7 +50,7 @@ fn copied_v1_with_empty_data_folder_updates_to_v3_through_two_patches() {
     out.assert_success();
     assert_same_tree(&fx.bundle("3.0"), &client.install_dir);
     assert_eq!(crate::app_version(&client.install_dir), "3.0");
-    // The previous version is kept as a backup (contract "Install folder").
+    // The previous version is kept as a backup (docs/protocol.md, "Requests", `install`).
     assert_same_tree(&fx.bundle("1.0"), &client.data_dir.join("backup/demo-1.0"));
 
     // What went over the wire: exactly the two patches, each fetched once in full.

@@ -1,6 +1,7 @@
-//! Scenario 4 (issue 3): a release published into a watched `file://` repository is installed
-//! without a poll. The sidecar runs with `--poll-interval 0` (never poll) and `--auto-install`;
-//! only the file watcher on `metadata/timestamp.json` can notice `tufd-repo add`.
+//! Watching (docs/protocol.md, "Background checks"): a release published into a watched `file://`
+//! repository is installed without a poll. The sidecar runs with `--poll-interval 0` (never poll)
+//! and `--auto-install`; only the file watcher on `metadata/timestamp.json` can notice
+//! `tufd-repo add`.
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
-//! Support for the example apps and the guide (issue 8): the system Python, the Rust example
-//! app's binary (built on first use), and [`GroupChild`], a child started in its own process
-//! group with its output in files — an app spawns tufd, and tufd relaunches the app, so the
-//! whole group is killed when the test ends, whichever way it ends.
+//! Support for the example apps (`examples/`) and the guide (`docs/guide.md`): the system Python,
+//! the Rust example app's binary (built on first use), and [`GroupChild`], a child started in its
+//! own process group with its output in files — an app spawns tufd, and tufd relaunches the app, so
+//! the whole group is killed when the test ends, whichever way it ends.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};

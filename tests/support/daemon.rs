@@ -1,8 +1,8 @@
-//! Runs the real `tufd` for a test: one [`Client`] holds the contract flags of an installed app
-//! (`--app-name`, `--current-version` or `--version-file`, `--install-dir`, `--data-dir`,
-//! `--metadata-url`, `--targets-url`, `--trusted-root`, …) and turns them into the one-shot
-//! commands `tufd check --json` / `tufd update --yes` or a spawned `tufd sidecar`
-//! (see the daemon interface contract).
+//! Runs the real `tufd` for a test: one [`Client`] holds the flags of an installed app
+//! (docs/protocol.md, "Starting the sidecar": `--app-name`, `--current-version` or
+//! `--version-file`, `--install-dir`, `--data-dir`, `--metadata-url`, `--targets-url`,
+//! `--trusted-root`, …) and turns them into the one-shot commands `tufd check --json` /
+//! `tufd update --yes` or a spawned `tufd sidecar` (docs/protocol.md, "One-shot commands").
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -75,7 +75,7 @@ impl Client {
         self
     }
 
-    /// The global flags, in contract spelling.
+    /// The global flags, spelled as in docs/protocol.md, "Starting the sidecar".
     pub fn flags(&self) -> Vec<OsString> {
         let mut args: Vec<OsString> = vec!["--app-name".into(), self.app.clone().into()];
         match &self.version {

@@ -1,7 +1,8 @@
 //! A `tufd-repo` working folder driven through the real binary: `init --app-name demo`, then
-//! `add BUNDLE --version V [flags]` per release (issue 2 "Interface"). The served tree is
-//! `<work>/repository/{metadata,targets}/`; with consistent snapshots (the default) a target
-//! `demo-2.0.patch` is stored as `targets/<sha256>.demo-2.0.patch`.
+//! `add BUNDLE --version V [flags]` per release (docs/repository-format.md, "Commands that change
+//! the tree"). The served tree is `<work>/repository/{metadata,targets}/`; with consistent
+//! snapshots (the default) a target `demo-2.0.patch` is stored as
+//! `targets/<sha256>.demo-2.0.patch`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! A driver for `tufd sidecar`: the test plays the app, writing JSON-RPC 2.0 requests to the
 //! daemon's stdin, one per line, and reading its stdout line by line on a reader thread, so
 //! every wait has a time limit. Everything received is kept in order, so a test can assert the
-//! sequence of notifications (daemon contract, "JSON-RPC 2.0 over stdio").
+//! sequence of notifications (docs/protocol.md, "Framing" and "Notifications").
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -205,7 +205,7 @@ impl Sidecar {
             .collect()
     }
 
-    /// Closes the daemon's stdin (EOF = shutdown in the contract).
+    /// Closes the daemon's stdin (end of input is a `shutdown`: docs/protocol.md, "Requests").
     pub fn close_stdin(&mut self) {
         self.stdin = None;
     }

@@ -1,7 +1,7 @@
 //! Folder comparison: relative paths, entry kinds, file contents, permission bits and symlink
 //! targets (links are never followed). Used to check that an installed folder is exactly the
-//! bundle of the version it claims to be (contract: "the install folder holds exactly the new
-//! bundle").
+//! bundle of the version it claims to be (docs/architecture.md, "Design rules", "Never a half
+//! install").
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;

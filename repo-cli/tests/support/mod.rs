@@ -43,19 +43,8 @@ pub fn ok(dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Deterministic pseudo-random bytes (xorshift64*).
-pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
+/// Deterministic incompressible bytes from `seed`.
+pub use tufd_testkit::rng::bytes as pseudo_random;
 
 /// Writes a real multi-file bundle for release number `n` into `dir`: several files, a nested
 /// folder, an executable, a symlink and a ~2 MB pseudo-random file that changes a little between

@@ -51,9 +51,10 @@ pub fn after_patch_download(patch: &str, err: &EngineError) -> Fallback {
         DownloadError::LengthExceeded { .. } | DownloadError::HashMismatch { .. } => {
             Fallback::archive(Some(patch))
         }
-        DownloadError::Http { status, .. } if matches!(status, 403 | 404 | 410) => {
-            Fallback::archive(Some(patch))
-        }
+        DownloadError::Http {
+            status: 403 | 404 | 410,
+            ..
+        } => Fallback::archive(Some(patch)),
         _ => Fallback::Stop,
     }
 }
@@ -141,10 +142,8 @@ mod tests {
     #[test]
     fn a_patch_the_server_does_not_serve_is_blamed_and_the_archive_fetched() {
         for status in [403, 404, 410] {
-            let err = EngineError::download(
-                "a-2.0.patch",
-                DownloadError::Http { url: url(), status },
-            );
+            let err =
+                EngineError::download("a-2.0.patch", DownloadError::Http { url: url(), status });
             assert_eq!(
                 after_patch_download("a-2.0.patch", &err),
                 Fallback::archive(Some("a-2.0.patch")),

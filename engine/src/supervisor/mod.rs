@@ -18,6 +18,7 @@
 
 pub mod fallback;
 pub mod machine;
+pub mod outcome;
 pub mod persist;
 pub mod pipeline;
 pub mod policy;
@@ -42,8 +43,6 @@ use crate::workers::patch::PatchWorker;
 use machine::{Input, Phase};
 use persist::PersistedState;
 use pipeline::{Checked, Goal, OpInput, OpOutput, PolicyInput, StagedUpdate, Workers};
-use policy::Deferral;
-use tufd_core::install_plan::Decision;
 use tufd_install::PlanSource;
 use tufd_install::health::{self, HealthEvent, HealthFile, Verdict};
 use tufd_net::transport::{HttpClient, TransportSettings, TufTransport};
@@ -398,40 +397,27 @@ impl SupervisorState {
         let Some(running) = self.running.take() else {
             return;
         };
+        let learned = outcome::Learned {
+            checked: out.checked.is_some(),
+            failed_patches: out.failed_patches,
+            decision: out.decision,
+            installed: out.installed.as_ref().map(|(v, _)| v.clone()),
+        };
+        outcome::record(&mut self.persisted, learned, tufd_core::now_unix());
         if let Some(checked) = out.checked {
             self.checked = Some(checked);
-            self.persisted.last_check_unix = Some(tufd_core::now_unix());
-        }
-        self.persisted.failed_patches.extend(out.failed_patches);
-        match out.decision {
-            Some((version, Decision::Skip)) => {
-                self.persisted.skipped_versions.insert(version.to_string());
-            }
-            Some((version, Decision::DeferUntil { unix_seconds })) => {
-                self.persisted.deferred = Some(Deferral {
-                    version,
-                    until_unix: unix_seconds,
-                });
-            }
-            Some((_, Decision::InstallNow)) | None => {}
         }
         self.staged = out.staged;
         let mut relaunched = false;
         if let Some((version, did_relaunch)) = out.installed {
-            self.current = version.clone();
-            self.persisted.installed_version = Some(version);
+            self.current = version;
             relaunched = did_relaunch;
         }
         if let Err(e) = &result {
-            if machine::is_busy(self.phase) {
-                let input = if matches!(e, EngineError::Cancelled) {
-                    Input::Cancelled
-                } else {
-                    Input::Failed
-                };
+            if let Some(input) = outcome::failure_input(self.phase, e) {
                 self.set_phase(input);
             }
-            if !matches!(e, EngineError::NoUpdate { .. }) {
+            if outcome::notifies(e) {
                 tracing::error!(kind = %e.kind(), error = %e, "operation failed");
                 self.emit(Event::Error {
                     kind: e.kind(),
@@ -441,7 +427,7 @@ impl SupervisorState {
         }
         self.persist();
         self.arm_health_timer(myself);
-        if result.is_ok() && self.phase == Phase::Done && !relaunched {
+        if outcome::restart_required(result.is_ok(), self.phase, relaunched) {
             self.emit(Event::RestartRequired {
                 version: self.current.to_string(),
             });

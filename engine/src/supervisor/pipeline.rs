@@ -235,6 +235,23 @@ pub fn plan_for(
     })
 }
 
+/// Whether an operation toward `goal` starts with a check: always for `check`; otherwise only
+/// when neither a staged update (`staged_ready`) nor a recent check that found one
+/// (`check_ready`) lets it go on from where the engine stands.
+pub fn needs_check(goal: Goal, staged_ready: bool, check_ready: bool) -> bool {
+    goal == Goal::Check || !(staged_ready || check_ready)
+}
+
+/// Whether the staged update (its version) is installed as it is instead of downloading again:
+/// yes when no check ran since, or the check still plans that same version.
+pub fn reuses_staged(staged: Option<&Version>, checked_latest: Option<&Version>) -> bool {
+    match (staged, checked_latest) {
+        (Some(staged), Some(latest)) => staged == latest,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 /// Runs one operation to its goal; the error, if any, is returned beside what was achieved.
 pub async fn run(input: OpInput) -> (OpOutput, Result<(), EngineError>) {
     let mut out = OpOutput::default();
@@ -246,7 +263,7 @@ async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineErro
     let advance = &input.advance;
     let staged_ready = input.start_phase == Phase::Staged && input.staged.is_some();
     let check_ready = input.start_phase == Phase::Available && input.recent_check.is_some();
-    let need_check = input.goal == Goal::Check || !(staged_ready || check_ready);
+    let need_check = needs_check(input.goal, staged_ready, check_ready);
     if !need_check && check_ready {
         out.checked = input.recent_check.clone();
     }
@@ -293,11 +310,10 @@ async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineErro
         return Ok(());
     }
 
-    let reuse = match (&input.staged, &out.checked) {
-        (Some(staged), Some(checked)) => staged.version == checked.latest,
-        (Some(_), None) => true,
-        (None, _) => false,
-    };
+    let reuse = reuses_staged(
+        input.staged.as_ref().map(|s| &s.version),
+        out.checked.as_ref().map(|c| &c.latest),
+    );
     if reuse {
         if !staged_ready {
             advance(Input::DownloadStarted);
@@ -678,5 +694,33 @@ async fn try_patches(
             }
             Fallback::Stop => Err(e.into()),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_always_checks_and_the_next_step_goes_on_from_where_it_stands() {
+        assert!(needs_check(Goal::Check, true, true));
+        assert!(
+            !needs_check(Goal::Install, true, false),
+            "staged: install it"
+        );
+        assert!(
+            !needs_check(Goal::Download, false, true),
+            "recent check: download"
+        );
+        assert!(needs_check(Goal::Install, false, false));
+    }
+
+    #[test]
+    fn a_staged_update_is_reused_unless_a_newer_check_plans_another_version() {
+        let (two, three): (Version, Version) = ("2.0".parse().unwrap(), "3.0".parse().unwrap());
+        assert!(reuses_staged(Some(&two), None));
+        assert!(reuses_staged(Some(&two), Some(&two)));
+        assert!(!reuses_staged(Some(&two), Some(&three)));
+        assert!(!reuses_staged(None, Some(&two)));
     }
 }

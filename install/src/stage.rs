@@ -1,8 +1,9 @@
 //! The plain work of the engine's install worker (`tufd_engine::workers::install`): extract the
-//! verified tar into a fresh staging folder, ask the install hook (or the built-in native plan)
-//! for a plan ([`plan_source`]), and run the checked plan through the journaled executor
-//! ([`executor`], [`journal`]) (docs/architecture.md, "One update, step by step", steps 8 and 9,
-//! and "Design rules", "Never a half install"; docs/hooks.md, "How the daemon runs a plan").
+//! verified tar into a fresh staging folder, ask the install hook (or the built-in native plan) for
+//! a plan ([`plan_source`]), and run the checked plan through the journaled executor
+//! ([`executor`](crate::executor), [`journal`]) (docs/architecture.md, "One update, step by step",
+//! steps 8 and 9, and "Design rules", "Never a half install"; docs/hooks.md, "How the daemon runs a
+//! plan").
 //!
 //! Placement: staging, backup and trash live under the data folder (`staging/<app>-<new>`,
 //! `backup/<app>-<old>`, `trash/`) when the data folder and the install folder's parent are on

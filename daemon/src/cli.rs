@@ -9,9 +9,21 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 
+/// Exit status of every command, shown by `tufd --help`.
+const EXIT_STATUS_HELP: &str = "\
+Exit status: 0 success; 1 failure, with one line `error[<kind>]: <message>` on stderr (and
+`{\"error\": {\"kind\", \"message\"}}` on stdout for `check --json` and `status --json`);
+2 usage error; 100 `check --exit-code` found an update.";
+
 /// tufd: the update sidecar daemon an app spawns to keep itself up to date through TUF.
 #[derive(Debug, Parser)]
-#[command(name = "tufd", version, about, args_override_self = true)]
+#[command(
+    name = "tufd",
+    version,
+    about,
+    args_override_self = true,
+    after_help = EXIT_STATUS_HELP
+)]
 pub struct Cli {
     /// What to do; `sidecar` when omitted.
     #[command(subcommand)]
@@ -30,10 +42,18 @@ pub enum Command {
     /// Serve JSON-RPC 2.0 on stdin/stdout, one message per line (the default).
     Sidecar,
     /// Check for an update once.
+    #[command(after_help = "\
+Exit status: 0 when the check succeeds (with --exit-code: only when up to date); 100 with
+--exit-code when an update is available (as `git diff --exit-code` and `dnf check-update`);
+1 on failure; 2 usage error.")]
     Check {
-        /// Print one JSON object on stdout.
+        /// Print one JSON object on stdout: the check report, or
+        /// `{"error": {"kind", "message"}}` when the check fails.
         #[arg(long)]
         json: bool,
+        /// Exit with status 100 when an update is available (0 when up to date, 1 on failure).
+        #[arg(long)]
+        exit_code: bool,
     },
     /// Download and install the update once.
     Update {
@@ -43,13 +63,25 @@ pub enum Command {
     },
     /// Show the installed version and the engine state.
     Status {
-        /// Print one JSON object on stdout.
+        /// Print one JSON object on stdout: the status, or `{"error": {"kind", "message"}}`
+        /// when it fails.
         #[arg(long)]
         json: bool,
     },
     /// Restore the previous version from its backup (kept until the next update) and mark the
     /// current one bad.
     Rollback,
+}
+
+impl Cli {
+    /// Whether the command's result is JSON on stdout (`check --json`, `status --json`), so
+    /// that a failure is also reported there as a JSON error object.
+    pub fn json_output(&self) -> bool {
+        matches!(
+            self.command,
+            Some(Command::Check { json: true, .. } | Command::Status { json: true })
+        )
+    }
 }
 
 /// Log line format.
@@ -184,10 +216,27 @@ mod tests {
         let b = Cli::try_parse_from(["tufd", "check", "--json", "--app-name", "demo"]).unwrap();
         for cli in [a, b] {
             assert_eq!(cli.flags.app_name.as_deref(), Some("demo"));
-            assert!(matches!(cli.command, Some(Command::Check { json: true })));
+            assert!(matches!(
+                cli.command,
+                Some(Command::Check {
+                    json: true,
+                    exit_code: false
+                })
+            ));
+            assert!(cli.json_output());
         }
         let none = Cli::try_parse_from(["tufd"]).unwrap();
         assert!(none.command.is_none());
+        assert!(!none.json_output());
+        let exit_code = Cli::try_parse_from(["tufd", "check", "--exit-code"]).unwrap();
+        assert!(matches!(
+            exit_code.command,
+            Some(Command::Check {
+                json: false,
+                exit_code: true
+            })
+        ));
+        assert!(!exit_code.json_output());
     }
 
     #[test]

@@ -2,18 +2,155 @@
 //! [`merged`] reads `--config FILE` and lays the flags over it (flags win); [`resolve`] checks
 //! required settings, reads the version file, parses versions, channels and URLs, makes paths
 //! absolute (file values relative to the file's folder, flags relative to the working folder)
-//! and runs [`EngineConfig::validate`].
+//! and runs [`EngineConfig::validate`]. Every failure is a [`ConfigError`] naming the setting.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use tufd_core::{Channel, Version};
 use tufd_engine::EngineConfig;
 use tufd_engine::config::HookConfig;
-use tufd_core::{Channel, Version};
 use url::Url;
 
 use crate::cli::{Cli, Flags, HookFallback};
+
+/// A setting, a flag or the config file that cannot be used (kind `config`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The working folder, against which relative paths are resolved, cannot be read.
+    #[error("cannot read the working folder")]
+    WorkingFolder {
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file cannot be read.
+    #[error("cannot read the config file {}", path.display())]
+    ReadFile {
+        /// The config file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not TOML, or holds an unknown key or a value of the wrong type.
+    #[error("cannot parse the config file {}", path.display())]
+    ParseFile {
+        /// The config file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: TomlError,
+    },
+    /// A required setting is missing.
+    #[error("missing --{flag} (or `{flag}` in the config file)")]
+    Missing {
+        /// The flag's name without `--`.
+        flag: &'static str,
+    },
+    /// Neither `--current-version` nor `--version-file` is given.
+    #[error("missing --current-version or --version-file")]
+    MissingVersion,
+    /// A URL setting is neither a URL nor an absolute path.
+    #[error("--{flag} `{value}` is not a URL")]
+    Url {
+        /// The flag's name without `--`.
+        flag: &'static str,
+        /// What was given.
+        value: String,
+        /// The cause.
+        #[source]
+        source: url::ParseError,
+    },
+    /// A URL setting is an absolute path that cannot be turned into a `file://` URL.
+    #[error("--{flag} `{value}` is not a usable folder path")]
+    FolderPath {
+        /// The flag's name without `--`.
+        flag: &'static str,
+        /// What was given.
+        value: String,
+    },
+    /// The version file cannot be read.
+    #[error("cannot read the version file {}", path.display())]
+    VersionFile {
+        /// The version file (in the install folder).
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The installed version is not a PEP 440 version.
+    #[error("bad version in {from}")]
+    Version {
+        /// Where it was read: `--current-version` or the version file.
+        from: String,
+        /// The cause.
+        #[source]
+        source: tufd_core::Error,
+    },
+    /// `--channel` is not a channel name.
+    #[error("bad --channel")]
+    Channel {
+        /// The cause.
+        #[source]
+        source: tufd_core::Error,
+    },
+    /// A `--hook-setting` is not `KEY=VALUE`.
+    #[error("--hook-setting `{pair}` is not KEY=VALUE")]
+    HookSetting {
+        /// What was given.
+        pair: String,
+    },
+    /// The engine refused the resolved config ([`EngineConfig::validate`]).
+    #[error(transparent)]
+    Invalid(#[from] tufd_engine::config::ConfigError),
+}
+
+/// A `toml` error on one line, `line L, column C: message` (the `toml` crate's own text spans
+/// several lines with a snippet of the file).
+#[derive(Debug)]
+pub struct TomlError {
+    position: Option<(usize, usize)>,
+    error: Box<toml::de::Error>,
+}
+
+impl TomlError {
+    /// `error` from parsing `text`.
+    pub fn new(text: &str, error: toml::de::Error) -> Self {
+        let position = error.span().map(|span| {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+            let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            (line, column)
+        });
+        Self {
+            position,
+            error: Box::new(error),
+        }
+    }
+
+    /// The `toml` crate's error.
+    pub fn inner(&self) -> &toml::de::Error {
+        &self.error
+    }
+}
+
+impl std::fmt::Display for TomlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some((line, column)) = self.position {
+            write!(f, "line {line}, column {column}: ")?;
+        }
+        let message = self.error.message().trim();
+        write!(
+            f,
+            "{}",
+            message.split_whitespace().collect::<Vec<_>>().join(" ")
+        )
+    }
+}
+
+impl std::error::Error for TomlError {}
 
 fn absolute(base: &Path, path: Option<PathBuf>) -> Option<PathBuf> {
     path.map(|p| if p.is_absolute() { p } else { base.join(p) })
@@ -66,39 +203,51 @@ fn overlay(under: Flags, over: Flags) -> Flags {
 ///
 /// # Errors
 /// When the file cannot be read or is not valid TOML with known keys.
-pub fn merged(cli: &Cli) -> anyhow::Result<Flags> {
-    let cwd = std::env::current_dir().context("while reading the working folder")?;
+pub fn merged(cli: &Cli) -> Result<Flags, ConfigError> {
+    let cwd = std::env::current_dir().map_err(|source| ConfigError::WorkingFolder { source })?;
     let from_flags = anchor(cli.flags.clone(), &cwd);
     let Some(path) = &cli.config else {
         return Ok(from_flags);
     };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("while reading the config file {}", path.display()))?;
-    let from_file: Flags = toml::from_str(&text)
-        .with_context(|| format!("while parsing the config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+        path: path.clone(),
+        source,
+    })?;
+    let from_file: Flags = toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
+        path: path.clone(),
+        source: TomlError::new(&text, e),
+    })?;
     let file_dir = absolute(&cwd, path.parent().map(Path::to_path_buf)).unwrap_or(cwd);
     Ok(overlay(anchor(from_file, &file_dir), from_flags))
 }
 
 /// Parses a URL setting; a plain absolute path is taken as a `file://` folder URL.
-fn parse_url(what: &str, text: &str) -> anyhow::Result<Url> {
+fn parse_url(flag: &'static str, text: &str) -> Result<Url, ConfigError> {
     match Url::parse(text) {
         Ok(url) => Ok(url),
-        Err(_) if Path::new(text).is_absolute() => Url::from_directory_path(text)
-            .map_err(|()| anyhow::anyhow!("--{what} `{text}` is not a usable folder path")),
-        Err(e) => bail!("--{what} `{text}` is not a URL: {e}"),
+        Err(_) if Path::new(text).is_absolute() => {
+            Url::from_directory_path(text).map_err(|()| ConfigError::FolderPath {
+                flag,
+                value: text.to_owned(),
+            })
+        }
+        Err(source) => Err(ConfigError::Url {
+            flag,
+            value: text.to_owned(),
+            source,
+        }),
     }
 }
 
-fn required<T>(value: Option<T>, flag: &str) -> anyhow::Result<T> {
-    value.with_context(|| format!("missing --{flag} (or `{flag}` in the config file)"))
+fn required<T>(value: Option<T>, flag: &'static str) -> Result<T, ConfigError> {
+    value.ok_or(ConfigError::Missing { flag })
 }
 
 /// The validated engine config from merged flags.
 ///
 /// # Errors
 /// A clear message naming the missing or bad setting.
-pub fn resolve(flags: &Flags) -> anyhow::Result<EngineConfig> {
+pub fn resolve(flags: &Flags) -> Result<EngineConfig, ConfigError> {
     let flags = flags.clone();
     let app_name = required(flags.app_name, "app-name")?;
     let install_dir = required(flags.install_dir, "install-dir")?;
@@ -109,20 +258,25 @@ pub fn resolve(flags: &Flags) -> anyhow::Result<EngineConfig> {
     )?;
     let targets_url = parse_url("targets-url", &required(flags.targets_url, "targets-url")?)?;
     let trusted_root = required(flags.trusted_root, "trusted-root")?;
-    let version_text = match (flags.current_version, flags.version_file) {
-        (Some(v), _) => v,
+    let (version_text, from) = match (flags.current_version, flags.version_file) {
+        (Some(v), _) => (v, "--current-version".to_owned()),
         (None, Some(file)) => {
             let path = install_dir.join(file);
-            std::fs::read_to_string(&path)
-                .with_context(|| format!("while reading the version file {}", path.display()))?
-                .trim()
-                .to_owned()
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| ConfigError::VersionFile {
+                    path: path.clone(),
+                    source,
+                })?;
+            (
+                text.trim().to_owned(),
+                format!("the version file {}", path.display()),
+            )
         }
-        (None, None) => bail!("missing --current-version or --version-file"),
+        (None, None) => return Err(ConfigError::MissingVersion),
     };
     let current_version: Version = version_text
         .parse()
-        .with_context(|| "while reading the current version".to_string())?;
+        .map_err(|source| ConfigError::Version { from, source })?;
     let mut config = EngineConfig::new(
         app_name,
         current_version,
@@ -133,7 +287,9 @@ pub fn resolve(flags: &Flags) -> anyhow::Result<EngineConfig> {
         trusted_root,
     );
     if let Some(channel) = flags.channel {
-        config.channel = channel.parse::<Channel>()?;
+        config.channel = channel
+            .parse::<Channel>()
+            .map_err(|source| ConfigError::Channel { source })?;
     }
     if let Some(seconds) = flags.poll_interval {
         config.poll_interval = (seconds > 0).then(|| Duration::from_secs(seconds));
@@ -171,7 +327,7 @@ pub fn resolve(flags: &Flags) -> anyhow::Result<EngineConfig> {
     for pair in &flags.hook_setting {
         let (key, value) = pair
             .split_once('=')
-            .with_context(|| format!("--hook-setting `{pair}` is not KEY=VALUE"))?;
+            .ok_or_else(|| ConfigError::HookSetting { pair: pair.clone() })?;
         settings.insert(key.to_owned(), value.to_owned());
     }
     config.hook_settings = settings.into_iter().collect();
@@ -182,6 +338,7 @@ pub fn resolve(flags: &Flags) -> anyhow::Result<EngineConfig> {
 mod tests {
     use super::*;
     use clap::Parser;
+    use tufd_engine::error::report;
 
     fn setup() -> (tempfile::TempDir, Vec<String>) {
         let dir = tempfile::tempdir().unwrap();
@@ -290,18 +447,48 @@ mod tests {
             .collect();
         let cli = Cli::try_parse_from(without_app).unwrap();
         let err = resolve(&merged(&cli).unwrap()).unwrap_err();
-        assert!(format!("{err:#}").contains("--app-name"), "{err:#}");
+        assert!(
+            matches!(err, ConfigError::Missing { flag: "app-name" }),
+            "{err}"
+        );
+        assert!(report(&err).contains("--app-name"), "{err}");
 
         let mut bad_channel = args.clone();
         bad_channel.push("--channel=nightly".into());
         let cli = Cli::try_parse_from(bad_channel).unwrap();
         let err = resolve(&merged(&cli).unwrap()).unwrap_err();
-        assert!(format!("{err:#}").contains("nightly"), "{err:#}");
+        assert!(matches!(err, ConfigError::Channel { .. }), "{err}");
+        assert!(report(&err).contains("nightly"), "{err}");
 
         let mut bad_url = args;
         bad_url.push("--metadata-url=ftp://x/".into());
         let cli = Cli::try_parse_from(bad_url).unwrap();
         let err = resolve(&merged(&cli).unwrap()).unwrap_err();
-        assert!(format!("{err:#}").contains("ftp://x/"), "{err:#}");
+        assert!(matches!(err, ConfigError::Invalid(_)), "{err}");
+        assert!(report(&err).contains("ftp://x/"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_config_file_is_one_line_with_its_position() {
+        let (dir, mut args) = setup();
+        let file = dir.path().join("tufd.toml");
+        std::fs::write(&file, "app-name = \"demo\"\nno-such-key = 1\n").unwrap();
+        args.push(format!("--config={}", file.display()));
+        let err = merged(&Cli::try_parse_from(&args).unwrap()).unwrap_err();
+        let ConfigError::ParseFile { source, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert!(source.inner().span().is_some());
+        assert_eq!(source.position, Some((2, 1)));
+        let text = report(&err);
+        assert!(!text.contains('\n'), "{text}");
+
+        args.pop();
+        args.push(format!(
+            "--config={}",
+            dir.path().join("missing.toml").display()
+        ));
+        let err = merged(&Cli::try_parse_from(&args).unwrap()).unwrap_err();
+        assert!(matches!(err, ConfigError::ReadFile { .. }), "{err:?}");
     }
 }

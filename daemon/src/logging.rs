@@ -3,16 +3,16 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
+use crate::error::DaemonError;
 
 /// Installs the global subscriber.
 ///
 /// # Errors
-/// When the log file cannot be opened.
-pub fn init(format: LogFormat, file: Option<&Path>) -> anyhow::Result<()> {
+/// [`DaemonError::LogFile`] when the log file cannot be opened.
+pub fn init(format: LogFormat, file: Option<&Path>) -> Result<(), DaemonError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let writer = match file {
         Some(path) => {
@@ -20,7 +20,10 @@ pub fn init(format: LogFormat, file: Option<&Path>) -> anyhow::Result<()> {
                 .create(true)
                 .append(true)
                 .open(path)
-                .with_context(|| format!("while opening the log file {}", path.display()))?;
+                .map_err(|source| DaemonError::LogFile {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
             tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::sync::Mutex::new(file))
         }
         None => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),

@@ -1,5 +1,7 @@
-//! `tufd`: the update sidecar daemon. `main` only wires: parse the command line, read the
-//! config, start logging, lock the data folder, start the engine, run the command, and map
-//! errors to exit codes (0 success, 1 failure with `error[<kind>]: …` on stderr, 2 usage).
+//! `tufd`: the update sidecar daemon. Everything is in the library (`tufd::main`): parse the
+//! command line, run the command, and exit 0 on success, 100 when `check --exit-code` finds an
+//! update, 1 on failure (`error[<kind>]: …` on stderr), 2 on usage errors.
 
-include!("entry.rs");
+fn main() -> std::process::ExitCode {
+    tufd::main()
+}

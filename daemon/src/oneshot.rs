@@ -1,14 +1,29 @@
-//! One-shot commands for scripts and people: `tufd check [--json]`, `tufd update [--yes]`,
-//! `tufd status [--json]` (contract: "Command line of `tufd`"). Results go to stdout; logs
-//! and the progress bar (only when stderr is a terminal) to stderr.
+//! One-shot commands for scripts and people: `tufd check [--json] [--exit-code]`,
+//! `tufd update [--yes]`, `tufd status [--json]`, `tufd rollback` (contract: "Command line of
+//! `tufd`"). Results go to stdout; logs and the progress bar (only when stderr is a terminal)
+//! to stderr. The exit status is decided by the caller ([`crate::main`]).
 
 use std::io::{IsTerminal, Write};
 
-use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::broadcast;
-use tufd_protocol::PlanSummary;
 use tufd_engine::{CheckReport, Engine, Event};
+use tufd_protocol::PlanSummary;
+
+use crate::error::DaemonError;
+
+/// Writes `line` and a newline to stdout and flushes it.
+fn print_line(line: impl std::fmt::Display) -> Result<(), DaemonError> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(|e| DaemonError::io("write to stdout", e))
+}
+
+/// `value` as one line of JSON.
+fn to_json(value: &impl serde::Serialize) -> Result<String, DaemonError> {
+    serde_json::to_string(value).map_err(|source| DaemonError::Json { source })
+}
 
 fn describe(report: &CheckReport) -> String {
     match &report.plan {
@@ -32,43 +47,45 @@ fn describe(report: &CheckReport) -> String {
     }
 }
 
-/// `tufd check`: prints the report (one JSON object with `--json`).
+/// `tufd check`: prints the report (one JSON object with `--json`) and returns it.
 ///
 /// # Errors
-/// The engine's error.
-pub async fn check(engine: &Engine, json: bool) -> anyhow::Result<()> {
+/// The engine's error; [`DaemonError::Io`] when stdout is closed.
+pub async fn check(engine: &Engine, json: bool) -> Result<CheckReport, DaemonError> {
     let report = engine.check().await?;
     if json {
-        println!("{}", serde_json::to_string(&report)?);
+        print_line(to_json(&report)?)?;
     } else {
-        println!("{}", describe(&report));
+        print_line(describe(&report))?;
     }
-    Ok(())
+    Ok(report)
 }
 
 /// `tufd status`: the installed version and the engine state.
 ///
 /// # Errors
-/// The engine's error.
-pub async fn status(engine: &Engine, json: bool) -> anyhow::Result<()> {
+/// The engine's error; [`DaemonError::Io`] when stdout is closed.
+pub async fn status(engine: &Engine, json: bool) -> Result<(), DaemonError> {
     let status = engine.status().await?;
     if json {
-        println!("{}", serde_json::to_string(&status)?);
+        print_line(to_json(&status)?)
     } else {
-        println!("installed {} ({})", status.current, status.state);
+        print_line(format_args!(
+            "installed {} ({})",
+            status.current, status.state
+        ))
     }
-    Ok(())
 }
 
 /// `tufd rollback`: restores the previous version from its backup.
 ///
 /// # Errors
-/// The engine's error (`no-backup` when there is none).
-pub async fn rollback(engine: &Engine) -> anyhow::Result<()> {
+/// The engine's error (`no-backup` when there is none); [`DaemonError::Io`] when stdout is
+/// closed.
+pub async fn rollback(engine: &Engine) -> Result<(), DaemonError> {
     let before = engine.status().await?.current;
     let restored = engine.rollback().await?;
-    println!("rolled back from {before} to {restored}");
-    Ok(())
+    print_line(format_args!("rolled back from {before} to {restored}"))
 }
 
 /// Shows download progress from `events` on stderr until the channel closes.
@@ -106,30 +123,36 @@ fn progress_bar(mut events: broadcast::Receiver<Event>) -> tokio::task::JoinHand
     })
 }
 
-fn confirm(report: &CheckReport) -> anyhow::Result<bool> {
+/// Asks on stderr whether to install, reading the answer from stdin.
+fn confirm(report: &CheckReport) -> Result<bool, DaemonError> {
     if !std::io::stdin().is_terminal() {
-        bail!("not a terminal: run `tufd update --yes` to install without asking");
+        return Err(DaemonError::NotATerminal);
     }
-    eprint!("install {} now? [y/N] ", report.latest);
-    std::io::stderr().flush()?;
+    let mut err = std::io::stderr().lock();
+    write!(err, "install {} now? [y/N] ", report.latest)
+        .and_then(|()| err.flush())
+        .map_err(|e| DaemonError::io("write to stderr", e))?;
+    drop(err);
     let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| DaemonError::io("read the answer from stdin", e))?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 /// `tufd update`: check, then download and install (asking first unless `--yes`).
 ///
 /// # Errors
-/// The engine's error.
-pub async fn update(engine: &Engine, yes: bool) -> anyhow::Result<()> {
+/// The engine's error; [`DaemonError::NotATerminal`] without `yes` when stdin is not a
+/// terminal; [`DaemonError::Io`] when stdout is closed.
+pub async fn update(engine: &Engine, yes: bool) -> Result<(), DaemonError> {
     let report = engine.check().await?;
-    println!("{}", describe(&report));
+    print_line(describe(&report))?;
     if !report.update_available {
         return Ok(());
     }
     if !yes && !confirm(&report)? {
-        println!("not installed");
-        return Ok(());
+        return print_line("not installed");
     }
     let bar = std::io::stderr()
         .is_terminal()
@@ -140,10 +163,9 @@ pub async fn update(engine: &Engine, yes: bool) -> anyhow::Result<()> {
         bar.abort();
     }
     let installed = result?;
-    println!(
+    print_line(format_args!(
         "installed {} in {:.1} s",
         installed.version,
         started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    ))
 }

@@ -163,7 +163,9 @@ fn one_shot_errors_name_their_kind_and_usage_errors_exit_2() {
     let child = spawn(dir.path(), &["check", "--json"]);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(out.stdout.is_empty(), "nothing on stdout on failure");
+    // With `--json`, the failure is a JSON error object on stdout too.
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(error["error"]["kind"], "metadata-invalid", "{error}");
 
     let usage = Command::new(env!("CARGO_BIN_EXE_tufd"))
         .args(["check", "--no-such-flag"])

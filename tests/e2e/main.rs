@@ -9,6 +9,7 @@
 mod attacks;
 mod base_mismatch;
 mod benchmark;
+mod check_exit_code;
 mod corrupt_patch;
 mod crash;
 mod docs;

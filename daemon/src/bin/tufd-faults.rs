@@ -3,4 +3,6 @@
 //! `TUFD_FAULT_POINT` say so. Only the crash test runs it (issue 6); it is a binary of its own so
 //! that building it never replaces the real `tufd`.
 
-include!("../entry.rs");
+fn main() -> std::process::ExitCode {
+    tufd::main()
+}

@@ -8,8 +8,9 @@
 //!   2^[`ZSTD_ARCHIVE_WINDOW_LOG`] bytes (128 MiB). 27 is the largest window stock decoders accept
 //!   without a flag (`zstd -d` needs `--long=N` / `--memory` above it), so `.tar.zst` files
 //!   open anywhere. Single-threaded, so output is deterministic.
-//! - [`decompress`] never writes more than its limit and lets zstd frames use windows up to
-//!   2^[`ZSTD_WINDOW_LOG_MAX`] (the decoder's default limit is 2^27).
+//! - [`decompress`] never writes more than its limit and refuses zstd frames whose window is
+//!   above 2^[`ZSTD_WINDOW_LOG_MAX`] before allocating it (a 37 KB frame may declare a 2 GiB
+//!   window; the decoder would allocate it).
 
 use std::io::{self, Read, Write};
 
@@ -21,9 +22,10 @@ pub const GZIP_LEVEL: u32 = 9;
 pub const ZSTD_LEVEL: i32 = 19;
 /// log2 of the zstd window of `.tar.zst` archives, in bytes (2^27 = 128 MiB).
 pub const ZSTD_ARCHIVE_WINDOW_LOG: u32 = 27;
-/// log2 of the largest zstd window the decoders here accept (2^31 = 2 GiB, zstd's maximum on
-/// 64-bit). Any decoder of tufd's zstd output must allow at least the window it was written with.
-pub const ZSTD_WINDOW_LOG_MAX: u32 = 31;
+/// log2 of the largest zstd window the decoders here accept: 2^27 = 128 MiB, the window
+/// `tufd-repo` writes archives with (and more than its patches use), which bounds a client's
+/// decoding memory whatever a frame declares.
+pub const ZSTD_WINDOW_LOG_MAX: u32 = ZSTD_ARCHIVE_WINDOW_LOG;
 
 const BUF_BYTES: usize = 256 * 1024;
 
@@ -129,11 +131,12 @@ pub fn compress(
 
 /// Decompresses `archive` into `out`, refusing to produce more than `max_bytes`; returns the
 /// bytes written. gzip input may hold several members (they are concatenated); zstd frames may
-/// use windows up to 2^[`ZSTD_WINDOW_LOG_MAX`] bytes.
+/// use windows up to 2^[`ZSTD_WINDOW_LOG_MAX`] bytes and are refused above.
 ///
 /// # Errors
 /// [`ArchiveError::TooLarge`] once the output would pass `max_bytes` (at most `max_bytes`
-/// have then been written); [`ArchiveError::Decompress`] for a corrupt or truncated stream;
+/// have then been written); [`ArchiveError::Decompress`] for a corrupt or truncated stream, or a
+/// zstd frame declaring a window above the limit;
 /// [`ArchiveError::Stream`] when writing `out` fails.
 pub fn decompress(
     archive: &mut dyn Read,
@@ -255,20 +258,33 @@ mod tests {
         }
     }
 
-    #[test]
-    fn zstd_window_above_default_is_accepted() {
-        // A frame written with window log 28 needs window_log_max above zstd's default of 27.
-        let data = sample();
+    fn zstd_frame(window_log: u32, data: &[u8]) -> Vec<u8> {
         let mut packed = Vec::new();
-        {
-            let mut enc = zstd::stream::write::Encoder::new(&mut packed, 3).unwrap();
-            enc.window_log(28).unwrap();
-            enc.long_distance_matching(true).unwrap();
-            enc.write_all(&data).unwrap();
-            enc.finish().unwrap();
-        }
+        let mut enc = zstd::stream::write::Encoder::new(&mut packed, 3).unwrap();
+        enc.window_log(window_log).unwrap();
+        enc.long_distance_matching(true).unwrap();
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap();
+        packed
+    }
+
+    #[test]
+    fn a_zstd_frame_declaring_a_window_above_128_mib_is_refused_before_allocating_it() {
+        let data = sample();
         let mut back = Vec::new();
-        decompress(&mut &packed[..], Compression::Zstd, &mut back, u64::MAX).unwrap();
+        let ok = zstd_frame(ZSTD_ARCHIVE_WINDOW_LOG, &data);
+        decompress(&mut &ok[..], Compression::Zstd, &mut back, u64::MAX).unwrap();
         assert_eq!(back, data);
+        for window_log in [28, 31] {
+            let hostile = zstd_frame(window_log, &data);
+            let mut out = Vec::new();
+            let err = decompress(&mut &hostile[..], Compression::Zstd, &mut out, u64::MAX)
+                .unwrap_err();
+            assert!(
+                matches!(err, ArchiveError::Decompress { compression: Compression::Zstd, .. }),
+                "{window_log}: {err:?}"
+            );
+            assert!(out.is_empty(), "nothing decoded from a refused frame");
+        }
     }
 }

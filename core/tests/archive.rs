@@ -601,7 +601,7 @@ fn refuses_pax_size_that_disagrees_with_the_header() {
 /// honour the last; `size=0` then `size=1024` used to pass as a 0-byte entry followed by the
 /// smuggled one.
 #[test]
-fn issue5_refuses_unparseable_and_repeated_pax_records() {
+fn unparseable_and_repeated_pax_records_are_refused() {
     fn pax(records: &[(&str, &str)]) -> Vec<u8> {
         let mut out = Vec::new();
         for (key, value) in records {

@@ -38,7 +38,7 @@ async fn collect(t: &TufTransport, url: Url) -> (Vec<u8>, Option<TransportErrorK
     let mut stream = t
         .fetch(url)
         .await
-        .expect("fetch itself must never fail (tough.md rule 2)");
+        .expect("fetch itself must never fail (transport rule 2, tufd_net::transport)");
     let mut bytes = Vec::new();
     while let Some(item) = stream.next().await {
         match item {

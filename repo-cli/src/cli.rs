@@ -1,5 +1,5 @@
 //! The command line (clap derive): global options and one subcommand per file in
-//! [`crate::commands`] (STYLE: "repo-cli"), and [`run`], which runs a parsed command line
+//! [`crate::commands`], and [`run`], which runs a parsed command line
 //! and prints what each command did on stdout. `main` only parses, calls [`run`] and reports
 //! the error.
 

@@ -1,8 +1,8 @@
 //! The `tufd-repo.toml` configuration: app name, folders, role keys, thresholds, expiry days,
-//! patch codec and archive compression (issue 2, "Interface").
+//! patch codec and archive compression (docs/repository-format.md, "Working folder").
 //!
 //! Paths in the file are relative to the folder holding the file, written with `/`, so a
-//! repository working folder can be moved or checked in (tufup#50, #147). This module only reads
+//! repository working folder can be moved or checked in (tufup#50 and tufup#147). This module only reads
 //! and writes the file; commands derive absolute paths through [`Config::repository_dir`] etc.
 
 use std::collections::BTreeMap;

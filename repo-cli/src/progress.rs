@@ -1,5 +1,5 @@
 //! Progress bars on stderr (indicatif), drawn only when stderr is a terminal so logs and tests
-//! stay clean. Core reports progress through plain callbacks; the bars live here (STYLE).
+//! stay clean. Core reports progress through plain callbacks; the bars live here, at the edge.
 
 use std::io::IsTerminal;
 use std::time::Duration;

@@ -134,7 +134,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builds_the_contract_flags() {
+    fn builds_the_documented_flags() {
         let opts = SidecarOptions::new("hello", "1.0")
             .program("/opt/tufd")
             .repository("http://127.0.0.1:8080/")

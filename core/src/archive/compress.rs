@@ -278,10 +278,16 @@ mod tests {
         for window_log in [28, 31] {
             let hostile = zstd_frame(window_log, &data);
             let mut out = Vec::new();
-            let err = decompress(&mut &hostile[..], Compression::Zstd, &mut out, u64::MAX)
-                .unwrap_err();
+            let err =
+                decompress(&mut &hostile[..], Compression::Zstd, &mut out, u64::MAX).unwrap_err();
             assert!(
-                matches!(err, ArchiveError::Decompress { compression: Compression::Zstd, .. }),
+                matches!(
+                    err,
+                    ArchiveError::Decompress {
+                        compression: Compression::Zstd,
+                        ..
+                    }
+                ),
                 "{window_log}: {err:?}"
             );
             assert!(out.is_empty(), "nothing decoded from a refused frame");

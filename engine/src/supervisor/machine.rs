@@ -12,8 +12,8 @@
 //! cancel returns a busy state to idle, except `installing`, which cannot be interrupted
 //! (the swap runs to its end or rolls back through the journal).
 
-/// Where the engine stands: the protocol's [`State`], one definition for the machine and the
-/// wire (a `state` notification carries the phase as it is).
+/// Where the engine stands: the protocol's [`tufd_protocol::State`], one definition for the
+/// machine and the wire (a `state` notification carries the phase as it is).
 pub use tufd_protocol::State as Phase;
 
 /// Every phase the machine uses, for exhaustive tests (the protocol's `Unknown` is a reader's
@@ -198,7 +198,7 @@ mod tests {
     }
 
     #[test]
-    fn names_are_the_contract_names() {
+    fn names_are_the_protocol_names() {
         let names: Vec<_> = PHASES.iter().map(|p| p.as_str()).collect();
         assert_eq!(
             names,

@@ -39,7 +39,7 @@
 
 #![allow(
     clippy::result_large_err,
-    reason = "DownloadError carries the URL and both digests by value, as the contract asks; errors end a download, so their size costs nothing"
+    reason = "DownloadError carries the URL and both digests by value so the error names them; errors end a download, so their size costs nothing"
 )]
 
 pub mod part;

@@ -385,7 +385,7 @@ mod tests {
     }
 
     #[test]
-    fn record_has_the_contract_field_names() {
+    fn record_has_the_documented_field_names() {
         let record = PartRecord {
             url: "http://x/a".to_owned(),
             length: 10,

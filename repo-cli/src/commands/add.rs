@@ -1,5 +1,5 @@
-//! `tufd-repo add BUNDLE_DIR --version V`: publishes a release (DESIGN: "Targets and their
-//! names"). Builds the deterministic tar of the bundle, the compressed archive, and (unless it is
+//! `tufd-repo add BUNDLE_DIR --version V`: publishes a release (docs/repository-format.md,
+//! "Target names"). Builds the deterministic tar of the bundle, the compressed archive, and (unless it is
 //! the first release or `--skip-patch`) a patch from the previous release's tar, which is rebuilt
 //! by decompressing the published archive and checked against its signed length, sha256 and
 //! `tar_hash`. Then targets, snapshot and timestamp are re-signed and everything is published

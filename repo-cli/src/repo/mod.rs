@@ -4,7 +4,7 @@
 //!
 //! Editing reads the files directly rather than through tough's `RepositoryLoader` so that a
 //! repository whose timestamp has expired, or whose keys were just rotated, can still be
-//! re-signed (`shared/notes/tough.md`, "Repository side"). `verify` is the command that reads
+//! re-signed (tough's loader refuses expired metadata). `verify` is the command that reads
 //! the tree as a client does.
 
 pub mod fsutil;

@@ -2,8 +2,7 @@
 //!
 //! tough's `RepositoryEditor` always rebuilds targets, snapshot and timestamp together and has no
 //! "re-sign the timestamp only" step (what a cron job needs), so `tufd-repo` signs each role
-//! itself with tough's schema types, `Role::canonical_form` and `Sign` (`shared/notes/tough.md`,
-//! "Repository side"). Files are written as tough writes them (pretty JSON plus a newline),
+//! itself with tough's schema types, `Role::canonical_form` and `Sign`. Files are written as tough writes them (pretty JSON plus a newline),
 //! snapshot and timestamp meta carry version, length and sha256, and every `expires` has whole
 //! seconds (python-tuf refuses fractions).
 

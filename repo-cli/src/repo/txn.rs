@@ -1,7 +1,7 @@
 //! Atomic publication: everything a command produces is first written into a staging folder
 //! beside the repository (same file system, so renames are atomic), then moved in: target files
 //! first (new files only), then metadata, and `timestamp.json` last, so a client never sees a
-//! timestamp naming files that are not there yet (issue 2, "Bad input").
+//! timestamp naming files that are not there yet (docs/operations.md, "Hosting").
 //!
 //! On any failure during the move, what was created is removed and what was replaced is put back:
 //! the published tree is exactly as before. A staging folder left by a crash (`.tufd-staging-*`

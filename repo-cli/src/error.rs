@@ -449,6 +449,19 @@ pub enum Error {
         /// The given path.
         path: PathBuf,
     },
+    /// The bundle folder holds one folder and nothing else: almost always the parent of the real
+    /// bundle (tufup#55).
+    #[error(
+        "bundle folder {} holds only the folder `{folder}`: pass {}/{folder} instead, or add --allow-single-folder if the app really is that one folder",
+        path.display(),
+        path.display()
+    )]
+    BundleSingleFolder {
+        /// The given path.
+        path: PathBuf,
+        /// The one folder inside.
+        folder: String,
+    },
     /// The bundle cannot be archived (see the cause; kind `io` when writing the tar failed).
     #[error("cannot archive bundle {}", bundle.display())]
     Archive {
@@ -708,9 +721,10 @@ impl Error {
             | E::MetadataParse { .. }
             | E::MetadataMissingEntry { .. }
             | E::RootLacksRole { .. } => ErrorKind::MetadataInvalid,
-            E::BundleMissing { .. } | E::BundleNotFolder { .. } | E::BundleEmpty { .. } => {
-                ErrorKind::Bundle
-            }
+            E::BundleMissing { .. }
+            | E::BundleNotFolder { .. }
+            | E::BundleEmpty { .. }
+            | E::BundleSingleFolder { .. } => ErrorKind::Bundle,
             E::Archive { source, .. } => match **source {
                 ArchiveError::Stream { .. } => ErrorKind::Io,
                 _ => ErrorKind::Bundle,

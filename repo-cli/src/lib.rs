@@ -30,6 +30,7 @@
 //!     meta: None,
 //!     skip_patch: false,
 //!     codec: None,
+//!     allow_single_folder: false,
 //! };
 //! match add::run(&ctx, args).await {
 //!     Ok(done) => println!("{done}"),

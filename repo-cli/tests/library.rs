@@ -34,6 +34,7 @@ fn add_args(bundle: &Path, version: &str) -> AddArgs {
         meta: None,
         skip_patch: false,
         codec: None,
+        allow_single_folder: false,
     }
 }
 

@@ -376,6 +376,28 @@ fn bad_input_is_refused_with_one_line_and_nothing_changes() {
     ok(w, &["verify"]);
 }
 
+/// tufup#55: `add dist` where `dist/` holds only `dist/app/` would install the app one level
+/// too deep; it is refused with the folder to pass instead, and `--allow-single-folder`
+/// publishes it as it is.
+#[test]
+fn a_bundle_holding_only_one_folder_is_refused_unless_allowed() {
+    let work = init_repo(&[]);
+    let w = work.path();
+    make_bundle(&w.join("dist/app"), 1);
+    assert_refused(
+        w,
+        &["add", "dist", "--version", "1.0"],
+        &[],
+        "bundle",
+        Some("--allow-single-folder"),
+    );
+    let out = ok(
+        w,
+        &["add", "dist", "--version", "1.0", "--allow-single-folder"],
+    );
+    assert!(out.contains("1.0"), "{out}");
+}
+
 #[test]
 fn a_failing_command_prints_its_kind_and_cause_chain_and_exits_1() {
     let work = init_repo(&[]);

@@ -49,6 +49,11 @@ pub struct AddArgs {
     /// Patch codec for this release: bidiff-zstd or bsdiff4. Default: `codec` of the config.
     #[arg(long)]
     pub codec: Option<Codec>,
+    /// Publish a bundle whose only entry is one folder as it is (the release then installs as
+    /// `<install>/<folder>/…`). Without it such a bundle is refused: it is almost always the
+    /// parent of the real bundle (`dist/` holding `dist/app/`).
+    #[arg(long)]
+    pub allow_single_folder: bool,
 }
 
 /// What `add` published.
@@ -104,7 +109,7 @@ impl fmt::Display for AddOutcome {
 /// that does not match its metadata (kind `target-mismatch`); archive or patch failures; a
 /// failed publication ([`Error::Publish`], rolled back). The repository is unchanged on error.
 pub async fn run(ctx: &Ctx, args: AddArgs) -> Result<AddOutcome> {
-    check_bundle(&args.bundle_dir)?;
+    check_bundle(&args.bundle_dir, args.allow_single_folder)?;
     let version: Version = args
         .version
         .parse()
@@ -246,8 +251,11 @@ pub(crate) fn tname(name: &str) -> Result<tough::TargetName> {
     })
 }
 
-/// Refuses a missing, non-folder or empty bundle ([`Error::Io`] when it cannot be read).
-fn check_bundle(path: &Path) -> Result<()> {
+/// Refuses a missing, non-folder or empty bundle, and one whose only entry is a folder unless
+/// `allow_single_folder` ([`Error::Io`] when it cannot be read). The single-folder rule is
+/// tufup#55: `add dist` with `dist/app/` inside installs the app one level too deep. A macOS
+/// `.app` bundle (only `Contents/`) is accepted as it is.
+fn check_bundle(path: &Path, allow_single_folder: bool) -> Result<()> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::BundleMissing { path: path.into() },
         _ => Error::io("read bundle", path)(e),
@@ -255,11 +263,26 @@ fn check_bundle(path: &Path) -> Result<()> {
     if !meta.is_dir() {
         return Err(Error::BundleNotFolder { path: path.into() });
     }
-    let empty = std::fs::read_dir(path).map_or(true, |mut d| d.next().is_none());
-    if empty {
-        return Err(Error::BundleEmpty { path: path.into() });
+    let entries: Vec<_> = std::fs::read_dir(path)
+        .map_err(Error::io("read bundle", path))?
+        .take(2)
+        .collect::<std::io::Result<_>>()
+        .map_err(Error::io("read bundle", path))?;
+    match entries.as_slice() {
+        [] => Err(Error::BundleEmpty { path: path.into() }),
+        // A macOS `.app` bundle holds only `Contents/`: that is its layout, not a mistake.
+        [only]
+            if !allow_single_folder
+                && only.file_name() != "Contents"
+                && only.file_type().is_ok_and(|t| t.is_dir()) =>
+        {
+            Err(Error::BundleSingleFolder {
+                path: path.into(),
+                folder: only.file_name().to_string_lossy().into_owned(),
+            })
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn bundle_bytes(dir: &Path) -> u64 {

@@ -396,6 +396,9 @@ fn a_bundle_holding_only_one_folder_is_refused_unless_allowed() {
         &["add", "dist", "--version", "1.0", "--allow-single-folder"],
     );
     assert!(out.contains("1.0"), "{out}");
+    // A macOS `.app` bundle holds only `Contents/`: accepted without the flag.
+    make_bundle(&w.join("Demo.app/Contents"), 2);
+    ok(w, &["add", "Demo.app", "--version", "2.0"]);
 }
 
 #[test]

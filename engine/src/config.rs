@@ -257,22 +257,32 @@ impl EngineConfig {
     }
 }
 
+/// A config for app `demo` 1.0 under `dir` (`app/`, `data/`, an empty `1.root.json`), with
+/// `file://` URLs that lead nowhere; for the engine's own tests.
+#[cfg(test)]
+pub(crate) fn test_config(dir: &Path) -> EngineConfig {
+    let root = dir.join("1.root.json");
+    std::fs::write(&root, "{}").unwrap();
+    EngineConfig::new(
+        "demo",
+        "1.0".parse().unwrap(),
+        dir.join("app"),
+        dir.join("data"),
+        Url::parse("file:///nonexistent/metadata/").unwrap(),
+        Url::parse("file:///nonexistent/targets/").unwrap(),
+        root,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn config(dir: &Path) -> EngineConfig {
-        let root = dir.join("1.root.json");
-        std::fs::write(&root, "{}").unwrap();
-        EngineConfig::new(
-            "demo",
-            "1.0".parse().unwrap(),
-            dir.join("app"),
-            dir.join("data"),
-            Url::parse("http://127.0.0.1:1/metadata").unwrap(),
-            Url::parse("file:///srv/targets").unwrap(),
-            root,
-        )
+        let mut c = test_config(dir);
+        c.metadata_url = Url::parse("http://127.0.0.1:1/metadata").unwrap();
+        c.targets_url = Url::parse("file:///srv/targets").unwrap();
+        c
     }
 
     #[test]

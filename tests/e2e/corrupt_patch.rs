@@ -7,14 +7,20 @@ use tufd_tests::support::fixture::{Fixture, Release};
 use tufd_tests::support::nginx::Nginx;
 use tufd_tests::support::tree::assert_same_tree;
 
-#[test]
-fn corrupted_patch_is_rejected_and_the_full_archive_is_installed() {
+/// 1.0 and 2.0 published, and the files of the 2.0 patch (one per consistent-snapshot name).
+fn published_with_patch() -> (Fixture, Vec<std::path::PathBuf>) {
     let fx = Fixture::publish(
         &[Release::plain("1.0"), Release::plain("2.0")],
         SMALL_BLOB_BYTES,
     );
     let files = fx.repo.target_files("demo-2.0.patch");
     assert!(!files.is_empty(), "no patch published");
+    (fx, files)
+}
+
+#[test]
+fn corrupted_patch_is_rejected_and_the_full_archive_is_installed() {
+    let (fx, files) = published_with_patch();
     for file in &files {
         let mut bytes = std::fs::read(file).expect("read patch");
         let len = bytes.len();
@@ -66,12 +72,7 @@ fn corrupted_patch_is_rejected_and_the_full_archive_is_installed() {
 /// deleted it) must not block updates forever.
 #[test]
 fn a_patch_the_server_does_not_serve_falls_back_to_the_full_archive() {
-    let fx = Fixture::publish(
-        &[Release::plain("1.0"), Release::plain("2.0")],
-        SMALL_BLOB_BYTES,
-    );
-    let files = fx.repo.target_files("demo-2.0.patch");
-    assert!(!files.is_empty(), "no patch published");
+    let (fx, files) = published_with_patch();
     for file in &files {
         std::fs::remove_file(file).expect("delete patch");
     }

@@ -699,17 +699,7 @@ mod tests {
     use std::time::Duration;
 
     fn config(dir: &std::path::Path) -> EngineConfig {
-        let root = dir.join("1.root.json");
-        std::fs::write(&root, "{}").unwrap();
-        EngineConfig::new(
-            "demo",
-            "1.0".parse().unwrap(),
-            dir.join("app"),
-            dir.join("data"),
-            url::Url::parse("file:///nonexistent/metadata/").unwrap(),
-            url::Url::parse("file:///nonexistent/targets/").unwrap(),
-            root,
-        )
+        crate::config::test_config(dir)
     }
 
     #[tokio::test]

@@ -1,5 +1,5 @@
-//! The command line (clap derive), as fixed by the daemon interface contract ("Command line of
-//! `tufd`"). Every flag is also a key of `tufd.toml` (kebab-case, the same names), read with
+//! The command line (clap derive), as documented in docs/protocol.md ("Starting the sidecar",
+//! "One-shot commands"). Every flag is also a key of `tufd.toml` (kebab-case, the same names), read with
 //! `--config FILE`; flags override the file. What the user typed is kept here as given;
 //! `config.rs` turns it into a validated engine config.
 

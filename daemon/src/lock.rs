@@ -1,5 +1,5 @@
 //! One daemon per data folder: an exclusive `fs4` lock on `<data-dir>/lock`, held for the
-//! life of the returned [`DataLock`] (contract: "One daemon per data folder").
+//! life of the returned [`DataLock`] (docs/protocol.md, "Starting the sidecar").
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! One-shot commands for scripts and people: `tufd check [--json] [--exit-code]`,
-//! `tufd update [--yes]`, `tufd status [--json]`, `tufd rollback` (contract: "Command line of
-//! `tufd`"). Results go to stdout; logs and the progress bar (only when stderr is a terminal)
+//! `tufd update [--yes]`, `tufd status [--json]`, `tufd rollback` (docs/protocol.md,
+//! "One-shot commands"). Results go to stdout; logs and the progress bar (only when stderr is a terminal)
 //! to stderr. The exit status is decided by the caller ([`crate::main`]).
 
 use std::io::{IsTerminal, Write};

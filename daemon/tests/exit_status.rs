@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-/// The contract flags for a data folder in `dir` whose trusted root is not a valid root: the
+/// The documented flags for a data folder in `dir` whose trusted root is not a valid root: the
 /// engine starts, and any check fails with `metadata-invalid`.
 fn flags(dir: &Path) -> Vec<String> {
     std::fs::create_dir_all(dir.join("app")).unwrap();

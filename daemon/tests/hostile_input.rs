@@ -1,4 +1,4 @@
-//! Hostile sidecar input (issue 5, "Hostile sidecar input"), beyond `protocol.rs`: a 100 MB line,
+//! Hostile sidecar input, beyond `protocol.rs`: a 100 MB line,
 //! wrongly typed members and batches, bytes that are not UTF-8, requests while an operation is in
 //! progress, and stdin closed in the middle of one. The daemon answers each with a JSON-RPC error
 //! (or a result), keeps serving, never panics, and exits 0 at the end of input.

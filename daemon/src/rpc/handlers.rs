@@ -1,5 +1,5 @@
-//! One handler per method: each calls the engine and turns the answer into the result object
-//! of the contract ("JSON-RPC 2.0 over stdio", requests).
+//! One handler per method: each calls the engine and turns the answer into its result object
+//! (docs/protocol.md, "Requests"; the types are `tufd_protocol`'s).
 
 use serde_json::{Value, json};
 use tufd_engine::{Engine, EngineError};

@@ -1,5 +1,4 @@
-//! The sidecar: JSON-RPC 2.0 over stdin/stdout, one message per line (DESIGN "The sidecar
-//! protocol"; reference in `docs/protocol.md`).
+//! The sidecar: JSON-RPC 2.0 over stdin/stdout, one message per line (`docs/protocol.md`).
 //!
 //! - [`framing`] cuts input into lines (1 MiB at most), [`request`] parses one message,
 //!   [`handlers`] serve each method, [`error`] holds every error code.

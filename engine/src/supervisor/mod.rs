@@ -124,7 +124,7 @@ pub struct SupervisorArgs {
     pub settings: TransportSettings,
     /// Where events go.
     pub events: broadcast::Sender<Event>,
-    /// The installed version when it differs from the config's (after a journal recovery).
+    /// The installed version (the config's, or the one a recovery left installed).
     pub current: Version,
 }
 

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tufd_core::{Channel, Version};
-use tufd_engine::EngineConfig;
 use tufd_engine::config::HookConfig;
+use tufd_engine::{EngineConfig, ValidConfig};
 use url::Url;
 
 use crate::cli::{Cli, Flags, HookFallback};
@@ -247,7 +247,7 @@ fn required<T>(value: Option<T>, flag: &'static str) -> Result<T, ConfigError> {
 ///
 /// # Errors
 /// A clear message naming the missing or bad setting.
-pub fn resolve(flags: &Flags) -> Result<EngineConfig, ConfigError> {
+pub fn resolve(flags: &Flags) -> Result<ValidConfig, ConfigError> {
     let flags = flags.clone();
     let app_name = required(flags.app_name, "app-name")?;
     let install_dir = required(flags.install_dir, "install-dir")?;
@@ -384,7 +384,7 @@ mod tests {
         args.push(format!("--config={}", file.display()));
         args.push("--hook-setting=keep=logs".into());
         let config = resolve(&merged(&Cli::try_parse_from(args).unwrap()).unwrap()).unwrap();
-        let hook = config.hook.expect("hook configured");
+        let hook = config.hook.clone().expect("hook configured");
         assert_eq!(hook.path, dir.path().join("hooks/h.wasm"));
         assert_eq!(hook.timeout, Duration::from_millis(750));
         assert_eq!(hook.memory_limit_bytes, 64 << 20);

@@ -78,7 +78,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, DaemonError> {
         None => lock::lock(&config.data_dir)?,
     };
     if let Some(version) = recovered {
-        config.current_version = version;
+        config = config.with_current_version(version);
     }
     let command = cli.command.unwrap_or(Command::Sidecar);
     let sidecar = matches!(command, Command::Sidecar);

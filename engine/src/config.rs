@@ -110,6 +110,34 @@ pub struct EngineConfig {
     pub health: tufd_install::health::HealthPolicy,
 }
 
+/// An [`EngineConfig`] that passed [`EngineConfig::validate`]: the only form the engine
+/// starts from, read-only (it dereferences to the config), so nothing can change a setting
+/// after it was checked.
+#[derive(Clone, Debug)]
+pub struct ValidConfig(EngineConfig);
+
+impl std::ops::Deref for ValidConfig {
+    type Target = EngineConfig;
+
+    fn deref(&self) -> &EngineConfig {
+        &self.0
+    }
+}
+
+impl ValidConfig {
+    /// The same config for an app found at `version` (what a journal recovery left installed);
+    /// a version needs no re-validation.
+    pub fn with_current_version(mut self, version: Version) -> Self {
+        self.0.current_version = version;
+        self
+    }
+
+    /// The config inside.
+    pub fn into_inner(self) -> EngineConfig {
+        self.0
+    }
+}
+
 impl EngineConfig {
     /// A config with defaults for everything but the required settings: stable channel,
     /// poll every 3600 s, no relaunch, no pid, no auto-install, default policy. Trailing
@@ -144,12 +172,16 @@ impl EngineConfig {
         }
     }
 
-    /// Checks every setting and normalises the URLs (trailing `/`).
+    /// Checks every setting and normalises the URLs (trailing `/`); the result is read-only.
     ///
     /// # Errors
     /// The first [`ConfigError`] found: bad app name, relative folders, URL schemes other than
     /// http, https and file, no trusted root at all, an empty relaunch command, a bad ratio.
-    pub fn validate(mut self) -> Result<Self, ConfigError> {
+    pub fn validate(self) -> Result<ValidConfig, ConfigError> {
+        self.checked().map(ValidConfig)
+    }
+
+    fn checked(mut self) -> Result<Self, ConfigError> {
         if tufd_core::target_name::check_app_name(&self.app_name).is_err() {
             return Err(ConfigError::AppName {
                 name: self.app_name,

@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::EngineConfig;
+use crate::config::ValidConfig;
 use crate::error::EngineError;
 use crate::event::{CheckReport, Event};
 use crate::supervisor::{SupervisorActor, SupervisorArgs, SupervisorMsg};
@@ -53,7 +53,8 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Io`] for the data folder, [`EngineError::Transport`] when the HTTP
     /// client cannot be built, [`EngineError::WorkerStopped`] when the actors cannot start.
-    pub async fn start(config: EngineConfig, options: StartOptions) -> Result<Self, EngineError> {
+    pub async fn start(config: ValidConfig, options: StartOptions) -> Result<Self, EngineError> {
+        let config = config.into_inner();
         config
             .layout()
             .create_dirs()

@@ -22,7 +22,7 @@ pub mod supervisor;
 pub mod watch;
 pub mod workers;
 
-pub use config::EngineConfig;
+pub use config::{EngineConfig, ValidConfig};
 pub use engine::{Engine, StartOptions};
 pub use error::EngineError;
 pub use event::{CheckReport, Event};

@@ -299,7 +299,7 @@ pub fn resolve(flags: &Flags) -> Result<ValidConfig, ConfigError> {
     }
     config.app_pid = flags.app_pid;
     config.auto_install = flags.auto_install;
-    config.health = tufd_install::health::HealthPolicy {
+    config.health = tufd_engine::config::HealthPolicy {
         timeout: flags
             .health_timeout
             .filter(|s| *s > 0)

@@ -116,7 +116,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, DaemonError> {
 }
 
 /// When `data_dir` holds an install journal: takes the data folder's lock and recovers the
-/// install (see `tufd_install::recover`); returns the lock and the version installed
+/// install (see `tufd_engine::recover`); returns the lock and the version installed
 /// afterwards. `(None, None)` when there is nothing to recover.
 async fn recover_first(
     data_dir: Option<&std::path::Path>,
@@ -129,14 +129,14 @@ async fn recover_first(
         return Ok((None, None));
     }
     let held = lock::lock(data_dir)?;
-    let recovery = tokio::task::spawn_blocking(move || tufd_install::recover(&journal))
+    let recovery = tokio::task::spawn_blocking(move || tufd_engine::recover(&journal))
         .await
         .map_err(|e| EngineError::worker("recovery", e))
         .and_then(|recovered| recovered.map_err(EngineError::from))
         .map_err(|source| DaemonError::Recovery { source })?;
     let version = recovery.map(|r| match r {
-        tufd_install::Recovery::Completed { version }
-        | tufd_install::Recovery::RolledBack { version } => version,
+        tufd_engine::Recovery::Completed { version }
+        | tufd_engine::Recovery::RolledBack { version } => version,
     });
     Ok((Some(held), version))
 }

@@ -12,6 +12,7 @@ use tufd_core::planner::Policy;
 use tufd_core::{Channel, Version};
 use url::Url;
 
+pub use tufd_install::health::HealthPolicy;
 pub use tufd_install::{DataLayout, HookConfig, InstallSettings};
 pub use tufd_net::transport::with_trailing_slash;
 

@@ -26,3 +26,6 @@ pub use config::{EngineConfig, ValidConfig};
 pub use engine::{Engine, StartOptions};
 pub use error::EngineError;
 pub use event::{CheckReport, Event};
+/// Finishing or rolling back an install a crash interrupted: the caller runs it on the data
+/// folder's journal, under the data folder lock, before [`Engine::start`].
+pub use tufd_install::{Recovery, recover};

@@ -19,6 +19,7 @@ use tufd_core::archive::{
 const LIMITS: ExtractLimits = ExtractLimits {
     max_total_bytes: 1 << 30,
     max_entries: 100_000,
+    windows_names: false,
 };
 
 fn mode_of(path: &Path) -> u32 {
@@ -514,6 +515,72 @@ fn refuses_hardlinks_devices_and_fifos() {
 }
 
 #[test]
+fn names_windows_cannot_hold_are_refused_where_windows_rules_apply() {
+    let windows = ExtractLimits {
+        windows_names: true,
+        ..LIMITS
+    };
+    for name in [
+        "CON",
+        "lib/aux.txt",
+        "com1.dll",
+        "notes.",
+        "trailing ",
+        "file:stream",
+        "a?b",
+    ] {
+        let tar = hostile(|b| file(b, name, b"x"));
+        refuses!(tar, ArchiveError::WindowsName { .. }, &windows);
+        // Harmless where the OS can hold the name (Linux, macOS).
+        let dir = tempfile::tempdir().unwrap();
+        extract_tar(&mut &tar[..], dir.path(), &LIMITS).unwrap();
+    }
+    for (a, b) in [("README", "readme"), ("lib/a", "Lib/b")] {
+        let tar = hostile(|t| {
+            file(t, a, b"1");
+            file(t, b, b"2");
+        });
+        refuses!(tar, ArchiveError::CaseCollision { .. }, &windows);
+    }
+    let fine = hostile(|t| {
+        file(t, "lib/a", b"1");
+        file(t, "lib/b", b"2");
+        file(t, "console.txt", b"3");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    extract_tar(&mut &fine[..], dir.path(), &windows).unwrap();
+}
+
+#[test]
+fn a_bundle_with_names_windows_cannot_hold_is_not_published() {
+    for (names, windows_name) in [
+        (&["aux.txt"][..], true),
+        (&["dir/NUL"][..], true),
+        (&["name."][..], true),
+        (&["README", "readme"][..], false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        for name in names {
+            let path = dir.path().join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, b"x").unwrap();
+        }
+        let err = write_tar(dir.path(), &mut std::io::sink(), &mut |_| {}).unwrap_err();
+        if windows_name {
+            assert!(
+                matches!(err, ArchiveError::WindowsName { .. }),
+                "{names:?}: {err:?}"
+            );
+        } else {
+            assert!(
+                matches!(err, ArchiveError::CaseCollision { .. }),
+                "{names:?}: {err:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn refuses_duplicates() {
     refuses!(
         hostile(|b| {
@@ -545,6 +612,7 @@ fn enforces_limits() {
     let limits = ExtractLimits {
         max_total_bytes: 1 << 20,
         max_entries: 4,
+        windows_names: false,
     };
     refuses!(many, ArchiveError::TooManyEntries { limit: 4 }, &limits);
 
@@ -555,6 +623,7 @@ fn enforces_limits() {
     let limits = ExtractLimits {
         max_total_bytes: 1000,
         max_entries: 100,
+        windows_names: false,
     };
     refuses!(
         big,

@@ -102,6 +102,7 @@ pub fn stage(tar: &Path, staging: &Path) -> Result<(), InstallError> {
     let limits = ExtractLimits {
         max_total_bytes: size,
         max_entries: MAX_ENTRIES,
+        windows_names: ExtractLimits::WINDOWS_NAMES,
     };
     let summary =
         archive::extract_tar(&mut BufReader::new(file), staging, &limits).map_err(|source| {

@@ -182,6 +182,26 @@ fn list_folder(
         names.push((name, path));
     }
     names.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    // Refuse what a Windows client could not extract (on every OS: one repository may serve
+    // every platform): names Windows cannot hold, and names that differ only by case.
+    let mut folded = std::collections::HashMap::new();
+    for (name, _) in &names {
+        let mut child = rel.to_vec();
+        child.push(name.clone());
+        if let Some(problem) = super::windows_name_problem(name) {
+            return Err(ArchiveError::WindowsName {
+                entry: child.join("/"),
+                component: name.clone(),
+                problem,
+            });
+        }
+        if let Some(other) = folded.insert(name.to_lowercase(), child.join("/")) {
+            return Err(ArchiveError::CaseCollision {
+                entry: child.join("/"),
+                other,
+            });
+        }
+    }
 
     for (name, path) in names {
         let meta = fs::symlink_metadata(&path).map_err(ArchiveError::io(&path))?;

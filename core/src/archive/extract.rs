@@ -26,7 +26,7 @@
 //! end, deepest first, so a read-only folder does not stop its own extraction. On failure the
 //! partial tree is removed, leaving `dest` as it was (absent, or empty).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -122,6 +122,8 @@ struct Extraction<'a> {
     symlinks: HashSet<Vec<String>>,
     /// Folders and their modes, applied at the end.
     dir_modes: Vec<(Vec<String>, u32)>,
+    /// With [`ExtractLimits::windows_names`]: case-folded paths seen, with their raw path.
+    folded: HashMap<String, String>,
 }
 
 impl<'a> Extraction<'a> {
@@ -134,7 +136,43 @@ impl<'a> Extraction<'a> {
             seen: HashSet::new(),
             symlinks: HashSet::new(),
             dir_modes: Vec::new(),
+            folded: HashMap::new(),
         }
+    }
+
+    /// With [`ExtractLimits::windows_names`]: refuses a component Windows cannot hold and a
+    /// path that differs from an earlier one only by case.
+    fn check_windows_names(&mut self, raw: &str, parts: &[String]) -> Result<(), ArchiveError> {
+        if !self.limits.windows_names {
+            return Ok(());
+        }
+        for component in parts {
+            if let Some(problem) = super::windows_name_problem(component) {
+                return Err(ArchiveError::WindowsName {
+                    entry: raw.to_owned(),
+                    component: component.clone(),
+                    problem,
+                });
+            }
+        }
+        // Every prefix too: `lib/a` and `Lib/b` would share one folder on Windows.
+        for depth in 1..=parts.len() {
+            let path = parts[..depth].join("/");
+            let key = super::case_folded(&parts[..depth]);
+            match self.folded.get(&key) {
+                Some(other) if *other != path => {
+                    return Err(ArchiveError::CaseCollision {
+                        entry: raw.to_owned(),
+                        other: other.clone(),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    self.folded.insert(key, path);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn run(mut self, tar: &mut dyn Read) -> Result<ExtractSummary, ArchiveError> {
@@ -173,6 +211,7 @@ impl<'a> Extraction<'a> {
         if !self.seen.insert(parts.clone()) {
             return Err(ArchiveError::DuplicateEntry { entry: raw });
         }
+        self.check_windows_names(&raw, &parts)?;
         for depth in 1..parts.len() {
             if self.symlinks.contains(&parts[..depth]) {
                 return Err(ArchiveError::ThroughSymlink {

@@ -17,6 +17,8 @@ mod compress;
 mod extract;
 mod path;
 
+pub use path::{WindowsNameProblem, case_folded, windows_name_problem};
+
 use std::fmt;
 use std::path::PathBuf;
 
@@ -59,6 +61,15 @@ pub struct ExtractLimits {
     pub max_total_bytes: u64,
     /// Number of entries allowed (files, folders and links, counted as read from the tar).
     pub max_entries: u64,
+    /// Refuse names Windows cannot hold ([`windows_name_problem`]) and paths that differ only
+    /// by case: always on Windows ([`ExtractLimits::WINDOWS_NAMES`]), where such an entry would
+    /// be renamed, merged or turned into a device or a stream.
+    pub windows_names: bool,
+}
+
+impl ExtractLimits {
+    /// Whether this OS needs [`ExtractLimits::windows_names`]: true on Windows.
+    pub const WINDOWS_NAMES: bool = cfg!(windows);
 }
 
 /// What an extraction produced.
@@ -264,6 +275,26 @@ pub enum ArchiveError {
         entry: String,
         /// The entry type, e.g. `character device` or `type byte 0x53`.
         kind: String,
+    },
+    /// An entry name Windows cannot hold (with [`ExtractLimits::windows_names`]), or a bundle
+    /// name the publisher refuses for the same reason.
+    #[error("entry {entry}: `{component}` is {problem}, which Windows cannot hold; rename it")]
+    WindowsName {
+        /// The raw path.
+        entry: String,
+        /// The offending component.
+        component: String,
+        /// Why.
+        problem: WindowsNameProblem,
+    },
+    /// Two entries whose paths differ only by case (one file on Windows and on macOS's default
+    /// file system).
+    #[error("entries {entry} and {other} differ only by case; rename one")]
+    CaseCollision {
+        /// The later entry.
+        entry: String,
+        /// The earlier one.
+        other: String,
     },
     /// The same path appears twice.
     #[error("tar entry {entry} appears twice")]

@@ -30,6 +30,55 @@ pub(crate) enum LinkProblem {
     Escapes,
 }
 
+/// Why Windows cannot hold a file name (Microsoft, "Naming Files, Paths, and Namespaces").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowsNameProblem {
+    /// A reserved device name, alone or with an extension (`CON`, `nul`, `COM1`, `aux.txt`).
+    ReservedName,
+    /// Ends in a dot or a space, which Windows strips (`a.`, `b `).
+    TrailingDotOrSpace,
+    /// Holds a character Windows forbids in names (`<>:"|?*\`, controls); `:` would name an
+    /// NTFS alternate data stream.
+    ForbiddenCharacter(char),
+}
+
+impl std::fmt::Display for WindowsNameProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WindowsNameProblem::ReservedName => f.write_str("a reserved device name"),
+            WindowsNameProblem::TrailingDotOrSpace => f.write_str("ends in a dot or a space"),
+            WindowsNameProblem::ForbiddenCharacter(c) => write!(f, "holds the character {c:?}"),
+        }
+    }
+}
+
+/// Why Windows cannot hold the single path component `name`, if it cannot. Pure; the same
+/// rule on every OS, so a publisher on Linux refuses what a Windows client could not extract.
+pub fn windows_name_problem(name: &str) -> Option<WindowsNameProblem> {
+    if let Some(c) = name
+        .chars()
+        .find(|c| matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*' | '\\') || c.is_control())
+    {
+        return Some(WindowsNameProblem::ForbiddenCharacter(c));
+    }
+    if name.ends_with('.') || name.ends_with(' ') {
+        return Some(WindowsNameProblem::TrailingDotOrSpace);
+    }
+    let stem = name.split('.').next().unwrap_or(name).trim_end_matches(' ');
+    let upper = stem.to_ascii_uppercase();
+    let reserved = matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+            && upper.len() == 4
+            && upper.as_bytes()[3].is_ascii_digit());
+    reserved.then_some(WindowsNameProblem::ReservedName)
+}
+
+/// The key two paths share when Windows (case-insensitive) would take them for one: the
+/// components lower-cased, joined by `/`.
+pub fn case_folded(parts: &[String]) -> String {
+    parts.join("/").to_lowercase()
+}
+
 /// Splits an entry path (`./a/b`, `a/b/`, `a//b`) into its normal components, refusing
 /// absolute paths and `..`. Parsing follows the host's path rules, so on Windows `C:x` and
 /// `a\..\b` are refused too.
@@ -46,10 +95,6 @@ pub(crate) fn entry_components(raw: &str) -> Result<Vec<String>, PathProblem> {
             Component::Normal(name) => {
                 // `Path` came from a `&str`, so every component is UTF-8.
                 let name = name.to_string_lossy().into_owned();
-                if cfg!(windows) && name.contains(':') {
-                    // An NTFS alternate data stream (`file:stream`).
-                    return Err(PathProblem::Absolute);
-                }
                 parts.push(name);
             }
         }
@@ -102,6 +147,51 @@ pub(crate) fn join(root: &Path, parts: &[String]) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_names_that_cannot_exist_are_named() {
+        use WindowsNameProblem as W;
+        for name in [
+            "CON",
+            "con",
+            "Nul",
+            "aux.txt",
+            "COM1",
+            "lpt9.log",
+            "PRN.tar.gz",
+        ] {
+            assert_eq!(windows_name_problem(name), Some(W::ReservedName), "{name}");
+        }
+        assert_eq!(windows_name_problem("a."), Some(W::TrailingDotOrSpace));
+        assert_eq!(windows_name_problem("b "), Some(W::TrailingDotOrSpace));
+        assert_eq!(
+            windows_name_problem("x:y"),
+            Some(W::ForbiddenCharacter(':'))
+        );
+        assert_eq!(
+            windows_name_problem("a\\b"),
+            Some(W::ForbiddenCharacter('\\'))
+        );
+        assert_eq!(
+            windows_name_problem("tab\there"),
+            Some(W::ForbiddenCharacter('\t'))
+        );
+        for name in [
+            "console",
+            "COM",
+            "COM10",
+            "auxiliary.txt",
+            "app.exe",
+            ".hidden",
+            "con-x",
+        ] {
+            assert_eq!(windows_name_problem(name), None, "{name}");
+        }
+        assert_eq!(
+            case_folded(&["Lib".into(), "README".into()]),
+            case_folded(&["lib".into(), "readme".into()])
+        );
+    }
 
     fn parts(s: &[&str]) -> Vec<String> {
         s.iter().map(|s| s.to_string()).collect()

@@ -320,7 +320,6 @@ fn bad_bundles_are_refused() {
         matches!(err, ArchiveError::BundleMissing { ref path } if *path == missing),
         "{err:?}"
     );
-    assert!(err.to_string().contains("does not exist"));
 
     let file = tmp.path().join("file");
     fs::write(&file, b"x").unwrap();

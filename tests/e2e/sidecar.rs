@@ -200,7 +200,10 @@ fn second_daemon_on_the_same_data_folder_is_refused() {
     let second = client.check();
     assert_eq!(second.code(), Some(1), "{second}");
     assert!(
-        second.stderr.contains("another tufd is running"),
+        second
+            .stderr
+            .lines()
+            .any(|l| l.starts_with("error[busy]: ")),
         "{second}"
     );
 

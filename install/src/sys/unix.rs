@@ -64,19 +64,35 @@ pub fn device(path: &Path) -> Option<u64> {
     fs::metadata(path).ok().map(|m| m.dev())
 }
 
-/// Whether process `pid` is still running. Linux: `/proc/<pid>` exists and is not a zombie.
-/// Elsewhere (macOS) the process is treated as exited.
+/// Whether process `pid` is still running: `kill(pid, 0)` finds it (a process of another user
+/// counts), and on Linux it is not a zombie (`/proc/<pid>/stat` state `Z`: exited, not yet
+/// reaped by its parent). `kill(2)`, POSIX.
 pub fn process_alive(pid: u32) -> bool {
-    let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
-    if !proc_dir.exists() {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
         return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => !is_zombie(pid),
+        Err(e) => e == rustix::io::Errno::PERM,
     }
-    // `/proc/<pid>/stat` is `pid (comm) S …`; `Z` is a zombie that has already exited.
-    match fs::read_to_string(proc_dir.join("stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
-            .unwrap_or(true),
-        Err(_) => false,
-    }
+}
+
+#[cfg(target_os = "linux")]
+fn is_zombie(pid: rustix::process::Pid) -> bool {
+    // `/proc/<pid>/stat` is `pid (comm) S …`; the state follows the last `)`.
+    fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero()))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_zombie(_pid: rustix::process::Pid) -> bool {
+    false
 }

@@ -482,15 +482,6 @@ impl Actor for SupervisorActor {
         args: SupervisorArgs,
     ) -> Result<SupervisorState, ActorProcessingErr> {
         let plans = Arc::new(PlanSource::new(&args.config.install_settings()));
-        if plans.has_hook() {
-            let preload = Arc::clone(&plans);
-            // Loading compiles the component (or reads the cache): off the actor's thread.
-            tokio::task::spawn_blocking(move || {
-                if let Err(e) = preload.preload() {
-                    tracing::error!(error = %e, "the install hook does not load; installs will fail until it is fixed");
-                }
-            });
-        }
         let workers =
             spawn_workers(&myself, &args.config, &args.client, &args.settings, &plans).await?;
         let persisted = PersistedState::load(&args.config.layout().state());
@@ -598,6 +589,10 @@ impl Actor for SupervisorActor {
         // A version on trial from an earlier run: count this launch, roll back if its time or
         // launches ran out, else wait for its deadline. Without a health policy it is committed.
         let installer = state.workers().installer;
+        if state.plans.has_hook() {
+            // Compiling the hook (or reading its cache) is the install worker's first job.
+            let _ = installer.cast(InstallMsg::Preload);
+        }
         // A worker that stops meanwhile is restarted by supervision; the next start counts
         // this launch then. Never a reason to stop the engine.
         let verdict = match ask(&installer, "install", |reply| InstallMsg::Resume { reply }).await {

@@ -59,6 +59,9 @@ pub enum InstallMsg {
         /// Where to answer.
         reply: RpcReplyPort<Result<Version, EngineError>>,
     },
+    /// Load (compile, or read from its cache) the install hook now, so that the first install
+    /// does not wait for it; a hook that does not load is logged.
+    Preload,
     /// At start: count this launch of a version on trial ([`commit::on_start`]); without a
     /// health policy a version left pending is committed. Answers the trial still running, or
     /// the reason to roll back now.
@@ -135,6 +138,12 @@ impl Actor for InstallWorker {
                 let result =
                     blocking(move || commit::roll_back(&settings, &current, &reason)).await?;
                 let _ = reply.send(result.map_err(EngineError::from));
+            }
+            InstallMsg::Preload => {
+                let plans = Arc::clone(&state.plans);
+                if let Err(e) = blocking(move || plans.preload()).await? {
+                    tracing::error!(error = %e, "the install hook does not load; installs will fail until it is fixed");
+                }
             }
             InstallMsg::Resume { reply } => {
                 let verdict = blocking(move || commit::resume(&settings)).await?;

@@ -25,8 +25,11 @@ note() { printf '    %s\n' "$*"; }
 step "1. build tufd and tufd-repo ($PROFILE)"
 cargo_flags=(-p tufd -p tufd-repo)
 [[ "$PROFILE" == release ]] && cargo_flags+=(--release)
+# The same build folder as scripts/test.sh and bench/run.sh, so running one after the other
+# builds once.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tufd-target}"
 (cd "$ROOT" && cargo build "${cargo_flags[@]}")
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+TARGET_DIR="$CARGO_TARGET_DIR"
 TUFD="$TARGET_DIR/$PROFILE/tufd"
 TUFD_REPO="$TARGET_DIR/$PROFILE/tufd-repo"
 note "tufd:      $TUFD"

@@ -59,3 +59,32 @@ pub enum Error {
         reason: String,
     },
 }
+
+/// `err`'s message followed by each of its causes, joined by `": "`, on one line (line breaks
+/// inside a message, as in TOML errors, become spaces): the one text every user-facing message
+/// of tufd and tufd-repo is made of. A cause whose text the line already ends with (a library
+/// that prints its cause in its own message) is not repeated; empty messages are skipped.
+pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
+    let one_line = |e: &dyn std::error::Error| {
+        let text = e.to_string();
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        lines.join(" ")
+    };
+    let mut line = one_line(err);
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let text = one_line(c);
+        if !text.is_empty() && !line.ends_with(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        cause = c.source();
+    }
+    line
+}

@@ -93,15 +93,9 @@ impl DaemonError {
         DaemonError::Io { action, source }
     }
 
-    /// The error with its causes joined by `: ` (see `tufd_engine::error::report`), on one
-    /// line: a cause whose text spans several lines is joined with spaces.
+    /// The error with its causes joined by `: `, on one line (`tufd_core::error::report`).
     pub fn report(&self) -> String {
-        let text = tufd_engine::error::report(self);
-        text.lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ")
+        tufd_engine::error::report(self)
     }
 }
 

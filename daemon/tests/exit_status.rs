@@ -6,29 +6,12 @@
 //! workspace end-to-end tests, `tests/e2e/check_exit_code.rs`.)
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-/// The documented flags for a data folder in `dir` whose trusted root is not a valid root: the
-/// engine starts, and any check fails with `metadata-invalid`.
-fn flags(dir: &Path) -> Vec<String> {
-    std::fs::create_dir_all(dir.join("app")).unwrap();
-    std::fs::create_dir_all(dir.join("repo/metadata")).unwrap();
-    std::fs::write(dir.join("1.root.json"), "{}").unwrap();
-    let d = dir.display();
-    vec![
-        "--app-name=demo".to_owned(),
-        "--current-version=1.0".to_owned(),
-        format!("--install-dir={d}/app"),
-        format!("--data-dir={d}/data"),
-        format!("--metadata-url=file://{d}/repo/metadata/"),
-        format!("--targets-url=file://{d}/repo/targets/"),
-        format!("--trusted-root={d}/1.root.json"),
-        "--poll-interval=0".to_owned(),
-    ]
-}
+mod support;
+use support::flags;
 
 fn tufd() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tufd"));

@@ -10,23 +10,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+mod support;
+use support::flags;
+
 fn spawn(dir: &Path, args: &[&str]) -> Child {
-    std::fs::create_dir_all(dir.join("app")).unwrap();
-    std::fs::create_dir_all(dir.join("repo/metadata")).unwrap();
-    // Not a valid root: any check fails with a TUF error, which is what these tests need.
-    std::fs::write(dir.join("1.root.json"), "{}").unwrap();
-    let d = dir.display();
     Command::new(env!("CARGO_BIN_EXE_tufd"))
-        .args([
-            "--app-name=demo".to_owned(),
-            "--current-version=1.0".to_owned(),
-            format!("--install-dir={d}/app"),
-            format!("--data-dir={d}/data"),
-            format!("--metadata-url=file://{d}/repo/metadata/"),
-            format!("--targets-url=file://{d}/repo/targets/"),
-            format!("--trusted-root={d}/1.root.json"),
-            "--poll-interval=0".to_owned(),
-        ])
+        .args(flags(dir))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

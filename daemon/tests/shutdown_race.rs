@@ -3,27 +3,12 @@
 //! real `tufd` binary, each a fresh sidecar, with the requests written in one burst.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-fn flags(dir: &Path) -> Vec<String> {
-    std::fs::create_dir_all(dir.join("app")).unwrap();
-    std::fs::create_dir_all(dir.join("repo/metadata")).unwrap();
-    std::fs::write(dir.join("1.root.json"), "{}").unwrap();
-    let d = dir.display();
-    vec![
-        "--app-name=demo".to_owned(),
-        "--current-version=1.0".to_owned(),
-        format!("--install-dir={d}/app"),
-        format!("--data-dir={d}/data"),
-        format!("--metadata-url=file://{d}/repo/metadata/"),
-        format!("--targets-url=file://{d}/repo/targets/"),
-        format!("--trusted-root={d}/1.root.json"),
-        "--poll-interval=0".to_owned(),
-    ]
-}
+mod support;
+use support::flags;
 
 #[test]
 fn requests_racing_shutdown_are_answered_or_cancelled_never_internal() {

@@ -142,22 +142,7 @@ pub enum InstallError {
     SimulatedCrash,
 }
 
-/// `err` with its causes, outermost first, joined by `: `; a cause whose text its parent already
-/// ends with is not repeated. The one way the install side turns an error into words (step
-/// failure reasons, health command details).
-pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(e) = cause {
-        let part = e.to_string();
-        if !part.is_empty() && !text.ends_with(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        cause = e.source();
-    }
-    text
-}
+pub use tufd_core::error::report;
 
 impl InstallError {
     /// An [`InstallError::Io`] for `path`.

@@ -783,26 +783,8 @@ impl Error {
     }
 }
 
-/// `err`'s message followed by each of its causes, joined by `": "`, on one line (line breaks
-/// inside a message, as in TOML errors, become spaces). A cause whose text the line already ends
-/// with (a library that prints its cause in its own message) is not repeated; empty messages
-/// are skipped.
-pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let one_line = |e: &dyn std::error::Error| e.to_string().trim().replace('\n', " ");
-    let mut line = one_line(err);
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        let text = one_line(c);
-        if !text.is_empty() && !line.ends_with(&text) {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(&text);
-        }
-        cause = c.source();
-    }
-    line
-}
+/// `err` with its causes on one line ([`tufd_core::error::report`]).
+pub use tufd_core::error::report as chain;
 
 #[cfg(test)]
 mod tests {

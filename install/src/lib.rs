@@ -19,6 +19,7 @@ pub mod cleanup;
 pub mod commit;
 pub mod error;
 pub mod executor;
+pub mod fsops;
 pub mod health;
 pub mod journal;
 pub mod layout;

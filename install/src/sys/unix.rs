@@ -96,3 +96,35 @@ fn is_zombie(pid: rustix::process::Pid) -> bool {
 fn is_zombie(_pid: rustix::process::Pid) -> bool {
     false
 }
+
+/// Whether `error` from a rename or removal is a transient lock worth retrying: never on Unix
+/// (nothing there holds a file against renames or removal).
+pub fn is_transient_lock_error(_error: &io::Error) -> bool {
+    false
+}
+
+/// Makes `path` (not a link; `meta` its `symlink_metadata`) removable with what it holds: a
+/// folder gets owner read, write and search bits (unlinking an entry needs write and search on
+/// its folder, listing it needs read: a release's `0555` folder otherwise stops the removal of
+/// a backup, staging or trash folder for anyone but root). Files need nothing: their own mode
+/// does not matter to `unlink`.
+///
+/// # Errors
+/// The OS error of `chmod`.
+pub fn make_removable(path: &Path, meta: &fs::Metadata) -> io::Result<()> {
+    let mode = mode_of(meta);
+    if meta.is_dir() && mode & 0o700 != 0o700 {
+        set_mode(path, mode | 0o700)?;
+    }
+    Ok(())
+}
+
+/// Unix lets a folder be renamed while a program inside it runs: no hand-off is needed.
+pub const RUNNING_EXE_PINS_FOLDER: bool = false;
+
+/// Starts `cmd` in a process group of its own, so that it outlives this process and is not
+/// signalled with the app's terminal or process group.
+pub fn detach(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+}

@@ -1,8 +1,15 @@
-//! Windows: no mode bits, no owner ids, no folder sync through `File::open`.
+//! Windows: no mode bits, no owner ids, no folder sync through `File::open`; process handles
+//! through `windows-sys`.
 
 use std::fs;
 use std::io;
+use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle, RawHandle};
 use std::path::Path;
+
+use windows_sys::Win32::Foundation::{HANDLE, WAIT_TIMEOUT};
+use windows_sys::Win32::System::Threading::{
+    OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_SYNCHRONIZE, WaitForSingleObject,
+};
 
 /// Windows has no mode bits: `0o444` for a read-only file, else `0o644`.
 pub fn mode_of(meta: &fs::Metadata) -> u32 {
@@ -57,7 +64,72 @@ pub fn device(_path: &Path) -> Option<u64> {
     None
 }
 
-/// Not known yet on Windows: treated as exited.
-pub fn process_alive(_pid: u32) -> bool {
-    false
+/// Whether process `pid` is still running: `OpenProcess` with synchronize and limited query
+/// rights, then `WaitForSingleObject` with a zero timeout (`WAIT_TIMEOUT`: not signalled, so
+/// still running; a process handle is signalled when the process exits). When the process
+/// cannot be opened, [`super::alive_after_open_error`] decides (access denied: alive; invalid
+/// parameter: no such process). The handle is owned and closed on every path.
+pub fn process_alive(pid: u32) -> bool {
+    // SAFETY: OpenProcess takes no pointers; any pid is a valid argument (an unknown one fails
+    // with ERROR_INVALID_PARAMETER and a null handle, handled below).
+    #[allow(unsafe_code)]
+    let raw: HANDLE = unsafe {
+        OpenProcess(
+            PROCESS_SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION,
+            0,
+            pid,
+        )
+    };
+    if raw.is_null() {
+        let code = io::Error::last_os_error().raw_os_error();
+        return super::alive_after_open_error(code);
+    }
+    // SAFETY: `raw` is a fresh, non-null process handle that nothing else owns; the
+    // OwnedHandle closes it exactly once (CloseHandle) when dropped.
+    #[allow(unsafe_code)]
+    let handle = unsafe { OwnedHandle::from_raw_handle(raw as RawHandle) };
+    // SAFETY: the handle is open (owned above) and has SYNCHRONIZE access; a zero timeout
+    // never blocks.
+    #[allow(unsafe_code)]
+    let waited = unsafe { WaitForSingleObject(handle.as_raw_handle() as HANDLE, 0) };
+    waited == WAIT_TIMEOUT
+}
+
+/// Whether `error` from a rename or removal is a transient lock worth retrying: a sharing
+/// violation, lock violation or access denied ([`super::is_transient_lock_code`]).
+pub fn is_transient_lock_error(error: &io::Error) -> bool {
+    error
+        .raw_os_error()
+        .is_some_and(super::is_transient_lock_code)
+}
+
+/// Makes `path` (not a link; `meta` its `symlink_metadata`) removable: clears the read-only
+/// attribute (what tufd sets for a release's `0444` files, [`set_mode`]), which otherwise
+/// makes deleting the file, or the folder holding it, fail with access denied.
+///
+/// # Errors
+/// The OS error of setting the attributes.
+// The lint warns that on Unix this makes a file world-writable; this is the Windows file, where
+// it clears the read-only attribute and nothing else.
+#[allow(clippy::permissions_set_readonly_false)]
+pub fn make_removable(path: &Path, meta: &fs::Metadata) -> io::Result<()> {
+    let mut perms = meta.permissions();
+    if perms.readonly() {
+        perms.set_readonly(false);
+        fs::set_permissions(path, perms)?;
+    }
+    Ok(())
+}
+
+/// Windows refuses to rename a folder while an executable inside it runs: a tufd inside the
+/// install folder hands the swap to a copy outside it ([`crate::handoff`]).
+pub const RUNNING_EXE_PINS_FOLDER: bool = true;
+
+/// Starts `cmd` without a console and outside this process's group (`DETACHED_PROCESS |
+/// CREATE_NEW_PROCESS_GROUP`), so that it outlives this process and the app's console.
+pub fn detach(cmd: &mut std::process::Command) {
+    use std::os::windows::process::CommandExt;
+    const DETACHED_PROCESS: u32 = 0x0000_0008;
+    const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+    cmd.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
 }

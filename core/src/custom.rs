@@ -5,7 +5,8 @@
 //! exactly `user` and `tufup` (docs/repository-format.md, "Custom target metadata"):
 //!
 //! - archive: `tufup.required` (bool), and tufd's `tufup.tar_hash` / `tufup.tar_size` /
-//!   `tufup.tar_hash_algorithm` of the uncompressed tar;
+//!   `tufup.tar_hash_algorithm` of the uncompressed tar, and `tufup.modes`, the permission
+//!   bits of its members that differ from the defaults ([`TarModes`]);
 //! - patch: `tufup.tar_hash`, `tufup.tar_size`, `tufup.tar_hash_algorithm` of the tar the patch
 //!   produces, plus tufd's `tufup.codec` and `tufup.from`.
 //!
@@ -19,6 +20,7 @@ use std::str::FromStr;
 
 use serde_json::{Map, Value, json};
 
+use crate::archive::TarModes;
 use crate::error::{Error, Result};
 use crate::hash::Sha256;
 use crate::version::Version;
@@ -94,6 +96,10 @@ pub struct ArchiveCustom {
     /// The uncompressed tar inside the archive (tufd; absent in tufup repositories). Lets a
     /// client rebuild the base tar from an install folder and verify it.
     pub tar: Option<TarDigest>,
+    /// The permission bits of the tar's members that differ from the defaults (tufd; absent in
+    /// tufup repositories and in tufd releases before it): lets a client on a file system
+    /// without mode bits rebuild `tar` exactly.
+    pub modes: Option<TarModes>,
     /// The app developer's free JSON (release notes, …); `None` is written as `null`.
     pub user: Option<Value>,
 }
@@ -129,12 +135,15 @@ fn tar_fields(tar: &TarDigest, obj: &mut Map<String, Value>) {
 
 impl ArchiveCustom {
     /// The TUF `custom` map in tufup's shape: `{"user": …, "tufup": {"required", "tar_hash",
-    /// "tar_size", "tar_hash_algorithm"}}`.
+    /// "tar_size", "tar_hash_algorithm", "modes"}}`.
     pub fn to_custom(&self) -> HashMap<String, Value> {
         let mut tufup = Map::new();
         tufup.insert("required".into(), json!(self.required));
         if let Some(tar) = &self.tar {
             tar_fields(tar, &mut tufup);
+        }
+        if let Some(modes) = &self.modes {
+            tufup.insert("modes".into(), modes.to_json());
         }
         HashMap::from([
             ("user".into(), self.user.clone().unwrap_or(Value::Null)),
@@ -244,9 +253,14 @@ impl TargetCustom {
                 Some(Value::Bool(b)) => *b,
                 Some(other) => return Err(bad(format!("required {other} is not a bool"))),
             };
+            let modes = match internal.get("modes") {
+                None | Some(Value::Null) => None,
+                Some(value) => Some(TarModes::from_json(value).map_err(bad)?),
+            };
             Ok(TargetCustom::Archive(ArchiveCustom {
                 required,
                 tar,
+                modes,
                 user,
             }))
         }
@@ -271,6 +285,7 @@ mod tests {
                 sha256: H.parse().unwrap(),
                 size_bytes: 10240,
             }),
+            modes: None,
             user: Some(json!({"changes": ["x"]})),
         };
         let custom = a.to_custom();

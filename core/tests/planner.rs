@@ -36,6 +36,7 @@ fn archive(file: &str, length: u64) -> TargetInfo {
         TargetCustom::Archive(ArchiveCustom {
             required: false,
             tar: Some(digest_of(file)),
+            modes: None,
             user: None,
         }),
     )

@@ -34,6 +34,10 @@ pub struct Cli {
     /// The settings.
     #[command(flatten)]
     pub flags: Flags,
+    /// Internal: this process is the copy a tufd running inside the install folder handed its
+    /// install to (`tufd_install::handoff`); wait for that process to exit, then install.
+    #[arg(long, global = true, hide = true, value_name = "PID")]
+    pub finish_install_after: Option<u32>,
 }
 
 /// The subcommands.

@@ -299,6 +299,9 @@ pub fn resolve(flags: &Flags) -> Result<ValidConfig, ConfigError> {
     }
     config.app_pid = flags.app_pid;
     config.auto_install = flags.auto_install;
+    // What a copy of this process outside the install folder is started with when the
+    // install must be handed off (Windows, tufd inside the install folder).
+    config.handoff_args = Some(std::env::args_os().skip(1).collect());
     config.health = tufd_engine::config::HealthPolicy {
         timeout: flags
             .health_timeout

@@ -71,6 +71,9 @@ pub async fn run(cli: Cli) -> Result<Outcome, DaemonError> {
     // An install interrupted mid-swap may have left no install folder, and the version file is
     // read from there: finish or roll it back (under the lock) before the config is resolved.
     // This is the only recovery: `Engine::start` leaves it to its caller.
+    if let Some(pid) = cli.finish_install_after {
+        tufd_engine::handoff::wait_for_handing_daemon(pid).await?;
+    }
     let (early_lock, recovered) = recover_first(flags.data_dir.as_deref()).await?;
     let mut config = config::resolve(&flags)?;
     let _lock = match early_lock {
@@ -80,6 +83,13 @@ pub async fn run(cli: Cli) -> Result<Outcome, DaemonError> {
     if let Some(version) = recovered {
         config = config.with_current_version(version);
     }
+    if cli.finish_install_after.is_some() {
+        return tufd_engine::handoff::finish(&config)
+            .await
+            .map(|()| Outcome::Success)
+            .map_err(DaemonError::from);
+    }
+    tufd_engine::handoff::discard_stale(&config).await;
     let command = cli.command.unwrap_or(Command::Sidecar);
     let sidecar = matches!(command, Command::Sidecar);
     let engine = Engine::start(

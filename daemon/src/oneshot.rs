@@ -163,6 +163,13 @@ pub async fn update(engine: &Engine, yes: bool) -> Result<(), DaemonError> {
         bar.abort();
     }
     let installed = result?;
+    if installed.handed_off {
+        return print_line(format_args!(
+            "handed the install of {} to a copy of tufd outside the install folder: it swaps \
+             once this process has exited (log: <data-dir>/helper/finish-install.log)",
+            installed.version
+        ));
+    }
     print_line(format_args!(
         "installed {} in {:.1} s",
         installed.version,

@@ -109,6 +109,10 @@ pub struct EngineConfig {
     /// How a new version proves itself before it is committed (docs/protocol.md, "Health check
     /// and rollback"); none by default: a new version is committed at once.
     pub health: tufd_install::health::HealthPolicy,
+    /// The daemon's own command line without the program name: a copy of tufd outside the
+    /// install folder finishes an install with it when tufd runs from inside the install folder
+    /// on Windows (`tufd_install::handoff`). `None` (the default) never hands off.
+    pub handoff_args: Option<Vec<std::ffi::OsString>>,
 }
 
 /// An [`EngineConfig`] that passed [`EngineConfig::validate`]: the only form the engine
@@ -170,6 +174,7 @@ impl EngineConfig {
             allowed_programs: Vec::new(),
             hook_settings: Vec::new(),
             health: tufd_install::health::HealthPolicy::default(),
+            handoff_args: None,
         }
     }
 
@@ -279,6 +284,7 @@ impl EngineConfig {
             hook: self.hook.clone(),
             hook_settings: self.hook_settings.clone(),
             health: self.health.clone(),
+            handoff_args: self.handoff_args.clone(),
         }
     }
 

@@ -10,6 +10,8 @@
 //! - [`workers`]: one actor per concern — metadata refresh, download, patch build, install —
 //!   each a thin shell around its crate's functions.
 //! - [`watch`]: `file://` repository watching and polling with jitter.
+//! - [`handoff`]: the helper copy's side of an install handed off by a tufd inside the install
+//!   folder (Windows).
 //! - [`event`]: notifications and the check report, in the protocol's types.
 //! - [`error`]: [`error::EngineError`], keeping every lower error whole, and its protocol kind.
 #![warn(missing_docs)]
@@ -18,6 +20,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod handoff;
 pub mod supervisor;
 pub mod watch;
 pub mod workers;

@@ -23,7 +23,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use tufd_core::archive::{self, Compression};
+use tufd_core::archive::{self, Compression, TarModes};
 use tufd_core::custom::TarDigest;
 use tufd_core::hash::HashingWriter;
 use tufd_core::{Codec, Sha256, Suffix, Version};
@@ -104,6 +104,10 @@ pub struct BaseSource {
     pub install_dir: PathBuf,
     /// The signed digest of the installed version's tar, when the repository has one.
     pub signed: Option<TarDigest>,
+    /// The signed permission bits of that tar's members (its archive's `modes`), when the
+    /// repository has them: the rebuild takes every member's bits from here instead of from
+    /// the disk, so a Windows install folder (no mode bits) rebuilds a tar packed on Linux.
+    pub signed_modes: Option<TarModes>,
 }
 
 /// A build request: patches onto the base, or a full archive.
@@ -201,11 +205,15 @@ pub fn base_tar(layout: &DataLayout, base: &BaseSource) -> Result<PathBuf, Build
     tufd_core::faults::point("patch.before-base-rebuild");
     let tmp = tempfile::NamedTempFile::new_in(&cache).map_err(io_err(&cache))?;
     let mut out = BufWriter::new(tmp.as_file());
-    let digest = archive::write_tar(&base.install_dir, &mut out, &mut |_| {}).map_err(|e| {
-        BuildError::BaseUnavailable {
-            version: base.installed.clone(),
-            reason: format!("rebuilding from {}: {e}", base.install_dir.display()),
+    let written = match &base.signed_modes {
+        Some(modes) => {
+            archive::write_tar_with_modes(&base.install_dir, modes, &mut out, &mut |_| {})
         }
+        None => archive::write_tar(&base.install_dir, &mut out, &mut |_| {}),
+    };
+    let digest = written.map_err(|e| BuildError::BaseUnavailable {
+        version: base.installed.clone(),
+        reason: format!("rebuilding from {}: {e}", base.install_dir.display()),
     })?;
     out.flush().map_err(io_err(tmp.path()))?;
     drop(out);
@@ -384,6 +392,7 @@ mod tests {
                 sha256: Sha256::digest(b"the real tar"),
                 size_bytes: 12,
             }),
+            signed_modes: None,
         };
         // The install folder is empty, so the rebuild fails too: no base.
         assert!(matches!(
@@ -410,6 +419,7 @@ mod tests {
                 sha256: Sha256::digest(b"tar bytes"),
                 size_bytes: 9,
             }),
+            signed_modes: None,
         };
         assert_eq!(base_tar(&layout, &base).unwrap(), path);
     }
@@ -422,11 +432,56 @@ mod tests {
             installed: "1.0".parse().unwrap(),
             install_dir: dir.path().to_path_buf(),
             signed: None,
+            signed_modes: None,
         };
         assert!(matches!(
             base_tar(&layout, &base),
             Err(BuildError::BaseUnavailable { .. })
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn install_folder_without_the_signed_modes_rebuilds_with_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, layout) = layout();
+        let v: Version = "1.0".parse().unwrap();
+        // The release as published: an executable (0755) and a data file.
+        let bundle = dir.path().join("bundle");
+        std::fs::create_dir_all(bundle.join("bin")).unwrap();
+        std::fs::write(bundle.join("bin/app"), b"#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(
+            bundle.join("bin/app"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        std::fs::write(bundle.join("data.txt"), b"data").unwrap();
+        let signed = archive::write_tar(&bundle, &mut std::io::sink(), &mut |_| {}).unwrap();
+        let modes = archive::tar_modes(&bundle).unwrap();
+        assert_eq!(modes.mode_of("bin/app"), 0o755);
+        // Installed where mode bits are lost (as on Windows): every file 0644.
+        let install = dir.path().join("app");
+        std::fs::create_dir_all(install.join("bin")).unwrap();
+        std::fs::write(install.join("bin/app"), b"#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(
+            install.join("bin/app"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        std::fs::write(install.join("data.txt"), b"data").unwrap();
+        let source = |signed_modes| BaseSource {
+            app: "demo".into(),
+            installed: v.clone(),
+            install_dir: install.clone(),
+            signed: Some(signed),
+            signed_modes,
+        };
+        assert!(matches!(
+            base_tar(&layout, &source(None)),
+            Err(BuildError::BaseUnavailable { .. })
+        ));
+        let rebuilt = base_tar(&layout, &source(Some(modes))).unwrap();
+        assert_eq!(digest_file(&rebuilt).unwrap(), signed);
     }
 
     use tufd_testkit::rng::binary_like as bytes;
@@ -486,6 +541,7 @@ mod tests {
                 installed: "1.0".parse().unwrap(),
                 install_dir: dir.join("nowhere"),
                 signed: Some(digest(v1)),
+                signed_modes: None,
             },
             steps,
             app: "demo".into(),

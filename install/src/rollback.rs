@@ -152,7 +152,7 @@ pub fn rollback_blocking(
         app_name: config.app_name.clone(),
     };
     tracing::warn!(from = %current, to = %backup.version, backup = %backup.path.display(), "rolling back");
-    install::install_blocking(&job, &PlanSource::native())?;
+    install::install_blocking(&job, &PlanSource::native(), None)?;
     Ok(backup)
 }
 

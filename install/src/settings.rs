@@ -31,6 +31,10 @@ pub struct InstallSettings {
     pub hook_settings: Vec<(String, String)>,
     /// How a new version proves itself before it is committed.
     pub health: HealthPolicy,
+    /// This daemon's own command line (without the program name), for the copy that finishes
+    /// an install handed off because tufd runs from inside the install folder
+    /// ([`crate::handoff`]); `None` never hands off.
+    pub handoff_args: Option<Vec<std::ffi::OsString>>,
 }
 
 impl InstallSettings {

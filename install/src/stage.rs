@@ -12,6 +12,7 @@
 //! `<install>.tufd-trash`). Only one backup is kept: older ones are removed before the next
 //! plan runs.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ use crate::plan_source::{self, PlanSource};
 pub const MAX_ENTRIES: u64 = 1_000_000;
 
 /// Where staging and backup go for one install.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Placement {
     /// The fresh staging folder.
     pub staging: PathBuf,
@@ -76,8 +77,10 @@ pub fn placement(
     }
 }
 
+/// Removes folder `path` and everything in it (read-only content included, retried while
+/// another program holds a file: [`crate::fsops::remove_tree`]); nothing there is fine.
 fn remove_dir_if_present(path: &Path) -> Result<(), InstallError> {
-    match std::fs::remove_dir_all(path) {
+    match crate::fsops::remove_tree(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(InstallError::io(path, e)),
@@ -168,13 +171,35 @@ pub fn install_context(
     })
 }
 
-/// Runs an [`InstallJob`] (blocking): clears older backups, asks `source` for the checked plan
-/// and executes it with the journal. Returns whether the app was relaunched.
+/// What [`install_blocking`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InstallRun {
+    /// The plan ran to its end.
+    Ran {
+        /// Whether the app was relaunched.
+        relaunched: bool,
+    },
+    /// The swap was handed to a copy of tufd outside the install folder
+    /// ([`crate::handoff`]); nothing was touched yet.
+    HandedOff {
+        /// The copy that runs the install once this process has exited.
+        helper: PathBuf,
+    },
+}
+
+/// Runs an [`InstallJob`] (blocking): asks `source` for the checked plan, hands it off when
+/// this process runs from inside the install folder on an OS that pins it (and
+/// `handoff_args`, this daemon's own command line, is given; see [`crate::handoff`]), else
+/// clears older backups and executes the plan with the journal.
 ///
 /// # Errors
 /// [`InstallError::Hook`] or [`InstallError::StepFailed`] when the hook fails or returns a bad plan (nothing was
 /// touched) or a step fails (rolled back); [`InstallError::Io`].
-pub fn install_blocking(job: &InstallJob, source: &PlanSource) -> Result<bool, InstallError> {
+pub fn install_blocking(
+    job: &InstallJob,
+    source: &PlanSource,
+    handoff_args: Option<&[OsString]>,
+) -> Result<InstallRun, InstallError> {
     let ctx = install_context(job, source.settings())?;
     let plan = source.plan(&ctx)?;
     tracing::info!(
@@ -182,12 +207,18 @@ pub fn install_blocking(job: &InstallJob, source: &PlanSource) -> Result<bool, I
         hook = source.has_hook(),
         "install plan ready"
     );
+    if let Some(args) = handoff_args
+        && crate::handoff::needed(&job.install_dir)
+    {
+        let helper = crate::handoff::hand_off(job, args)?;
+        return Ok(InstallRun::HandedOff { helper });
+    }
     // Renamed away first (atomic): a crash mid-removal must not leave a partial backup that a
     // later `rollback` would restore (docs/architecture.md, "The data folder").
     let doomed = job.placement.backup_root.with_extension("tufd-removing");
     remove_dir_if_present(&doomed)?;
     if journal::exists(&job.placement.backup_root) {
-        std::fs::rename(&job.placement.backup_root, &doomed)
+        crate::fsops::rename(&job.placement.backup_root, &doomed)
             .map_err(|e| InstallError::io(&job.placement.backup_root, e))?;
     }
     remove_dir_if_present(&doomed)?;
@@ -204,7 +235,9 @@ pub fn install_blocking(job: &InstallJob, source: &PlanSource) -> Result<bool, I
         tracing::warn!(%failure, "installed, but a step after the relaunch failed");
     }
     tracing::info!(from = %job.from, to = %job.to, install = %job.install_dir.display(), "installed");
-    Ok(executed.relaunched)
+    Ok(InstallRun::Ran {
+        relaunched: executed.relaunched,
+    })
 }
 
 #[cfg(test)]

@@ -78,10 +78,15 @@ pub struct Staged {
 /// Result of `install`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Installed {
-    /// The installed version.
+    /// The installed version (the version being installed when `handed_off`).
     pub version: String,
-    /// Always true.
+    /// True once the new version is in place; false when `handed_off`.
     pub installed: bool,
+    /// True when tufd runs from inside the install folder on Windows, which cannot rename it
+    /// while tufd runs: a copy of tufd outside the folder swaps once the app and this daemon
+    /// have exited (and relaunches the app if `--relaunch` is set). Absent means false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub handed_off: bool,
 }
 
 /// Result of `cancel`.

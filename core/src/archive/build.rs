@@ -18,7 +18,8 @@
 //! - names must be UTF-8, so the tar is the same on every platform.
 //!
 //! On platforms without Unix modes, folders are written 0o755 and files 0o644 (0o444 when
-//! read-only).
+//! read-only); a client there rebuilds an installed version's tar with the modes signed with
+//! its archive instead ([`write_tar_with_modes`], [`super::modes`]).
 
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read, Write};
@@ -27,6 +28,7 @@ use std::path::{Path, PathBuf};
 use tar::{EntryType, Header};
 
 use super::compress::Encoder;
+use super::modes::TarModes;
 use super::path::{LinkProblem, resolve_link_target};
 use super::{ArchiveError, Compression};
 use crate::custom::TarDigest;
@@ -74,6 +76,51 @@ pub fn write_tar(
     progress: &mut dyn FnMut(u64),
 ) -> Result<TarDigest, ArchiveError> {
     let members = list_bundle(bundle)?;
+    let mut hashing = HashingWriter::new(out);
+    write_members(&members, &mut hashing, progress)?;
+    let (sha256, size_bytes, _) = hashing.finish();
+    Ok(TarDigest { sha256, size_bytes })
+}
+
+/// The permission bits of `bundle`'s members that differ from the defaults, for the archive's
+/// signed `modes` (see [`TarModes`]).
+///
+/// # Errors
+/// As [`write_tar`].
+pub fn tar_modes(bundle: &Path) -> Result<TarModes, ArchiveError> {
+    let mut modes = TarModes::default();
+    for member in list_bundle(bundle)? {
+        match member {
+            Member::Dir { name, mode } | Member::File { name, mode, .. } => {
+                modes.record(&name, mode);
+            }
+            Member::Symlink { .. } => {}
+        }
+    }
+    Ok(modes)
+}
+
+/// As [`write_tar`], with every member's permission bits taken from `modes` (the signed map of
+/// the release the folder came from) instead of from the disk: how a client on a file system
+/// without mode bits rebuilds the exact tar of an installed version.
+///
+/// # Errors
+/// As [`write_tar`].
+pub fn write_tar_with_modes(
+    bundle: &Path,
+    modes: &TarModes,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+) -> Result<TarDigest, ArchiveError> {
+    let mut members = list_bundle(bundle)?;
+    for member in &mut members {
+        match member {
+            Member::Dir { name, mode } | Member::File { name, mode, .. } => {
+                *mode = modes.mode_of(name);
+            }
+            Member::Symlink { .. } => {}
+        }
+    }
     let mut hashing = HashingWriter::new(out);
     write_members(&members, &mut hashing, progress)?;
     let (sha256, size_bytes, _) = hashing.finish();

@@ -15,14 +15,19 @@
 mod build;
 mod compress;
 mod extract;
+mod modes;
 mod path;
 
+pub use modes::TarModes;
 pub use path::{WindowsNameProblem, case_folded, windows_name_problem};
 
 use std::fmt;
 use std::path::PathBuf;
 
-pub use build::{rebuild_tar, tar_digest_of_folder, write_compressed_tar, write_tar};
+pub use build::{
+    rebuild_tar, tar_digest_of_folder, tar_modes, write_compressed_tar, write_tar,
+    write_tar_with_modes,
+};
 pub use compress::{
     GZIP_LEVEL, ZSTD_ARCHIVE_WINDOW_LOG, ZSTD_LEVEL, ZSTD_WINDOW_LOG_MAX, compress, decompress,
 };

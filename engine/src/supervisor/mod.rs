@@ -408,6 +408,7 @@ impl SupervisorState {
             self.checked = Some(checked);
         }
         self.staged = out.staged;
+        let handed_off = out.handed_off;
         let mut relaunched = false;
         if let Some((version, did_relaunch)) = out.installed {
             self.current = version;
@@ -455,9 +456,17 @@ impl SupervisorState {
                 }));
             }
             Pending::Install(reply) => {
-                let _ = reply.send(result.map(|()| Installed {
-                    version: self.current.to_string(),
-                    installed: true,
+                let _ = reply.send(result.map(|()| match &handed_off {
+                    Some(version) => Installed {
+                        version: version.to_string(),
+                        installed: false,
+                        handed_off: true,
+                    },
+                    None => Installed {
+                        version: self.current.to_string(),
+                        installed: true,
+                        handed_off: false,
+                    },
                 }));
             }
             Pending::Trigger => {}

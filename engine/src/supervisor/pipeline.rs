@@ -17,7 +17,7 @@ use std::sync::{Arc, RwLock};
 use ractor::rpc::CallResult;
 use ractor::{ActorRef, RpcReplyPort};
 use tokio_util::sync::CancellationToken;
-use tufd_core::custom::TarDigest;
+use tufd_core::custom::{ArchiveCustom, TarDigest};
 use tufd_core::planner::{BaseTar, Plan, PlanInput, TargetInfo, plan};
 use tufd_core::{TargetCustom, Version};
 
@@ -35,7 +35,7 @@ use tufd_core::install_plan::{Decision, UpdateInfo};
 use tufd_install::PlanSource;
 use tufd_install::build::{BaseSource, BuildError, BuildJob, PatchStep};
 use tufd_install::commit::AfterInstall;
-use tufd_install::stage::{self as install, InstallJob, Placement};
+use tufd_install::stage::{self as install, InstallJob, InstallRun, Placement};
 use tufd_net::RepoView;
 use tufd_net::TrustedStoreError;
 use tufd_net::download::DownloadRequest;
@@ -151,6 +151,9 @@ pub struct OpOutput {
     pub failed_patches: Vec<String>,
     /// The update policy's answer for a version, to remember.
     pub decision: Option<(Version, Decision)>,
+    /// The version whose install was handed to a copy of tufd outside the install folder
+    /// (`tufd_install::handoff`); it installs once this daemon has exited.
+    pub handed_off: Option<Version>,
 }
 
 fn workers(input: &OpInput) -> Workers {
@@ -187,17 +190,26 @@ async fn cancellable<T>(
     }
 }
 
-/// The signed tar digest of the installed version's archive, if the repository has one.
-pub fn installed_tar(view: &RepoView, app: &str, current: &Version) -> Option<TarDigest> {
+/// The signed custom metadata of the installed version's archive, if the repository lists one.
+fn installed_archive<'a>(
+    view: &'a RepoView,
+    app: &str,
+    current: &Version,
+) -> Option<&'a ArchiveCustom> {
     view.targets
         .iter()
         .filter(|t| {
             t.name.app() == app && t.name.suffix().is_archive() && t.name.version() == current
         })
         .find_map(|t| match &t.custom {
-            TargetCustom::Archive(a) => a.tar,
-            TargetCustom::Patch(_) => None,
+            TargetCustom::Archive(a) if a.tar.is_some() => Some(a),
+            _ => None,
         })
+}
+
+/// The signed tar digest of the installed version's archive, if the repository has one.
+pub fn installed_tar(view: &RepoView, app: &str, current: &Version) -> Option<TarDigest> {
+    installed_archive(view, app, current).and_then(|a| a.tar)
 }
 
 /// Plans from `view`: the cache holds a base when `cache/<app>-<current>.tar` exists with the
@@ -350,11 +362,19 @@ async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineErro
     };
     // Never cancelled: the plan runs to its end or rolls back itself.
     let installer = workers(input).installer;
-    let relaunched = call(&installer, "install", |reply| InstallMsg::Install {
+    let relaunched = match call(&installer, "install", |reply| InstallMsg::Install {
         job,
         reply,
     })
-    .await??;
+    .await??
+    {
+        InstallRun::Ran { relaunched } => relaunched,
+        InstallRun::HandedOff { .. } => {
+            // The copy installs once this daemon has exited; the state stays `installing`.
+            out.handed_off = Some(staged.version.clone());
+            return Ok(());
+        }
+    };
     out.staged = None;
     // Commit, trial or health rollback; the commit's cleanup removes the old base tar.
     let after = call(&installer, "install", |reply| InstallMsg::AfterInstall {
@@ -624,6 +644,8 @@ async fn try_patches(
         installed: input.current.clone(),
         install_dir: config.install_dir.clone(),
         signed: installed_tar(&checked.view, &config.app_name, &input.current),
+        signed_modes: installed_archive(&checked.view, &config.app_name, &input.current)
+            .and_then(|a| a.modes.clone()),
     };
     // Secure the base tar before any patch byte is fetched: when the install folder no longer
     // rebuilds to the signed tar (a file added by the app, say), the patches would be wasted.

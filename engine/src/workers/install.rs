@@ -9,7 +9,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tufd_core::Version;
 use tufd_install::commit::{self, AfterInstall};
 use tufd_install::health::PendingCommit;
-use tufd_install::stage::{InstallJob, install_blocking, stage};
+use tufd_install::stage::{InstallJob, InstallRun, install_blocking, stage};
 use tufd_install::{InstallSettings, PlanSource};
 
 use crate::error::EngineError;
@@ -30,7 +30,7 @@ pub enum InstallMsg {
         /// What to install.
         job: InstallJob,
         /// Where to answer.
-        reply: RpcReplyPort<Result<bool, EngineError>>,
+        reply: RpcReplyPort<Result<InstallRun, EngineError>>,
     },
     /// Decide the fate of `to`, just installed over `from` (kept at `backup`): commit, trial
     /// or health rollback ([`commit::after_install`]).
@@ -113,7 +113,10 @@ impl Actor for InstallWorker {
             }
             InstallMsg::Install { job, reply } => {
                 let plans = Arc::clone(&state.plans);
-                let result = blocking(move || install_blocking(&job, &plans)).await?;
+                let result = blocking(move || {
+                    install_blocking(&job, &plans, settings.handoff_args.as_deref())
+                })
+                .await?;
                 let _ = reply.send(result.map_err(EngineError::from));
             }
             InstallMsg::AfterInstall {

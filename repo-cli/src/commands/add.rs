@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde_json::Value;
 use tough::schema::{Hashes, RoleType, Target};
-use tufd_core::archive::Compression;
+use tufd_core::archive::{Compression, TarModes};
 use tufd_core::custom::TarDigest;
 use tufd_core::{
     ArchiveCustom, Codec, PatchCustom, Sha256, Suffix, TargetCustom, TargetName, Version,
@@ -160,7 +160,7 @@ pub async fn run(ctx: &Ctx, args: AddArgs) -> Result<AddOutcome> {
     let new_tar = staging.work_dir().join("new.tar");
     let archive_tmp = staging.targets_dir().join(archive_name.as_str());
     let bundle = args.bundle_dir.clone();
-    let (tar_digest, archive_path) = {
+    let (tar_digest, tar_modes, archive_path) = {
         let new_tar = new_tar.clone();
         tokio::task::spawn_blocking(move || {
             build_archive(&bundle, &new_tar, &archive_tmp, compression)
@@ -177,6 +177,7 @@ pub async fn run(ctx: &Ctx, args: AddArgs) -> Result<AddOutcome> {
         ArchiveCustom {
             required: args.required,
             tar: Some(tar_digest),
+            modes: Some(tar_modes),
             user,
         }
         .to_custom(),
@@ -300,13 +301,19 @@ fn bundle_bytes(dir: &Path) -> u64 {
     total
 }
 
-/// Writes the tar to `tar_path` and its compressed archive to `archive_path`.
+/// Writes the tar to `tar_path` and its compressed archive to `archive_path`; returns the tar's
+/// digest, its members' non-default permission bits (signed as `modes`, so that a client
+/// without mode bits can rebuild the tar) and the archive path.
 fn build_archive(
     bundle: &Path,
     tar_path: &Path,
     archive_path: &Path,
     compression: Compression,
-) -> Result<(TarDigest, PathBuf)> {
+) -> Result<(TarDigest, TarModes, PathBuf)> {
+    let modes = tufd_core::archive::tar_modes(bundle).map_err(|e| Error::Archive {
+        bundle: bundle.to_path_buf(),
+        source: Box::new(e),
+    })?;
     let bar = progress::bytes_bar("archiving", bundle_bytes(bundle));
     let mut out = BufWriter::new(File::create(tar_path).map_err(Error::io("create", tar_path))?);
     let digest =
@@ -331,7 +338,7 @@ fn build_archive(
         .and_then(|f| f.sync_all())
         .map_err(Error::io("write", archive_path))?;
     bar.finish_and_clear();
-    Ok((digest, archive_path.to_path_buf()))
+    Ok((digest, modes, archive_path.to_path_buf()))
 }
 
 /// Decompresses the published previous archive into `old_tar`, checking the archive against its

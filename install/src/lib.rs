@@ -6,6 +6,7 @@
 //! - [`stage`]: extracting the tar into staging, and running one install ([`stage::InstallJob`]).
 //! - [`plan_source`]: the install plan, from the WASM hook or the built-in native plan.
 //! - [`journal`] and [`executor`]: the journaled install swap and its recovery after a crash.
+//! - [`handoff`]: handing the swap to a copy of tufd outside the install folder (Windows).
 //! - [`commit`], [`health`], [`rollback`], [`cleanup`]: what follows an install.
 //! - [`process`]: running a program under a deadline (plan `run` steps, the health command).
 //! - [`preflight`]: checks before a download (writable folders, free space, no install running).
@@ -20,6 +21,7 @@ pub mod commit;
 pub mod error;
 pub mod executor;
 pub mod fsops;
+pub mod handoff;
 pub mod health;
 pub mod journal;
 pub mod layout;

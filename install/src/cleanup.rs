@@ -100,18 +100,20 @@ fn size_of(path: &Path) -> u64 {
     }
 }
 
-/// Renames folder `path` to `.tufd-removing-<name>` beside it, then removes it.
+/// Renames folder `path` to `.tufd-removing-<name>` beside it, then removes it; both retried
+/// while another program holds a file (Windows), and read-only content made removable
+/// ([`crate::fsops`]).
 fn remove_folder(path: &Path) -> std::io::Result<()> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let doomed = if name.starts_with(REMOVING_PREFIX) {
         path.to_path_buf()
     } else {
         let doomed = path.with_file_name(format!("{REMOVING_PREFIX}{name}"));
-        std::fs::rename(path, &doomed)?;
+        crate::fsops::rename(path, &doomed)?;
         doomed
     };
     tufd_core::faults::point("cleanup.after-rename");
-    std::fs::remove_dir_all(doomed)
+    crate::fsops::remove_tree(&doomed)
 }
 
 /// Removes every entry of the managed folders that `keep` does not hold. Blocking; never fails
@@ -127,7 +129,7 @@ pub fn run(layout: &DataLayout, install_dir: &Path, keep: &Keep) -> Report {
             // a name that looks like a backup or a staged version.
             remove_folder(&path)
         } else {
-            std::fs::remove_file(&path)
+            crate::fsops::remove_file(&path)
         };
         match result {
             Ok(()) => {
@@ -215,6 +217,12 @@ mod tests {
         std::fs::create_dir_all(layout.backup().join("demo-1.0")).unwrap();
         let sibling = dir.path().join("app.tufd-staging/demo-3.0");
         std::fs::create_dir_all(&sibling).unwrap();
+        // A release's read-only file and folder (0444, 0555) in an old backup.
+        let old_backup = layout.backup().join("demo-0.9/bin");
+        std::fs::create_dir_all(&old_backup).unwrap();
+        std::fs::write(old_backup.join("app"), [0u8; 3]).unwrap();
+        crate::sys::set_mode(&old_backup.join("app"), 0o444).unwrap();
+        crate::sys::set_mode(&old_backup, 0o555).unwrap();
 
         let keep = Keep {
             base_tar: Some(layout.cache().join("demo-2.0.tar")),
@@ -223,9 +231,10 @@ mod tests {
         };
         let report = run(&layout, &install, &keep);
         assert!(report.failed.is_empty(), "{report:?}");
-        assert_eq!(report.freed_bytes, 1107);
-        assert_eq!(report.removed.len(), 4, "{report:?}");
+        assert_eq!(report.freed_bytes, 1110);
+        assert_eq!(report.removed.len(), 5, "{report:?}");
         assert!(!sibling.exists());
+        assert!(!layout.backup().join("demo-0.9").exists());
         assert!(layout.cache().join("demo-2.0.tar").exists());
         assert!(layout.backup().join("demo-1.0").exists());
         assert!(layout.journal().exists() && layout.state().exists());

@@ -29,7 +29,7 @@ use tufd_core::Version;
 use tufd_core::install_plan::{CheckedPlan, PlanPath, Program, Step};
 
 use crate::error::InstallError;
-use crate::journal::{self, Action, ActionKind, Journal, Recovery, Roots};
+use crate::journal::{self, Action, ActionKind, Journal, Recovery, Roots, Syncs};
 use crate::process::{RunOutcome, run_with_deadline};
 
 /// Longest a `run` step may take before it is killed and fails: 10 minutes.
@@ -106,7 +106,7 @@ fn execute_with(
     to: &Version,
     faults: Faults,
 ) -> Result<Executed, InstallError> {
-    journal::remove_any(&roots.trash)?;
+    journal::remove_any(&roots.trash, Syncs::Required)?;
     fs::create_dir_all(&roots.trash).map_err(|e| InstallError::io(&roots.trash, e))?;
     let journal = Journal {
         from: from.clone(),
@@ -117,7 +117,7 @@ fn execute_with(
         committed: false,
         actions: Vec::new(),
     };
-    journal::write(journal_path, &journal)?;
+    journal::write(journal_path, &journal, Syncs::Required)?;
     let mut runner = Runner {
         path: journal_path,
         journal,
@@ -129,7 +129,8 @@ fn execute_with(
 }
 
 /// Finishes or rolls back an interrupted plan recorded at `journal_path` (see the module
-/// doc); `None` when there is no journal. Blocking.
+/// doc); `None` when there is no journal. Blocking. Syncs are [`Syncs::BestEffort`] throughout:
+/// a file system that cannot sync a folder is logged, never the reason a recovery stops.
 ///
 /// # Errors
 /// [`InstallError::JournalUnreadable`] or [`InstallError::UndoConflict`] when the journal is unreadable or an action cannot be
@@ -158,7 +159,7 @@ pub fn recover(journal_path: &Path) -> Result<Option<Recovery>, InstallError> {
         }
     } else {
         runner.undo_while(|_| true)?;
-        runner.finish()?;
+        runner.finish(Syncs::BestEffort)?;
         Recovery::RolledBack {
             version: runner.journal.from.clone(),
         }
@@ -168,6 +169,16 @@ pub fn recover(journal_path: &Path) -> Result<Option<Recovery>, InstallError> {
 }
 
 impl Runner<'_> {
+    /// How syncs count while running forward: required live, best effort in recovery (undoing
+    /// is always best effort: [`Runner::undo_while`]).
+    fn forward_syncs(&self) -> Syncs {
+        if self.live {
+            Syncs::Required
+        } else {
+            Syncs::BestEffort
+        }
+    }
+
     fn run_from(&mut self, start: usize) -> Result<Executed, InstallError> {
         let mut executed = Executed::default();
         for index in start..self.steps.len() {
@@ -176,7 +187,7 @@ impl Runner<'_> {
             if matches!(step, Step::Relaunch { .. }) {
                 self.journal.committed = true;
             }
-            journal::write(self.path, &self.journal)?;
+            journal::write(self.path, &self.journal, self.forward_syncs())?;
             tufd_core::faults::point("install.before-step");
             let result = self.run_step(index, &step, &mut executed);
             #[cfg(test)]
@@ -206,7 +217,10 @@ impl Runner<'_> {
                     }
                     tracing::error!(failure = %what, "install step failed; rolling back");
                     return Err(
-                        match self.undo_while(|_| true).and_then(|()| self.finish()) {
+                        match self
+                            .undo_while(|_| true)
+                            .and_then(|()| self.finish(Syncs::BestEffort))
+                        {
                             Ok(()) => failed(None),
                             Err(e) => failed(Some(e)),
                         },
@@ -215,12 +229,12 @@ impl Runner<'_> {
             }
         }
         self.journal.next_step = self.steps.len();
-        self.finish()?;
+        self.finish(self.forward_syncs())?;
         Ok(executed)
     }
 
     /// Undoes the journaled actions from the last back while `keep_going` holds, rewriting
-    /// the journal after each.
+    /// the journal after each; syncs are [`Syncs::BestEffort`] (undo is idempotent).
     fn undo_while(&mut self, keep_going: impl Fn(&Action) -> bool) -> Result<(), InstallError> {
         while let Some(action) = self.journal.actions.last() {
             if !keep_going(action) {
@@ -228,21 +242,21 @@ impl Runner<'_> {
             }
             action.kind.undo()?;
             self.journal.actions.pop();
-            journal::write(self.path, &self.journal)?;
+            journal::write(self.path, &self.journal, Syncs::BestEffort)?;
         }
         Ok(())
     }
 
-    /// Empties the trash and removes the journal.
-    fn finish(&mut self) -> Result<(), InstallError> {
-        journal::remove_any(&self.journal.roots.trash)?;
-        journal::remove(self.path)
+    /// Empties the trash and removes the journal, syncing as `syncs` says.
+    fn finish(&mut self, syncs: Syncs) -> Result<(), InstallError> {
+        journal::remove_any(&self.journal.roots.trash, syncs)?;
+        journal::remove(self.path, syncs)
     }
 
     /// Journals `kind` ahead of taking it.
     fn record(&mut self, step: usize, kind: ActionKind) -> Result<(), Halt> {
         self.journal.actions.push(Action { step, kind });
-        journal::write(self.path, &self.journal)?;
+        journal::write(self.path, &self.journal, self.forward_syncs())?;
         tufd_core::faults::point("install.after-journal-action");
         #[cfg(test)]
         if self.faults.crash_at_action == Some(self.journal.actions.len()) {
@@ -285,7 +299,7 @@ impl Runner<'_> {
                 to: to.clone(),
             },
         )?;
-        journal::rename(&from, &to)?;
+        journal::rename(&from, &to, self.forward_syncs())?;
         Ok(())
     }
 
@@ -330,7 +344,7 @@ impl Runner<'_> {
                 let src = self.existing(from)?;
                 let dst = self.fresh(index, to)?;
                 self.record(index, ActionKind::Created { path: dst.clone() })?;
-                copy_tree(&src, &dst)?;
+                copy_tree(&src, &dst, self.forward_syncs())?;
             }
             Step::SetMode { path, mode } => {
                 let abs = self.existing(path)?;
@@ -352,7 +366,7 @@ impl Runner<'_> {
             Step::Symlink { path, target } => {
                 let abs = self.fresh(index, path)?;
                 self.record(index, ActionKind::Created { path: abs.clone() })?;
-                make_symlink(target, &abs)?;
+                make_symlink(target, &abs, self.forward_syncs())?;
             }
             Step::Run { program, args } => {
                 tracing::info!(step = index, %program, "running a plan program (not undoable)");
@@ -431,20 +445,21 @@ fn resolve(roots: &Roots, p: &PlanPath) -> Result<(PathBuf, Vec<PathBuf>), Halt>
     Ok((current, missing))
 }
 
-fn make_symlink(target: &str, at: &Path) -> Result<(), Halt> {
+fn make_symlink(target: &str, at: &Path, syncs: Syncs) -> Result<(), Halt> {
     crate::sys::symlink(target, at).map_err(|e| InstallError::io(at, e))?;
-    journal::sync_dir(journal::parent(at))?;
+    journal::sync_dir(journal::parent(at), syncs)?;
     Ok(())
 }
 
-/// Copies a file, link (as a link) or folder tree from `src` to `dst`, keeping modes.
-fn copy_tree(src: &Path, dst: &Path) -> Result<(), Halt> {
+/// Copies a file, link (as a link) or folder tree from `src` to `dst`, keeping modes; the
+/// folders of links are synced as `syncs` says.
+fn copy_tree(src: &Path, dst: &Path, syncs: Syncs) -> Result<(), Halt> {
     let meta = fs::symlink_metadata(src).map_err(|e| InstallError::io(src, e))?;
     let kind = meta.file_type();
     if kind.is_symlink() {
         let target = fs::read_link(src).map_err(|e| InstallError::io(src, e))?;
         let text = target.to_string_lossy().into_owned();
-        make_symlink(&text, dst)?;
+        make_symlink(&text, dst, syncs)?;
     } else if kind.is_dir() {
         fs::create_dir(dst).map_err(|e| InstallError::io(dst, e))?;
         let mut entries: Vec<_> = fs::read_dir(src)
@@ -453,7 +468,7 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<(), Halt> {
             .map_err(|e| InstallError::io(src, e))?;
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
-            copy_tree(&entry.path(), &dst.join(entry.file_name()))?;
+            copy_tree(&entry.path(), &dst.join(entry.file_name()), syncs)?;
         }
         fs::set_permissions(dst, meta.permissions()).map_err(|e| InstallError::io(dst, e))?;
     } else if kind.is_file() {
@@ -818,6 +833,7 @@ mod tests {
                 committed: true,
                 actions: vec![],
             },
+            Syncs::Required,
         )
         .unwrap();
         fs::rename(&f.roots.install, &f.roots.backup).unwrap();

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tufd_core::Version;
-use tufd_core::fs::{Durability, write_atomic};
+use tufd_core::fs::{Durability, write_atomic, write_atomic_lenient};
 use tufd_core::install_plan::{self, Root};
 
 use crate::error::InstallError;
@@ -131,9 +131,45 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
     move |source| InstallError::io(path, source)
 }
 
-/// Syncs a folder so that renames and creations in it are durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), InstallError> {
-    tufd_core::fs::sync_dir(dir).map_err(io(dir))
+/// Whether a failed sync (a step that exists only for durability: `fsync` of the journal or
+/// of a folder after a rename or removal) fails the operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Syncs {
+    /// Running a plan forward: the journal must be on disk before the action it records, and a
+    /// rename before the next step, or a power cut could leave actions no journal lists. A
+    /// failed sync fails the step (which is then rolled back).
+    Required,
+    /// Undoing (a rollback) and recovery: a failed sync is logged at warn and the work goes
+    /// on. Undo is idempotent (the module doc's table): if a power cut loses a rewritten
+    /// journal or an undone rename, the next start undoes again from the older journal, while
+    /// stopping here would leave the app half installed over a folder that cannot be synced
+    /// (a file system without folder `fsync`, a full or failing disk).
+    BestEffort,
+}
+
+/// Applies `syncs` to the outcome of syncing `path`: the error under [`Syncs::Required`], a
+/// warning under [`Syncs::BestEffort`].
+///
+/// # Errors
+/// [`InstallError::Io`] with `path`, under [`Syncs::Required`] only.
+pub(crate) fn settle_sync(
+    path: &Path,
+    result: std::io::Result<()>,
+    syncs: Syncs,
+) -> Result<(), InstallError> {
+    match (result, syncs) {
+        (Ok(()), _) => Ok(()),
+        (Err(e), Syncs::Required) => Err(InstallError::io(path, e)),
+        (Err(e), Syncs::BestEffort) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot sync; going on (undo and recovery can repeat)");
+            Ok(())
+        }
+    }
+}
+
+/// Syncs a folder so that renames and creations in it are durable, as `syncs` says.
+pub(crate) fn sync_dir(dir: &Path, syncs: Syncs) -> Result<(), InstallError> {
+    settle_sync(dir, tufd_core::fs::sync_dir(dir), syncs)
 }
 
 pub(crate) fn parent(path: &Path) -> &Path {
@@ -141,14 +177,24 @@ pub(crate) fn parent(path: &Path) -> &Path {
 }
 
 /// Writes `journal` to `path` durably: a temporary file, synced, renamed over `path`, and the
-/// folder synced.
+/// folder synced; under [`Syncs::BestEffort`] a failed sync is logged and the write stands.
 ///
 /// # Errors
 /// [`InstallError::Io`] with the path that failed.
-pub fn write(path: &Path, journal: &Journal) -> Result<(), InstallError> {
+pub fn write(path: &Path, journal: &Journal, syncs: Syncs) -> Result<(), InstallError> {
     let bytes = serde_json::to_vec_pretty(journal).expect("journal serialises");
     tufd_core::faults::point("journal.before-write");
-    write_atomic(path, &bytes, Durability::Durable).map_err(|(p, e)| InstallError::io(p, e))?;
+    match syncs {
+        Syncs::Required => write_atomic(path, &bytes, Durability::Durable)
+            .map_err(|(p, e)| InstallError::io(p, e))?,
+        Syncs::BestEffort => {
+            let skipped = write_atomic_lenient(path, &bytes, Durability::Durable)
+                .map_err(|(p, e)| InstallError::io(p, e))?;
+            for (p, e) in skipped {
+                settle_sync(&p, Err(e), syncs)?;
+            }
+        }
+    }
     tufd_core::faults::point("journal.after-write");
     Ok(())
 }
@@ -171,14 +217,14 @@ pub fn read(path: &Path) -> Result<Option<Journal>, InstallError> {
     }
 }
 
-/// Removes the journal at `path` (done or rolled back), durably.
+/// Removes the journal at `path` (done or rolled back), durably as `syncs` says.
 ///
 /// # Errors
 /// [`InstallError::Io`].
-pub fn remove(path: &Path) -> Result<(), InstallError> {
+pub fn remove(path: &Path, syncs: Syncs) -> Result<(), InstallError> {
     tufd_core::faults::point("journal.before-remove");
     match fs::remove_file(path) {
-        Ok(()) => sync_dir(parent(path)),
+        Ok(()) => sync_dir(parent(path), syncs),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(InstallError::io(path, e)),
     }
@@ -189,39 +235,46 @@ pub(crate) fn exists(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 
-/// Renames durably (both folders synced).
-pub(crate) fn rename(from: &Path, to: &Path) -> Result<(), InstallError> {
+/// Renames, retried while another program holds a file (Windows, [`crate::fsops::rename`]),
+/// then both folders synced as `syncs` says.
+pub(crate) fn rename(from: &Path, to: &Path, syncs: Syncs) -> Result<(), InstallError> {
     tufd_core::faults::point("install.before-rename");
-    fs::rename(from, to).map_err(|source| InstallError::Rename {
+    crate::fsops::rename(from, to).map_err(|source| InstallError::Rename {
         from: from.to_path_buf(),
         to: to.to_path_buf(),
         source,
     })?;
     tufd_core::faults::point("install.after-rename");
-    sync_dir(parent(from))?;
+    sync_dir(parent(from), syncs)?;
     if parent(from) != parent(to) {
-        sync_dir(parent(to))?;
+        sync_dir(parent(to), syncs)?;
     }
     tufd_core::faults::point("install.after-rename-sync");
     Ok(())
 }
 
-/// Removes whatever is at `path` without following links; nothing there is fine.
-pub(crate) fn remove_any(path: &Path) -> Result<(), InstallError> {
+/// Removes whatever is at `path` without following links (read-only files and folders
+/// included, [`crate::fsops::remove_tree`]); nothing there is fine. The folder is then synced
+/// as `syncs` says.
+pub(crate) fn remove_any(path: &Path, syncs: Syncs) -> Result<(), InstallError> {
     let Ok(meta) = fs::symlink_metadata(path) else {
         return Ok(());
     };
     let result = if meta.is_dir() {
-        fs::remove_dir_all(path)
+        crate::fsops::remove_tree(path)
     } else {
-        fs::remove_file(path)
+        crate::fsops::remove_file(path)
     };
-    result.map_err(io(path))?;
-    sync_dir(parent(path))
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        other => other.map_err(io(path))?,
+    }
+    sync_dir(parent(path), syncs)
 }
 
 impl ActionKind {
-    /// Undoes this action if it was taken (see the module doc's table); idempotent.
+    /// Undoes this action if it was taken (see the module doc's table); idempotent. Folder
+    /// syncs are [`Syncs::BestEffort`]: a failed one is logged, not an error.
     ///
     /// # Errors
     /// [`InstallError::UndoConflict`] when the disk fits neither "taken" nor "not taken";
@@ -229,7 +282,7 @@ impl ActionKind {
     pub fn undo(&self) -> Result<(), InstallError> {
         match self {
             ActionKind::Rename { from, to } => match (exists(from), exists(to)) {
-                (false, true) => rename(to, from),
+                (false, true) => rename(to, from, Syncs::BestEffort),
                 (true, false) => Ok(()),
                 (from_exists, to_exists) => Err(InstallError::UndoConflict {
                     from: from.clone(),
@@ -238,7 +291,7 @@ impl ActionKind {
                     to_exists,
                 }),
             },
-            ActionKind::Created { path } => remove_any(path),
+            ActionKind::Created { path } => remove_any(path, Syncs::BestEffort),
             ActionKind::Mode { path, old_mode } => set_mode_no_follow(path, *old_mode),
         }
     }
@@ -329,6 +382,32 @@ mod tests {
             action.undo(),
             Err(InstallError::UndoConflict { .. })
         ));
+    }
+
+    #[test]
+    fn a_failed_sync_fails_forward_work_but_only_warns_during_undo() {
+        let failed = || Err(std::io::Error::other("no fsync"));
+        let dir = Path::new("/data");
+        assert!(matches!(
+            settle_sync(dir, failed(), Syncs::Required),
+            Err(InstallError::Io { path, .. }) if path == dir
+        ));
+        settle_sync(dir, failed(), Syncs::BestEffort).unwrap();
+        settle_sync(dir, Ok(()), Syncs::Required).unwrap();
+    }
+
+    #[test]
+    fn undo_of_a_created_read_only_tree_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = dir.path().join("made");
+        fs::create_dir_all(made.join("lib")).unwrap();
+        fs::write(made.join("lib/x"), "x").unwrap();
+        crate::sys::set_mode(&made.join("lib/x"), 0o444).unwrap();
+        crate::sys::set_mode(&made.join("lib"), 0o555).unwrap();
+        let action = ActionKind::Created { path: made.clone() };
+        action.undo().unwrap();
+        assert!(!exists(&made));
+        action.undo().unwrap();
     }
 
     #[test]

@@ -15,7 +15,8 @@
 # - `.venv/` with python-tuf 7 and bsdiff4 (the independent TUF client and patch tool the
 #   interop tests check against).
 # Cargo builds into $CARGO_TARGET_DIR, by default $HOME/.cache/tufd-target (outside the clone,
-# shared with CI, conformance/run.sh and bench/run.sh: a cold build takes long).
+# shared with CI, conformance/run.sh and bench/run.sh: a cold build takes long), and the Windows
+# tufd.exe into $HOME/.cache/tufd-target-win (CI's cross-build folder).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -119,6 +120,13 @@ export TUFD_PYTHON="$venv/bin/python"
 # The end-to-end tests run the real binaries; build them first so the tests find them.
 echo "==> building binaries" >&2
 cargo build --workspace --bins --quiet
+# tests/e2e/windows.rs runs this tufd.exe under Wine; TUFD_REQUIRE_WINE=1 makes those tests fail,
+# not skip, when something they need is missing.
+win_target_dir="$HOME/.cache/tufd-target-win"
+echo "==> cross-building tufd.exe (x86_64-pc-windows-gnu)" >&2
+CARGO_TARGET_DIR="$win_target_dir" cargo build --quiet --target x86_64-pc-windows-gnu -p tufd
+export TUFD_WINDOWS_EXE="$win_target_dir/x86_64-pc-windows-gnu/debug/tufd.exe"
+export TUFD_REQUIRE_WINE=1
 echo "==> cargo test $*" >&2
 if [ $# -eq 0 ]; then
   cargo test --workspace

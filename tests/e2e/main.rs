@@ -1,8 +1,8 @@
 //! End-to-end tests: the real `tufd-repo` publishes releases of a real bundle, Debian's nginx
 //! (or a `file://` folder) serves them, and the real `tufd` updates an installed copy; one module
 //! per area (the update flow, resumed downloads, a bad patch, watching, the sidecar protocol,
-//! expired metadata, attacks, crashes, health checks, hooks, the guide, the example apps, …),
-//! plus an `#[ignore]`d benchmark.
+//! expired metadata, attacks, crashes, health checks, hooks, the guide, the example apps, the
+//! cross-built `tufd.exe` under Wine, …), plus an `#[ignore]`d benchmark.
 //!
 //! Run with `cargo test -p tufd-tests` (the support code builds `tufd` and `tufd-repo` first if
 //! they are missing or stale). Each test works in its own temp folder with its own nginx on a
@@ -23,6 +23,7 @@ mod resume;
 mod sidecar;
 mod update_flow;
 mod watch;
+mod windows;
 
 use std::path::Path;
 use std::process::Command;

@@ -4,7 +4,8 @@
 //! [`repo`] publishes them with `tufd-repo`, [`fixture`] sets up a scenario (bundles + published
 //! releases + a copied install), [`nginx`] serves a repository and reads its access
 //! log, [`daemon`] runs the one-shot `tufd` commands, [`sidecar`] speaks JSON-RPC to
-//! `tufd sidecar`, and [`tree`] compares folders.
+//! `tufd sidecar`, [`tree`] compares folders, and [`wine`] runs the cross-built `tufd.exe` under
+//! Wine.
 
 pub mod apps;
 pub mod bins;
@@ -16,6 +17,7 @@ pub mod process;
 pub mod repo;
 pub mod sidecar;
 pub mod tree;
+pub mod wine;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -26,6 +26,10 @@ const POLL: Duration = Duration::from_millis(100);
 /// [`HANDING_DAEMON_WAIT`].
 pub async fn wait_for_handing_daemon(pid: u32) -> Result<(), EngineError> {
     let started = Instant::now();
+    tracing::info!(
+        pid,
+        "finishing an install handed off by the tufd inside the install folder: waiting for it to exit"
+    );
     while tufd_install::sys::process_alive(pid) {
         if started.elapsed() > HANDING_DAEMON_WAIT {
             return Err(InstallError::io(

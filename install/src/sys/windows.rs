@@ -133,3 +133,111 @@ pub fn detach(cmd: &mut std::process::Command) {
     const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
     cmd.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
 }
+
+/// Windows-only tests, run under Wine by scripts/test.sh (filter `sys::windows`).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+    use std::os::windows::fs::OpenOptionsExt;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    #[test]
+    fn process_alive_sees_a_running_child_and_not_an_exited_one() {
+        assert!(process_alive(std::process::id()));
+        // `cmd /c pause` waits for a key on its stdin (a pipe held open here).
+        let mut running = Command::new("cmd")
+            .args(["/c", "pause"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(process_alive(running.id()));
+        running.kill().unwrap();
+        running.wait().unwrap();
+        assert!(!process_alive(running.id()));
+
+        let mut exited = Command::new("cmd").args(["/c", "exit"]).spawn().unwrap();
+        exited.wait().unwrap();
+        assert!(!process_alive(exited.id()));
+        // Process ids are multiples of 4; 0 is the idle process, which OpenProcess refuses
+        // with ERROR_INVALID_PARAMETER.
+        assert!(!process_alive(0));
+        assert!(!process_alive(0xFFFF_FFF1));
+    }
+
+    #[test]
+    fn a_rename_held_by_a_sharing_violation_succeeds_once_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("app.exe"), dir.path().join("app.old"));
+        std::fs::write(&from, "x").unwrap();
+        // Another program's handle without delete sharing, as a scanner holds a file.
+        let held = std::fs::OpenOptions::new()
+            .read(true)
+            .share_mode(0)
+            .open(&from)
+            .unwrap();
+        let error = std::fs::rename(&from, &to).unwrap_err();
+        assert!(is_transient_lock_error(&error), "{error:?}");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            drop(held);
+        });
+        crate::fsops::rename(&from, &to).unwrap();
+        release.join().unwrap();
+        assert!(to.exists() && !from.exists());
+    }
+
+    #[test]
+    fn a_read_only_file_blocks_plain_removal_but_not_remove_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("backup");
+        std::fs::create_dir_all(tree.join("bin")).unwrap();
+        let file = tree.join("bin/app.exe");
+        std::fs::File::create(&file)
+            .unwrap()
+            .write_all(b"x")
+            .unwrap();
+        set_mode(&file, 0o444).unwrap();
+        assert!(fs::metadata(&file).unwrap().permissions().readonly());
+        assert!(
+            std::fs::remove_file(&file).is_err(),
+            "DeleteFile refuses a read-only file"
+        );
+        crate::fsops::remove_tree(&tree).unwrap();
+        assert!(!tree.exists());
+    }
+
+    /// A folder name of 60 characters; five of them nest past the 260 of `MAX_PATH`.
+    fn long_name(i: usize) -> String {
+        format!("{i}-{}", "n".repeat(58))
+    }
+
+    #[test]
+    fn paths_past_max_path_stage_rename_and_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let rel: std::path::PathBuf = (0..5).map(long_name).collect();
+        let bundle = dir.path().join("bundle");
+        std::fs::create_dir_all(bundle.join(&rel)).unwrap();
+        std::fs::write(bundle.join(&rel).join("app.exe"), "v2").unwrap();
+        let tar = dir.path().join("v2.tar");
+        let mut out = std::fs::File::create(&tar).unwrap();
+        tufd_core::archive::write_tar(&bundle, &mut out, &mut |_| {}).unwrap();
+        drop(out);
+
+        let staging = dir.path().join("staging").join(long_name(9));
+        crate::stage::stage(&tar, &staging).unwrap();
+        let staged = staging.join(&rel).join("app.exe");
+        assert!(staged.as_os_str().len() > 300, "{}", staged.display());
+        assert_eq!(std::fs::read_to_string(&staged).unwrap(), "v2");
+
+        let install = dir.path().join("app");
+        crate::journal::rename(&staging, &install, crate::journal::Syncs::Required).unwrap();
+        let installed = install.join(&rel).join("app.exe");
+        set_mode(&installed, 0o444).unwrap();
+        assert_eq!(std::fs::read_to_string(&installed).unwrap(), "v2");
+        crate::journal::remove_any(&install, crate::journal::Syncs::Required).unwrap();
+        assert!(!install.exists());
+    }
+}

@@ -137,3 +137,40 @@ else
   # root, `cargo test` without -p tests every member anyway.
   cargo test "$@"
 fi
+
+# ---- Windows unit tests under Wine ----------------------------------------------------------
+# The unit tests of tufd-core (all of them) and of tufd-install's Windows-facing modules
+# (sys::: process_alive through OpenProcess, rename retries on a sharing violation, read-only
+# removal, paths past MAX_PATH; fsops::, journal::, cleanup::), cross-built for
+# x86_64-pc-windows-gnu and run under Wine. tufd-install's other unit tests assume Unix (they
+# spawn `true`, compare device ids). Full runs only (no arguments). The shim
+# tests/windows/bcryptprimitives.c supplies ProcessPrng, which Wine 8.0 lacks and Rust's
+# standard library imports.
+if [ $# -eq 0 ]; then
+  echo "==> Windows unit tests under Wine (tufd-core, tufd-install)" >&2
+  win_exes="$(CARGO_TARGET_DIR="$HOME/.cache/tufd-target-win" cargo test --no-run --lib --quiet \
+    --message-format=json --target x86_64-pc-windows-gnu -p tufd-core -p tufd-install |
+    python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable"):
+        print(m["target"]["name"], m["executable"])')"
+  wine_bin="${WINE:-}"
+  [ -n "$wine_bin" ] || { [ -x /usr/lib/wine/wine64 ] && wine_bin=/usr/lib/wine/wine64; } ||
+    wine_bin="$(command -v wine64 || command -v wine)"
+  wineserver_bin="$(dirname "$wine_bin")/wineserver"
+  [ -x "$wineserver_bin" ] || wineserver_bin="$(command -v wineserver)"
+  wine_tmp="$(mktemp -d)"
+  x86_64-w64-mingw32-gcc -shared -O2 -o "$wine_tmp/bcryptprimitives.dll" \
+    tests/windows/bcryptprimitives.c -ladvapi32
+  wine_status=0
+  while read -r name exe; do
+    filters=()
+    [ "$name" = tufd_install ] && filters=(sys:: fsops:: journal:: cleanup::)
+    WINEPREFIX="$wine_tmp/prefix" WINEDEBUG=-all WINEPATH="Z:${wine_tmp//\//\\}" \
+      "$wine_bin" "$exe" "${filters[@]}" || wine_status=1
+  done <<<"$win_exes"
+  WINEPREFIX="$wine_tmp/prefix" "$wineserver_bin" -k 2>/dev/null || true
+  rm -rf "$wine_tmp"
+  [ "$wine_status" -eq 0 ] || die "Windows unit tests failed under Wine"
+fi

@@ -768,3 +768,32 @@ fn accepts_tufup_style_members() {
     assert_eq!((summary.files, summary.dirs, summary.symlinks), (1, 1, 1));
     assert_eq!(fs::read(dest.join("app")).unwrap(), b"hi");
 }
+
+#[test]
+fn setuid_bits_are_dropped_from_the_tar_and_reported_for_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle");
+    fs::create_dir_all(bundle.join("bin")).unwrap();
+    fs::write(bundle.join("bin/tool"), b"#!/bin/sh\n").unwrap();
+    fs::set_permissions(bundle.join("bin/tool"), fs::Permissions::from_mode(0o4755)).unwrap();
+    fs::write(bundle.join("plain"), b"x").unwrap();
+    let dropped = tufd_core::archive::dropped_mode_bits(&bundle).unwrap();
+    assert_eq!(dropped, vec![("bin/tool".to_owned(), 0o4755)]);
+    let mut tar_bytes = Vec::new();
+    write_tar(&bundle, &mut tar_bytes, &mut |_| {}).unwrap();
+    let mut archive = tar::Archive::new(&tar_bytes[..]);
+    let modes: Vec<(String, u32)> = archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.path().unwrap().to_string_lossy().into_owned(),
+                e.header().mode().unwrap(),
+            )
+        })
+        .collect();
+    assert!(modes.contains(&("bin/tool".to_owned(), 0o755)), "{modes:?}");
+    let signed = tufd_core::archive::tar_modes(&bundle).unwrap();
+    assert_eq!(signed.mode_of("bin/tool"), 0o755);
+}

@@ -191,11 +191,11 @@ pub enum Error {
     /// `init --app-name` is not a valid app name.
     #[error(transparent)]
     AppName(tufd_core::Error),
-    /// An expiry of `days` days from now is past the largest representable date.
-    #[error("an expiry of {days} days is out of range: use fewer days")]
+    /// An expiry `lifetime` from now is past the largest representable date.
+    #[error("an expiry {lifetime} from now is out of range: use a shorter lifetime")]
     ExpiryOutOfRange {
-        /// The requested lifetime, in days.
-        days: u64,
+        /// The requested lifetime.
+        lifetime: crate::lifetime::Lifetime,
     },
 
     // ---- already-exists

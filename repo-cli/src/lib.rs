@@ -47,6 +47,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod keys;
+pub mod lifetime;
 mod progress;
 pub mod repo;
 

@@ -116,6 +116,24 @@ fn sign_timestamp_bumps_version_and_python_still_refreshes() {
     let again = ngclient(&server.url, &root, client.path());
     assert_eq!(again["timestamp_version"], 4);
     assert_eq!(again["snapshot_version"], 3);
+    // Lifetimes shorter than a day: a 12-hour timestamp is accepted by python-tuf too.
+    ok(w, &["sign", "timestamp", "--expires-in", "12h"]);
+    let hourly = ngclient(&server.url, &root, client.path());
+    assert_eq!(hourly["timestamp_version"], 5);
+    let timestamp: Value = serde_json::from_slice(
+        &std::fs::read(w.join("repository/metadata/timestamp.json")).unwrap(),
+    )
+    .unwrap();
+    let expires: jiff::Timestamp = timestamp["signed"]["expires"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let left = expires.as_second() - jiff::Timestamp::now().as_second();
+    assert!(
+        (12 * 3600 - 60..=12 * 3600).contains(&left),
+        "expires in {left} s, not 12 h"
+    );
     ok(w, &["verify"]);
 }
 
@@ -319,6 +337,17 @@ fn bad_input_is_refused_with_one_line_and_nothing_changes() {
             &["add", "bundles/2", "--version", "2.0", "--codec", "xdelta"],
             "usage",
             Some("xdelta"),
+        ),
+        // A lifetime of zero would publish a timestamp every client refuses as expired.
+        (
+            &["sign", "timestamp", "--expires-in", "0"],
+            "usage",
+            Some("already refuse as expired"),
+        ),
+        (
+            &["sign", "timestamp", "--expires-in", "soon"],
+            "usage",
+            Some("12h"),
         ),
         (
             &[
@@ -556,7 +585,8 @@ fn verify_reports_missing_corrupt_and_expired() {
         .find(|p| p.to_string_lossy().ends_with("my_app-1.0.tar.gz"))
         .unwrap();
     std::fs::remove_file(&archive).unwrap();
-    ok(w, &["sign", "timestamp", "--expires-in", "0"]);
+    ok(w, &["sign", "timestamp", "--expires-in", "1s"]);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
     let out = run(w, &["verify"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -4,7 +4,8 @@
 //! the app untouched.
 //!
 //! The expired timestamp is made by the publisher's own tool: `tufd-repo sign timestamp
-//! --expires-in 0` re-signs it with an expiry of "now", and the test waits past that second.
+//! --expires-in 1s` re-signs it with an expiry one second from now (a lifetime of 0 is refused),
+//! and the test waits past it.
 
 use std::time::Duration;
 
@@ -25,9 +26,9 @@ fn expired_timestamp_fails_with_expired_metadata_and_leaves_the_app_untouched() 
     let check = client.check_json();
     assert_eq!(check["update_available"], true, "{check}");
 
-    let resign = fx.repo.run(&["sign", "timestamp", "--expires-in", "0"]);
+    let resign = fx.repo.run(&["sign", "timestamp", "--expires-in", "1s"]);
     resign.assert_success();
-    std::thread::sleep(Duration::from_millis(2100));
+    std::thread::sleep(Duration::from_millis(3100));
     let mark = nginx.access_log().len();
 
     let out = client.update();

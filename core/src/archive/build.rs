@@ -100,6 +100,25 @@ pub fn tar_modes(bundle: &Path) -> Result<TarModes, ArchiveError> {
     Ok(modes)
 }
 
+/// The members of `bundle` whose setuid, setgid or sticky bits the tar drops (it keeps
+/// `mode & 0o777` only, so that extraction never creates a setuid file): tar member name and
+/// the full mode (`0o7777` mask), for the publisher to warn about. Always empty where the file
+/// system has no such bits.
+///
+/// # Errors
+/// As [`write_tar`].
+pub fn dropped_mode_bits(bundle: &Path) -> Result<Vec<(String, u32)>, ArchiveError> {
+    Ok(list_bundle(bundle)?
+        .into_iter()
+        .filter_map(|member| match member {
+            Member::Dir { name, mode } | Member::File { name, mode, .. } if mode & 0o7000 != 0 => {
+                Some((name, mode))
+            }
+            _ => None,
+        })
+        .collect())
+}
+
 /// As [`write_tar`], with every member's permission bits taken from `modes` (the signed map of
 /// the release the folder came from) instead of from the disk: how a client on a file system
 /// without mode bits rebuilds the exact tar of an installed version.
@@ -307,7 +326,7 @@ fn check_link(path: &Path, link_dir: &[String], target: &str) -> Result<(), Arch
 #[cfg(unix)]
 fn file_mode(meta: &Metadata) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o777
+    meta.permissions().mode() & 0o7777
 }
 
 #[cfg(not(unix))]
@@ -363,7 +382,7 @@ fn write_members(
     for member in members {
         match member {
             Member::Dir { name, mode } => {
-                let header = header(EntryType::Directory, *mode, 0);
+                let header = header(EntryType::Directory, *mode & 0o777, 0);
                 append(&mut builder, header, name, None, &mut io::empty())
                     .map_err(ArchiveError::stream(WRITING))?;
             }
@@ -387,7 +406,7 @@ fn write_members(
                     progress: &mut *progress,
                     failure: None,
                 };
-                let header = header(EntryType::Regular, *mode, *len);
+                let header = header(EntryType::Regular, *mode & 0o777, *len);
                 let written = append(&mut builder, header, name, None, &mut reader);
                 if let Some(failure) = reader.failure.take() {
                     return Err(match failure {

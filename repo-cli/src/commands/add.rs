@@ -310,10 +310,18 @@ fn build_archive(
     archive_path: &Path,
     compression: Compression,
 ) -> Result<(TarDigest, TarModes, PathBuf)> {
-    let modes = tufd_core::archive::tar_modes(bundle).map_err(|e| Error::Archive {
+    let archive_error = |e| Error::Archive {
         bundle: bundle.to_path_buf(),
         source: Box::new(e),
-    })?;
+    };
+    let modes = tufd_core::archive::tar_modes(bundle).map_err(archive_error)?;
+    for (entry, mode) in tufd_core::archive::dropped_mode_bits(bundle).map_err(archive_error)? {
+        eprintln!(
+            "warning: {entry} has mode {mode:o}: the archive keeps {:o} (setuid, setgid and \
+             sticky bits are never published, so that no client extracts a setuid file)",
+            mode & 0o777
+        );
+    }
     let bar = progress::bytes_bar("archiving", bundle_bytes(bundle));
     let mut out = BufWriter::new(File::create(tar_path).map_err(Error::io("create", tar_path))?);
     let digest =

@@ -14,6 +14,7 @@ use tufd_core::Codec;
 use crate::config::{CompressionName, Config, ROLES, role_name};
 use crate::error::{Error, Result};
 use crate::keys::{Passphrase, Signer};
+use crate::lifetime::Lifetime;
 use crate::repo::sign::{
     SPEC_VERSION, build_snapshot, build_timestamp, expiry, sign_role, sign_with, signers_for,
 };
@@ -160,7 +161,7 @@ fn initial_root(config: &Config, signers: &[Signer]) -> Result<Root> {
         spec_version: SPEC_VERSION.into(),
         consistent_snapshot: config.consistent_snapshot,
         version: NonZeroU64::MIN,
-        expires: expiry(config.role(RoleType::Root)?.expires_days)?,
+        expires: expiry(Lifetime::days(config.role(RoleType::Root)?.expires_days))?,
         keys,
         roles,
         _extra: HashMap::new(),
@@ -183,20 +184,24 @@ async fn publish_initial(config: &Config, layout: &Layout, signers: &[Signer]) -
     let targets = Targets::new(
         SPEC_VERSION.into(),
         one,
-        expiry(config.role(RoleType::Targets)?.expires_days)?,
+        expiry(Lifetime::days(config.role(RoleType::Targets)?.expires_days))?,
     );
     let targets_file = sign_role(targets, &root, signers).await?;
     staging.add_metadata(&role_file("targets", 1, consistent), &targets_file.bytes)?;
     let snapshot = build_snapshot(
         one,
-        expiry(config.role(RoleType::Snapshot)?.expires_days)?,
+        expiry(Lifetime::days(
+            config.role(RoleType::Snapshot)?.expires_days,
+        ))?,
         targets_file.metafile(),
     );
     let snapshot_file = sign_role(snapshot, &root, signers).await?;
     staging.add_metadata(&role_file("snapshot", 1, consistent), &snapshot_file.bytes)?;
     let timestamp = build_timestamp(
         one,
-        expiry(config.role(RoleType::Timestamp)?.expires_days)?,
+        expiry(Lifetime::days(
+            config.role(RoleType::Timestamp)?.expires_days,
+        ))?,
         snapshot_file.metafile(),
     );
     let ts_file = sign_role(timestamp, &root, signers).await?;

@@ -19,6 +19,7 @@ use super::sign::{RoleArg, stage_root};
 use super::{Chain, Ctx, resign};
 use crate::config::{ROLES, role_name};
 use crate::error::{Error, Result};
+use crate::lifetime::Lifetime;
 use crate::repo::State;
 use crate::repo::sign::{bump, expiry};
 use crate::repo::txn::Staging;
@@ -136,7 +137,7 @@ pub async fn run(ctx: &Ctx, args: KeysArgs) -> Result<KeysOutcome> {
         config.check()?;
         let mut new_root = old_root.clone();
         new_root.version = new_version;
-        new_root.expires = expiry(config.role(RoleType::Root)?.expires_days)?;
+        new_root.expires = expiry(Lifetime::days(config.role(RoleType::Root)?.expires_days))?;
         new_root
             .keys
             .insert(new_key.key_id.clone(), new_key.key.clone());

@@ -25,6 +25,7 @@ use tough::schema::{RoleType, Root, Targets};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::keys::{Passphrase, Signer};
+use crate::lifetime::Lifetime;
 use crate::repo::sign::{build_snapshot, build_timestamp, bump, expiry, metafile, sign_role};
 use crate::repo::txn::Staging;
 use crate::repo::{Layout, State, role_file};
@@ -169,7 +170,7 @@ pub async fn publish_targets(
 }
 
 /// Stages new versions of the roles from `from` down to the timestamp, each with version + 1
-/// and a fresh expiry (config days, or `first_days` for the first role of the chain), signed
+/// and a fresh expiry (config days, or `first_lifetime` for the first role of the chain), signed
 /// with `signers` as `root` lists them. `new_targets` replaces the targets content.
 ///
 /// # Errors
@@ -184,13 +185,13 @@ pub async fn resign(
     staging: &mut Staging,
     from: Chain,
     new_targets: Option<Targets>,
-    first_days: Option<u64>,
+    first_lifetime: Option<Lifetime>,
 ) -> Result<()> {
     let consistent = root.consistent_snapshot;
-    let days = |role, is_first: bool| -> Result<u64> {
-        match first_days {
-            Some(d) if is_first => Ok(d),
-            _ => ctx.days(role),
+    let days = |role, is_first: bool| -> Result<Lifetime> {
+        match first_lifetime {
+            Some(l) if is_first => Ok(l),
+            _ => ctx.days(role).map(Lifetime::days),
         }
     };
     let targets_meta = if from == Chain::Targets {

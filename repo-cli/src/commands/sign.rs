@@ -1,4 +1,4 @@
-//! `tufd-repo sign ROLE [--expires-in DAYS] [--key FILE]`.
+//! `tufd-repo sign ROLE [--expires-in LIFETIME] [--key FILE]`.
 //!
 //! Without `--key`: re-signs `ROLE` with a new version and expiry, and the roles that depend on
 //! it: `targets` → targets, snapshot, timestamp; `snapshot` → snapshot, timestamp; `timestamp`
@@ -19,6 +19,7 @@ use tough::schema::{Role, RoleType, Root, Signed};
 use super::{Chain, Ctx, resign};
 use crate::error::{Error, Result};
 use crate::keys::Signer;
+use crate::lifetime::Lifetime;
 use crate::repo::sign::{SignedFile, bump, expiry, sign_with, signers_for};
 use crate::repo::txn::Staging;
 use crate::repo::{Loaded, State};
@@ -59,9 +60,10 @@ pub struct SignArgs {
     /// The role to re-sign.
     #[arg(value_enum)]
     pub role: RoleArg,
-    /// Lifetime of the re-signed role in days. Default: `expires_days` of the role in the config.
-    #[arg(long)]
-    pub expires_in: Option<u64>,
+    /// Lifetime of the re-signed role: days (`7`) or a duration (`12h`, `30m`, `1d 12h`); must
+    /// be positive. Default: `expires_days` of the role in the config.
+    #[arg(long, value_name = "LIFETIME")]
+    pub expires_in: Option<Lifetime>,
     /// Add one signature with this key file (PKCS#8 DER, plain or encrypted) to the role's current
     /// metadata instead of making a new version (threshold signing).
     #[arg(long)]
@@ -131,7 +133,10 @@ pub async fn run(ctx: &Ctx, args: SignArgs) -> Result<SignOutcome> {
             let signers = ctx.signers(&[RoleType::Root]).await?;
             let mut new_root = root.clone();
             new_root.version = bump(root.version);
-            new_root.expires = expiry(args.expires_in.unwrap_or(ctx.days(RoleType::Root)?))?;
+            new_root.expires = expiry(match args.expires_in {
+                Some(lifetime) => lifetime,
+                None => Lifetime::days(ctx.days(RoleType::Root)?),
+            })?;
             stage_root(&mut staging, &new_root, &root, &signers, &[]).await?;
             staging.commit(&ctx.layout)?;
             return Ok(SignOutcome::Root {

@@ -18,19 +18,19 @@ use tough::schema::{
 use crate::config::role_name;
 use crate::error::{Error, Result};
 use crate::keys::Signer;
+use crate::lifetime::Lifetime;
 
 /// The spec version tough's editor and loader agree on.
 pub const SPEC_VERSION: &str = "1.0.0";
 
-/// `now + days`, truncated to whole seconds.
+/// `now + lifetime`, in whole seconds.
 ///
 /// # Errors
 /// [`Error::ExpiryOutOfRange`] past the largest date `jiff` represents (year 9999).
-pub fn expiry(days: u64) -> Result<jiff::Timestamp> {
-    let out_of_range = || Error::ExpiryOutOfRange { days };
-    let secs = i64::try_from(days)
+pub fn expiry(lifetime: Lifetime) -> Result<jiff::Timestamp> {
+    let out_of_range = || Error::ExpiryOutOfRange { lifetime };
+    let secs = i64::try_from(lifetime.seconds())
         .ok()
-        .and_then(|d| d.checked_mul(86_400))
         .and_then(|s| s.checked_add(jiff::Timestamp::now().as_second()))
         .ok_or_else(out_of_range)?;
     jiff::Timestamp::from_second(secs).map_err(|_| out_of_range())
@@ -186,18 +186,18 @@ mod tests {
 
     #[test]
     fn expiry_has_whole_seconds() {
-        let e = expiry(1).unwrap();
+        let e = expiry(Lifetime::days(1)).unwrap();
         assert_eq!(e.subsec_nanosecond(), 0);
         let text = serde_json::to_string(&e).unwrap();
         assert!(!text.contains('.'), "{text}");
         let now = jiff::Timestamp::now().as_second();
         assert!((e.as_second() - now - 86_400).abs() <= 1);
         assert!(matches!(
-            expiry(u64::MAX),
+            expiry(Lifetime::days(u64::MAX)),
             Err(Error::ExpiryOutOfRange { .. })
         ));
         assert!(matches!(
-            expiry(10_000 * 366),
+            expiry(Lifetime::days(10_000 * 366)),
             Err(Error::ExpiryOutOfRange { .. })
         ));
     }

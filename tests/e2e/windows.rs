@@ -413,9 +413,16 @@ fn windows_swap_refused_by_a_held_staging_folder_rolls_back_and_the_next_update_
     let status = tufd
         .wait_timeout(LONG)
         .unwrap_or_else(|| panic!("tufd.exe update hangs:\n{}", read(&log)));
+    // `tufd --help`: exit status 1 and one line `error[<kind>]: <message>` on stderr.
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "tufd.exe update did not fail as documented though the staging folder was held:\n{}",
+        read(&log)
+    );
     assert!(
-        !status.success(),
-        "tufd.exe update succeeded though the staging folder was held:\n{}",
+        read(&log).contains("error[install-failed]"),
+        "no install-failed error line:\n{}",
         read(&log)
     );
     println!("the refused swap, as tufd.exe logged it:\n{}", read(&log));

@@ -3,15 +3,21 @@
 //! problem it finds, one per line on stdout: a refresh that fails, expired roles, a
 //! `root.json` that is not the newest root, targets whose file is missing or whose length or
 //! hash differ, target names that do not parse, custom metadata that does not parse, patches
-//! whose `from` release has no archive. Exit code 1 on any problem.
+//! whose `from` release has no archive, and archives a client would refuse: each of the app's
+//! archives is decompressed, checked against its signed `tar_hash`, and extracted into a
+//! temporary folder with the client's own checks (paths, links, Windows names, limits). Exit
+//! code 1 on any problem.
 
 use std::fmt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use futures::StreamExt;
 use tough::{ExpirationEnforcement, RepositoryLoader};
-use tufd_core::{TargetCustom, TargetName};
+use tufd_core::archive::{Compression, ExtractLimits};
+use tufd_core::custom::TarDigest;
+use tufd_core::{Suffix, TargetCustom, TargetName};
 use url::Url;
 
 use super::Ctx;
@@ -170,18 +176,58 @@ pub async fn check(ctx: &Ctx) -> Result<Vec<String>> {
     names.sort_by(|a, b| a.0.raw().cmp(b.0.raw()));
     for (name, target) in &names {
         let raw = name.raw();
+        // This app's archives are kept (in a temporary file) to be extracted as a client would.
+        let archive_of_app = TargetName::parse(raw)
+            .ok()
+            .filter(|p| p.suffix().is_archive() && p.app() == ctx.config.app_name);
         match repo.read_target(name).await {
             Ok(Some(stream)) => {
                 let mut stream = Box::pin(stream);
                 let mut err = None;
+                let mut copy = match archive_of_app {
+                    Some(_) => Some(
+                        tempfile::NamedTempFile::new()
+                            .map_err(Error::io("create a file in", &temp))?,
+                    ),
+                    None => None,
+                };
                 while let Some(chunk) = stream.next().await {
-                    if let Err(e) = chunk {
-                        err = Some(e);
-                        break;
+                    match chunk {
+                        Ok(bytes) => {
+                            if let Some(file) = copy.as_mut() {
+                                file.write_all(&bytes)
+                                    .map_err(Error::io("write", file.path()))?;
+                            }
+                        }
+                        Err(e) => {
+                            err = Some(e);
+                            break;
+                        }
                     }
                 }
                 if let Some(e) = err {
                     problems.push(format!("target {raw}: {e}"));
+                } else if let (Some(file), Some(parsed)) = (copy, &archive_of_app) {
+                    let signed = match TargetCustom::parse(raw, false, &target.custom) {
+                        Ok(TargetCustom::Archive(a)) => a.tar,
+                        _ => None,
+                    };
+                    let compression = match parsed.suffix() {
+                        Suffix::TarZst => Compression::Zstd,
+                        _ => Compression::Gzip,
+                    };
+                    let raw_name = raw.to_owned();
+                    let refused = tokio::task::spawn_blocking(move || {
+                        client_refusal(file.path(), compression, signed.as_ref())
+                    })
+                    .await
+                    .map_err(|source| Error::Task {
+                        task: "extracting",
+                        source,
+                    })??;
+                    if let Some(reason) = refused {
+                        problems.push(format!("archive {raw_name}: clients refuse it: {reason}"));
+                    }
                 }
             }
             Ok(None) => problems.push(format!("target {raw} is listed but cannot be found")),
@@ -222,4 +268,95 @@ pub async fn check(ctx: &Ctx) -> Result<Vec<String>> {
         }
     }
     Ok(problems)
+}
+
+/// Entries a client extracts at most from one archive (as `tufd-install`'s staging).
+const MAX_ENTRIES: u64 = 1_000_000;
+
+/// Decompresses the archive at `path`, checks the tar against `signed` and extracts it into a
+/// temporary folder with a client's checks (Windows names on, whatever this OS is: one
+/// repository may serve every platform). `Some(reason)` when a client would refuse it.
+///
+/// # Errors
+/// [`Error::Io`] when a temporary file or folder cannot be made.
+fn client_refusal(
+    path: &Path,
+    compression: Compression,
+    signed: Option<&TarDigest>,
+) -> Result<Option<String>> {
+    let temp = std::env::temp_dir();
+    let mut tar = tempfile::tempfile().map_err(Error::io("create a file in", &temp))?;
+    let mut input =
+        std::io::BufReader::new(std::fs::File::open(path).map_err(Error::io("read", path))?);
+    let limit = signed.map_or(u64::MAX, |t| t.size_bytes);
+    let mut hashing = tufd_core::hash::HashingWriter::new(&mut tar);
+    if let Err(e) = tufd_core::archive::decompress(&mut input, compression, &mut hashing, limit) {
+        return Ok(Some(e.to_string()));
+    }
+    let (sha256, size_bytes, _) = hashing.finish();
+    if let Some(signed) = signed
+        && (signed.sha256 != sha256 || signed.size_bytes != size_bytes)
+    {
+        return Ok(Some(format!(
+            "its tar is {size_bytes} bytes sha256 {sha256}, signed {} bytes sha256 {}",
+            signed.size_bytes, signed.sha256
+        )));
+    }
+    use std::io::Seek;
+    tar.rewind().map_err(Error::io("read", path))?;
+    let dest = tempfile::tempdir().map_err(Error::io("create a folder in", &temp))?;
+    let limits = ExtractLimits {
+        max_total_bytes: size_bytes,
+        max_entries: MAX_ENTRIES,
+        windows_names: true,
+    };
+    let mut reader = std::io::BufReader::new(tar);
+    Ok(
+        tufd_core::archive::extract_tar(&mut reader, &dest.path().join("bundle"), &limits)
+            .err()
+            .map(|e| e.to_string()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A corpus tar (`tests/hostile/cases/`) gzip-compressed into a temporary archive file.
+    fn archive_of(case: &str) -> (tempfile::NamedTempFile, TarDigest) {
+        let tar = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/hostile/cases")
+                .join(case),
+        )
+        .unwrap();
+        let digest = TarDigest {
+            sha256: tufd_core::Sha256::digest(&tar),
+            size_bytes: tar.len() as u64,
+        };
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        tufd_core::archive::compress(&mut &tar[..], Compression::Gzip, file.as_file_mut()).unwrap();
+        (file, digest)
+    }
+
+    #[test]
+    fn verify_refuses_a_signed_archive_that_clients_refuse_to_extract() {
+        let (ok, ok_digest) = archive_of("control_ok.tar");
+        assert_eq!(
+            client_refusal(ok.path(), Compression::Gzip, Some(&ok_digest)).unwrap(),
+            None
+        );
+        let (evil, evil_digest) = archive_of("dotdot.tar");
+        assert!(
+            client_refusal(evil.path(), Compression::Gzip, Some(&evil_digest))
+                .unwrap()
+                .is_some()
+        );
+        // The right bytes under the wrong signed digest are refused too.
+        assert!(
+            client_refusal(ok.path(), Compression::Gzip, Some(&evil_digest))
+                .unwrap()
+                .is_some()
+        );
+    }
 }

@@ -8,6 +8,8 @@
 //! - [`journal`] and [`executor`]: the journaled install swap and its recovery after a crash.
 //! - [`handoff`]: handing the swap to a copy of tufd outside the install folder (Windows).
 //! - [`commit`], [`health`], [`rollback`], [`cleanup`]: what follows an install.
+//! - [`fsops`]: renames retried while another program holds a file (Windows), and removals
+//!   that clear read-only attributes and closed folder modes first.
 //! - [`process`]: running a program under a deadline (plan `run` steps, the health command).
 //! - [`preflight`]: checks before a download (writable folders, free space, no install running).
 //! - [`layout`]: the data folder's paths; [`settings`]: what the install side knows of the app.

@@ -303,6 +303,34 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// Exchanges `a` and `b` in one atomic step, journaled; `false` (nothing done, nothing
+    /// journaled) where the OS or file system has no atomic exchange.
+    fn exchange(&mut self, step: usize, a: &Path, b: &Path) -> Result<bool, Halt> {
+        let Some(a_id) = crate::sys::file_id(a) else {
+            return Ok(false);
+        };
+        self.record(
+            step,
+            ActionKind::Exchanged {
+                a: a.to_path_buf(),
+                b: b.to_path_buf(),
+                a_id,
+            },
+        )?;
+        match journal::exchange(a, b, self.forward_syncs()) {
+            Ok(()) => Ok(true),
+            Err(InstallError::Rename { source, .. })
+                if source.kind() == std::io::ErrorKind::Unsupported =>
+            {
+                tracing::debug!(a = %a.display(), "no atomic exchange here; swapping by three renames");
+                self.journal.actions.pop();
+                journal::write(self.path, &self.journal, self.forward_syncs())?;
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn run_step(&mut self, index: usize, step: &Step, executed: &mut Executed) -> Result<(), Halt> {
         match step {
             Step::WaitForExit { pid, timeout } => {
@@ -318,6 +346,9 @@ impl Runner<'_> {
             Step::Swap { a, b } => {
                 let a = self.existing(a)?;
                 let b = self.existing(b)?;
+                if self.exchange(index, &a, &b)? {
+                    return Ok(());
+                }
                 let mut name = a.file_name().unwrap_or_default().to_os_string();
                 name.push(format!(".tufd-swap-{index}"));
                 let tmp = journal::parent(&a).join(name);
@@ -779,7 +810,58 @@ mod tests {
             assert_eq!(recover(&f.journal).unwrap(), None);
             crashed += 1;
         }
-        assert!(crashed >= 12, "only {crashed} crash points");
+        // `swap` is one atomic exchange where the OS has one (one action), else three renames.
+        assert!(crashed >= 10, "only {crashed} crash points");
+    }
+
+    #[test]
+    fn swap_plan_leaves_a_whole_install_folder_at_every_crash_point() {
+        let plan = vec![
+            Step::Swap {
+                a: PlanPath::root(Root::Install),
+                b: PlanPath::root(Root::Staging),
+            },
+            Step::Move {
+                from: PlanPath::root(Root::Staging),
+                to: PlanPath::root(Root::Backup),
+            },
+        ];
+        let mut crashed = 0;
+        for crash_at in 1..=10 {
+            let f = fixture();
+            let before = snapshot(f.dir.path());
+            let faults = Faults {
+                crash_at_action: Some(crash_at),
+                ..Faults::default()
+            };
+            match run_with(&f, &plan, faults) {
+                Err(InstallError::SimulatedCrash) => {}
+                Ok(_) => break,
+                Err(e) => panic!("{e}"),
+            }
+            // Before any recovery the install folder holds one whole version.
+            let version = fs::read_to_string(f.roots.install.join("version.txt")).unwrap();
+            assert!(version == "1.0" || version == "2.0", "{version}");
+            assert_eq!(
+                recover(&f.journal).unwrap(),
+                Some(Recovery::RolledBack { version: v("1.0") })
+            );
+            assert_eq!(snapshot(f.dir.path()), before, "crash at action {crash_at}");
+            crashed += 1;
+        }
+        assert!(crashed >= 2, "only {crashed} crash points");
+        // A failure after the exchange was taken: undone by exchanging back.
+        let f = fixture();
+        let before = snapshot(f.dir.path());
+        let faults = Faults {
+            fail_after_step: Some(0),
+            ..Faults::default()
+        };
+        assert!(matches!(
+            run_with(&f, &plan, faults),
+            Err(InstallError::StepFailed { rollback: None, .. })
+        ));
+        assert_eq!(snapshot(f.dir.path()), before);
     }
 
     #[test]

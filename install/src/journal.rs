@@ -10,10 +10,12 @@
 //! |---|---|---|
 //! | [`ActionKind::Rename`] | `rename(from, to)` (`to` did not exist) | `to` exists and `from` does not → `rename(to, from)`; `from` exists and `to` does not → not taken, nothing |
 //! | [`ActionKind::Created`] | a folder, link or copied tree made at `path` (which did not exist) | remove `path` if it exists (never following a link) |
+//! | [`ActionKind::Exchanged`] | one atomic exchange of `a` and `b` (both exist) | what was at `a` (recorded identity) is now at `b` → exchange again; still at `a` → not taken, nothing |
 //! | [`ActionKind::Mode`] | `chmod` | put the recorded old mode back |
 //!
 //! `move` is [`ActionKind::Created`] for each missing parent folder, then a rename; `swap` is
-//! three renames through a temporary name; `remove` is a rename into the trash folder (so it
+//! one atomic exchange where the OS has one (Linux, macOS), else three renames through a
+//! temporary name; `remove` is a rename into the trash folder (so it
 //! can be put back); `copy` and `symlink` are [`ActionKind::Created`]; `set-mode` is
 //! [`ActionKind::Mode`]; `wait-for-exit`, `run` and `relaunch` take no undoable action (a
 //! program that ran cannot be un-run).
@@ -73,6 +75,17 @@ pub enum ActionKind {
     Created {
         /// What was created.
         path: PathBuf,
+    },
+    /// `a` and `b` exchanged in one atomic step ([`crate::sys::exchange`]); `a_id` is the
+    /// identity (device, inode) of what was at `a` before, which tells after a crash whether
+    /// the exchange happened (both paths exist either way).
+    Exchanged {
+        /// One path.
+        a: PathBuf,
+        /// The other.
+        b: PathBuf,
+        /// What was at `a` before the exchange.
+        a_id: (u64, u64),
     },
     /// Permission bits of `path` changed from `old_mode`.
     Mode {
@@ -253,6 +266,28 @@ pub(crate) fn rename(from: &Path, to: &Path, syncs: Syncs) -> Result<(), Install
     Ok(())
 }
 
+/// Exchanges `a` and `b` atomically ([`crate::sys::exchange`]), then syncs their folders as
+/// `syncs` says.
+///
+/// # Errors
+/// [`InstallError::Rename`] (with the OS error; [`std::io::ErrorKind::Unsupported`] where there
+/// is no atomic exchange), or a failed sync under [`Syncs::Required`].
+pub(crate) fn exchange(a: &Path, b: &Path, syncs: Syncs) -> Result<(), InstallError> {
+    tufd_core::faults::point("install.before-rename");
+    crate::sys::exchange(a, b).map_err(|source| InstallError::Rename {
+        from: a.to_path_buf(),
+        to: b.to_path_buf(),
+        source,
+    })?;
+    tufd_core::faults::point("install.after-rename");
+    sync_dir(parent(a), syncs)?;
+    if parent(a) != parent(b) {
+        sync_dir(parent(b), syncs)?;
+    }
+    tufd_core::faults::point("install.after-rename-sync");
+    Ok(())
+}
+
 /// Removes whatever is at `path` without following links (read-only files and folders
 /// included, [`crate::fsops::remove_tree`]); nothing there is fine. The folder is then synced
 /// as `syncs` says.
@@ -291,6 +326,18 @@ impl ActionKind {
                     to_exists,
                 }),
             },
+            ActionKind::Exchanged { a, b, a_id } => {
+                match (crate::sys::file_id(a), crate::sys::file_id(b)) {
+                    (Some(at_a), Some(_)) if at_a == *a_id => Ok(()),
+                    (Some(_), Some(at_b)) if at_b == *a_id => exchange(a, b, Syncs::BestEffort),
+                    (at_a, at_b) => Err(InstallError::UndoConflict {
+                        from: a.clone(),
+                        to: b.clone(),
+                        from_exists: at_a.is_some(),
+                        to_exists: at_b.is_some(),
+                    }),
+                }
+            }
             ActionKind::Created { path } => remove_any(path, Syncs::BestEffort),
             ActionKind::Mode { path, old_mode } => set_mode_no_follow(path, *old_mode),
         }

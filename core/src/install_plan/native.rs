@@ -11,18 +11,26 @@ use super::{InstallContext, PlanPath, Root, Step};
 /// How long the built-in plans wait for the running app to exit: 60 seconds.
 pub const EXIT_WAIT: Duration = Duration::from_secs(60);
 
-/// The built-in plan for `ctx.os`: [`macos_app_plan`] on `macos`, [`tree_plan`] elsewhere
-/// (Linux trees, and Windows folders, which can be renamed once the app has exited).
+/// The built-in plan for `ctx.os`: [`tree_plan`] on Windows (two renames once the app has
+/// exited: Windows has no atomic exchange of folders), [`swap_plan`] elsewhere (Linux trees
+/// and macOS `.app` bundles), whose one atomic exchange means the install folder always exists
+/// and always holds one whole version, even if the machine dies mid-install.
 pub fn native_plan(ctx: &InstallContext) -> Vec<Step> {
     match ctx.os.as_str() {
-        "macos" => macos_app_plan(ctx),
-        _ => tree_plan(ctx),
+        "windows" => tree_plan(ctx),
+        _ => swap_plan(ctx),
     }
+}
+
+/// The plan of Linux and macOS: [`macos_app_plan`], which suits any folder.
+pub fn swap_plan(ctx: &InstallContext) -> Vec<Step> {
+    macos_app_plan(ctx)
 }
 
 /// A folder tree: wait for the app to exit, move the install folder to the backup, move
 /// staging to the install folder, relaunch if configured. Two renames, as the install
-/// actor's journal expects.
+/// actor's journal expects; between them the install folder is missing (a crash there is
+/// undone at the next start).
 pub fn tree_plan(ctx: &InstallContext) -> Vec<Step> {
     let mut steps = wait_for_app(ctx);
     steps.push(Step::Move {
@@ -103,8 +111,8 @@ mod tests {
     }
 
     #[test]
-    fn linux_tree_with_pid_and_relaunch() {
-        let c = ctx("linux", Some(4242), Some(command("bin/demo")));
+    fn tree_plan_waits_moves_twice_and_relaunches() {
+        let c = ctx("windows", Some(4242), Some(command("bin/demo")));
         let plan = native_plan(&c);
         assert_eq!(
             plan,
@@ -131,10 +139,24 @@ mod tests {
     }
 
     #[test]
-    fn linux_tree_without_pid_or_relaunch_is_two_moves() {
+    fn linux_swaps_atomically_then_keeps_the_old_tree_as_backup() {
         let plan = native_plan(&ctx("linux", None, None));
-        assert_eq!(plan.len(), 2);
-        assert!(plan.iter().all(|s| matches!(s, Step::Move { .. })));
+        assert_eq!(
+            plan,
+            vec![
+                Step::Swap {
+                    a: PlanPath::root(Root::Install),
+                    b: PlanPath::root(Root::Staging)
+                },
+                Step::Move {
+                    from: PlanPath::root(Root::Staging),
+                    to: PlanPath::root(Root::Backup)
+                },
+            ]
+        );
+        let windows = native_plan(&ctx("windows", None, None));
+        assert_eq!(windows.len(), 2);
+        assert!(windows.iter().all(|s| matches!(s, Step::Move { .. })));
     }
 
     #[test]

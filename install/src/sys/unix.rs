@@ -128,3 +128,40 @@ pub fn detach(cmd: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
     cmd.process_group(0);
 }
+
+/// Exchanges `a` and `b` in one atomic step (both exist, on one file system): Linux
+/// `renameat2(RENAME_EXCHANGE)`, macOS `renameatx_np(RENAME_SWAP)`, through rustix. At every
+/// instant both paths exist, each holding one of the two whole trees.
+///
+/// # Errors
+/// [`io::ErrorKind::Unsupported`] where the OS or the file system has no atomic exchange (an old
+/// kernel, some network and FUSE file systems): the caller renames three times instead. Other
+/// OS errors as they are.
+pub fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        use rustix::io::Errno;
+        match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+            Ok(()) => Ok(()),
+            Err(e) if e == Errno::INVAL || e == Errno::NOSYS || e == Errno::NOTSUP => Err(
+                io::Error::new(io::ErrorKind::Unsupported, format!("no atomic exchange: {e}")),
+            ),
+            Err(e) => Err(e.into()),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+    {
+        let _ = (a, b);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no atomic exchange on this OS",
+        ))
+    }
+}
+
+/// The identity of the file or folder at `path` (device, inode; links not followed), to tell
+/// after a crash whether an exchange happened.
+pub fn file_id(path: &Path) -> Option<(u64, u64)> {
+    fs::symlink_metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}

@@ -241,3 +241,20 @@ mod tests {
         assert!(!install.exists());
     }
 }
+
+/// Windows has no atomic exchange of two folders: always [`io::ErrorKind::Unsupported`] (the
+/// executor renames three times instead).
+///
+/// # Errors
+/// Always.
+pub fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no atomic exchange on Windows",
+    ))
+}
+
+/// Not used on Windows (there is no exchange to recognise): `None`.
+pub fn file_id(_path: &Path) -> Option<(u64, u64)> {
+    None
+}

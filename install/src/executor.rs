@@ -815,6 +815,51 @@ mod tests {
     }
 
     #[test]
+    fn an_app_that_never_exits_fails_the_wait_untouched_and_the_next_install_works() {
+        let f = fixture();
+        let before = snapshot(f.dir.path());
+        let plan = |pid| {
+            vec![
+                Step::WaitForExit {
+                    pid,
+                    timeout: Duration::from_millis(300),
+                },
+                Step::Swap {
+                    a: PlanPath::root(Root::Install),
+                    b: PlanPath::root(Root::Staging),
+                },
+                Step::Move {
+                    from: PlanPath::root(Root::Staging),
+                    to: PlanPath::root(Root::Backup),
+                },
+            ]
+        };
+        // This test process stands for the app: it never exits within the wait.
+        let err = run_with(&f, &plan(std::process::id()), Faults::default()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                InstallError::StepFailed {
+                    index: 0,
+                    rollback: None,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(snapshot(f.dir.path()), before);
+        assert!(
+            !f.journal.exists(),
+            "no journal left to wedge the next start"
+        );
+        run_with(&f, &plan(dead_pid()), Faults::default()).unwrap();
+        assert_eq!(
+            fs::read_to_string(f.roots.install.join("version.txt")).unwrap(),
+            "2.0"
+        );
+    }
+
+    #[test]
     fn swap_plan_leaves_a_whole_install_folder_at_every_crash_point() {
         let plan = vec![
             Step::Swap {

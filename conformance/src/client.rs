@@ -1,15 +1,18 @@
 //! The three steps of the conformance client on tufd's TUF layer: `init` copies the trusted root,
-//! `refresh` runs [`TrustedStore::load`], `download` refreshes and then reads each target through
-//! the same loaded repository (the suite's `CLIENT-CLI.md`; conformance/README.md, "CLI").
+//! `refresh` runs [`TrustedStore::load`], `download` refreshes and then finds each target through
+//! the same loaded repository (TUF's delegation search, loading delegated roles as it goes) and
+//! downloads it unless a verified copy is already there (the suite's `CLIENT-CLI.md`;
+//! conformance/README.md, "CLI").
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use tough::TargetName;
 use tufd_net::transport::with_trailing_slash;
 use tufd_net::transport::{HttpClient, TransportSettings, TufTransport};
-use tufd_net::trusted_store::{LoadRequest, LoadedRepository, TrustedStore, quote, write_atomic};
+use tufd_net::trusted_store::{
+    LoadRequest, LoadedRepository, TrustedStore, quote, target_matches, write_atomic,
+};
 use url::Url;
 
 use crate::cli::{Cli, Command};
@@ -90,13 +93,13 @@ async fn refresh(cli: &Cli, metadata_dir: &Path) -> anyhow::Result<LoadedReposit
         })
         .await
         .context("while refreshing the metadata")?;
-    let repo = loaded.repository();
+    let trusted = loaded.trusted();
     eprintln!(
-        "trusted: root v{}, timestamp v{}, snapshot v{}, targets v{}",
-        repo.root().signed.version,
-        repo.timestamp().signed.version,
-        repo.snapshot().signed.version,
-        repo.targets().signed.version
+        "trusted: root v{}, timestamp v{:?}, snapshot v{:?}, targets v{:?}",
+        trusted.root().version,
+        trusted.timestamp().map(|t| t.version),
+        trusted.snapshot().map(|s| s.version),
+        trusted.targets_role("targets").map(|t| t.version)
     );
     Ok(loaded)
 }
@@ -104,22 +107,25 @@ async fn refresh(cli: &Cli, metadata_dir: &Path) -> anyhow::Result<LoadedReposit
 async fn download(cli: &Cli, metadata_dir: &Path) -> anyhow::Result<()> {
     let target_dir = cli.target_dir.clone().context("--target-dir is required")?;
     url_arg(cli.target_base_url.as_deref(), "--target-base-url")?;
-    let loaded = refresh(cli, metadata_dir).await?;
+    let mut loaded = refresh(cli, metadata_dir).await?;
     for name in &cli.target_names {
-        let target =
-            TargetName::new(name.as_str()).with_context(|| format!("bad target name {name:?}"))?;
+        let target = loaded
+            .target_info(name)
+            .await
+            .with_context(|| format!("while looking up {name}"))?;
         let path: PathBuf = target_dir.join(quote(name));
         if path.is_file() {
-            match loaded.read_target(&target, Some(&path)).await {
-                Ok(_) => {
-                    eprintln!("{name}: cached copy verified");
-                    continue;
-                }
-                Err(e) => eprintln!("{name}: cached copy refused ({e}); downloading"),
+            let cached = tokio::fs::read(&path)
+                .await
+                .with_context(|| format!("while reading {}", path.display()))?;
+            if target_matches(&cached, &target) {
+                eprintln!("{name}: cached copy verified");
+                continue;
             }
+            eprintln!("{name}: cached copy refused; downloading");
         }
         let bytes = loaded
-            .read_target(&target, None)
+            .download_target(&target, name)
             .await
             .with_context(|| format!("while downloading {name}"))?;
         write_atomic(&path, &bytes)

@@ -101,8 +101,10 @@ impl EngineError {
                 TufFailure::Expired => ErrorKind::ExpiredMetadata,
                 TufFailure::Rollback => ErrorKind::MetadataRollback,
                 TufFailure::Network => ErrorKind::Network,
-                TufFailure::Invalid => ErrorKind::MetadataInvalid,
+                TufFailure::TooLarge => ErrorKind::MetadataTooLarge,
                 TufFailure::Io => ErrorKind::Io,
+                // `Invalid`, and any kind a newer tufd-net adds.
+                _ => ErrorKind::MetadataInvalid,
             },
             EngineError::Download { source, .. } => match source.as_ref() {
                 DownloadError::LengthExceeded { .. } | DownloadError::HashMismatch { .. } => {

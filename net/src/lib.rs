@@ -3,11 +3,11 @@
 //!
 //! - [`transport`]: one shared HTTP client (proxies, timeouts, loopback never proxied) as the
 //!   TUF client's transport, and `file://` repositories.
-//! - [`trusted_store`]: the trusted metadata as the exact received bytes, and the refresh
-//!   keeping it.
+//! - [`trusted_store`]: the TUF client (`sigstore-tuf`) over that transport, the trusted metadata
+//!   as the exact received bytes, and the refresh keeping it.
 //! - [`tuf`]: one refresh and the trusted targets as the planner sees them ([`tuf::RepoView`]).
 //! - [`download`]: chunked, resumable target downloads checked against the signed length and
-//!   sha256.
+//!   hashes.
 #![warn(missing_docs)]
 
 pub mod download;

@@ -1,24 +1,25 @@
-//! [`refresh`]: the TUF refresh with tough, and the trusted targets as the planner sees them
-//! ([`RepoView`]).
+//! [`refresh`]: the TUF refresh with `sigstore-tuf`, and the trusted targets as the planner sees
+//! them ([`RepoView`]).
 //!
-//! - The trusted metadata is a [`TrustedStore`] in `<data>/metadata/` (exact received bytes;
-//!   tough's datastore is its sub-folder); the root given to tough is `<data>/metadata/root.json`
-//!   when present (the newest trusted root) and the shipped trusted root only on first run.
-//!   Starting from an older root would let a key rotation erase the rollback baseline.
-//!   Unchanged snapshot and targets are served from the store (no-update check: root probe plus
-//!   `timestamp.json`).
-//! - `ExpirationEnforcement::Safe`; the repository is reloaded and verified by tough for every
-//!   check (tough's `Repository` checks expiry against the clock, so a long-lived copy goes
-//!   stale). The actor keeps one [`TrustedStore`] handle for its life, whose memo spares a
-//!   no-update check re-parsing the same documents and re-running its own local-copy pre-check.
+//! - The trusted metadata is a [`TrustedStore`] in `<data>/metadata/` (exact received bytes);
+//!   the root the TUF client starts from is `<data>/metadata/root.json` when present (the newest
+//!   trusted root) and the shipped trusted root only on first run. Starting from an older root
+//!   would let a key rotation erase the rollback baseline. Unchanged snapshot and targets are
+//!   reused from the store (no-update check: root probe plus `timestamp.json`).
+//! - The repository is reloaded and verified for every check, expiry against the clock (a
+//!   long-lived copy goes stale); the stored copies are re-verified from the trusted root each
+//!   time.
+//! - Delegated targets roles are all loaded, and each target is the one TUF's delegation search
+//!   picks ([`crate::trusted_store::LoadedRepository::all_targets`]).
 //! - Targets whose names do not parse as `<app>-<version><suffix>`, or whose custom metadata
 //!   is malformed, are skipped with a log line; they cannot be planned.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use tufd_core::planner::TargetInfo;
-use tufd_core::{Sha256, Suffix, TargetCustom, TargetName};
+use tufd_core::{Suffix, TargetCustom, TargetName};
 
+use crate::download::TargetDigest;
 use crate::trusted_store::{LoadRequest, TrustedStore, TrustedStoreError};
 
 /// A trusted target file: what a download is checked against.
@@ -26,8 +27,8 @@ use crate::trusted_store::{LoadRequest, TrustedStore, TrustedStoreError};
 pub struct TargetFile {
     /// Signed length in bytes.
     pub length: u64,
-    /// Signed sha256.
-    pub sha256: Sha256,
+    /// Signed digest: the sha256, or the sha512 when the target lists no sha256.
+    pub digest: TargetDigest,
 }
 
 /// The trusted view of the repository after a refresh.
@@ -35,9 +36,10 @@ pub struct TargetFile {
 pub struct RepoView {
     /// Targets the planner can use.
     pub targets: Vec<TargetInfo>,
-    /// Every trusted target file by name, with its signed length and sha256.
+    /// Every trusted target file by name, with its signed length and digest.
     pub files: HashMap<String, TargetFile>,
-    /// Whether target files are published as `<sha256>.<name>` (root's `consistent_snapshot`).
+    /// Whether target files are published as `<hash>.<name>` (root's `consistent_snapshot`; the
+    /// hash is the file's [`TargetFile::digest`]).
     pub consistent_snapshot: bool,
 }
 
@@ -57,10 +59,12 @@ impl RepoView {
             .ok_or_else(|| TrustedStoreError::UnknownTarget {
                 target: name.to_owned(),
             })?;
-        let file_name = if self.consistent_snapshot {
-            format!("{}.{name}", file.sha256)
-        } else {
-            name.to_owned()
+        // With consistent snapshots the hash prefixes the file name, not the whole path
+        // (TUF 5.7.3: `dir/<hash>.name`).
+        let file_name = match (self.consistent_snapshot, name.rsplit_once('/')) {
+            (false, _) => name.to_owned(),
+            (true, Some((dir, base))) => format!("{dir}/{}.{base}", file.digest.hex()),
+            (true, None) => format!("{}.{name}", file.digest.hex()),
         };
         targets_url
             .join(&file_name)
@@ -71,21 +75,27 @@ impl RepoView {
     }
 }
 
-/// Converts tough's trusted targets into planner [`TargetInfo`]s and [`TargetFile`]s.
-pub fn view_of(repo: &tough::Repository) -> RepoView {
-    let mut targets = Vec::new();
+/// Converts trusted targets into planner [`TargetInfo`]s and [`TargetFile`]s.
+pub fn view_of(
+    targets: &BTreeMap<String, sigstore_tuf::TargetFile>,
+    consistent_snapshot: bool,
+) -> RepoView {
+    let mut planned = Vec::new();
     let mut files = HashMap::new();
-    for (name, target) in repo.all_targets() {
-        let raw = name.raw();
-        let Ok(sha256) = <[u8; 32]>::try_from(target.hashes.sha256.as_ref()) else {
-            tracing::warn!(target = raw, "target has no 32-byte sha256; skipped");
+    for (raw, target) in targets {
+        let hashes = target.hashes.iter().map(|(a, h)| (a.as_str(), h.as_str()));
+        let Some(digest) = TargetDigest::from_hashes(hashes) else {
+            tracing::warn!(
+                target = raw,
+                "target has neither a sha256 nor a sha512; skipped"
+            );
             continue;
         };
         files.insert(
             raw.to_owned(),
             TargetFile {
                 length: target.length,
-                sha256: Sha256::from_bytes(sha256),
+                digest,
             },
         );
         let Ok(parsed) = TargetName::parse(raw) else {
@@ -93,8 +103,16 @@ pub fn view_of(repo: &tough::Repository) -> RepoView {
             continue;
         };
         let is_patch = parsed.suffix() == Suffix::Patch;
-        match TargetCustom::parse(raw, is_patch, &target.custom) {
-            Ok(custom) => targets.push(TargetInfo {
+        let custom: HashMap<String, serde_json::Value> = match &target.custom {
+            None | Some(serde_json::Value::Null) => HashMap::new(),
+            Some(serde_json::Value::Object(map)) => map.clone().into_iter().collect(),
+            Some(_) => {
+                tracing::warn!(target = raw, "custom metadata is not an object; skipped");
+                continue;
+            }
+        };
+        match TargetCustom::parse(raw, is_patch, &custom) {
+            Ok(custom) => planned.push(TargetInfo {
                 name: parsed,
                 length: target.length,
                 custom,
@@ -103,15 +121,14 @@ pub fn view_of(repo: &tough::Repository) -> RepoView {
         }
     }
     RepoView {
-        targets,
+        targets: planned,
         files,
-        consistent_snapshot: repo.root().signed.consistent_snapshot,
+        consistent_snapshot,
     }
 }
 
-/// Refreshes the TUF metadata through `store` (a handle on the client's metadata folder, kept
-/// between calls: its in-memory memo saves repeated pre-checks; tough still verifies every
-/// role on every call) and returns the trusted view.
+/// Refreshes the TUF metadata through `store` (the client's metadata folder) and returns the
+/// trusted view, delegated roles included.
 ///
 /// # Errors
 /// [`TrustedStoreError::Io`] when the store or root cannot be read or written;
@@ -121,14 +138,17 @@ pub async fn refresh(
     store: &TrustedStore,
     request: LoadRequest,
 ) -> Result<RepoView, TrustedStoreError> {
-    let loaded = store.load(request).await.inspect_err(|e| {
-        tracing::warn!(error = %e, "tuf refresh failed");
-    })?;
-    let repo = loaded.repository();
-    tracing::debug!(
-        root = repo.root().signed.version.get(),
-        timestamp = repo.timestamp().signed.version.get(),
-        "tuf metadata refreshed"
-    );
-    Ok(view_of(repo))
+    let result = async {
+        let loaded = store.load(request).await?;
+        let trusted = loaded.trusted();
+        tracing::debug!(
+            root = trusted.root().version,
+            timestamp = trusted.timestamp().map(|t| t.version),
+            "tuf metadata refreshed"
+        );
+        let targets = loaded.all_targets().await?;
+        Ok(view_of(&targets, loaded.consistent_snapshot()))
+    }
+    .await;
+    result.inspect_err(|e: &TrustedStoreError| tracing::warn!(error = %e, "tuf refresh failed"))
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tufd_core::Sha256;
-use tufd_net::download::{DownloadError, DownloadRequest, download, part::PartRecord};
+use tufd_net::download::{DownloadError, DownloadRequest, Sha512, download, part::PartRecord};
 use tufd_net::transport::{HttpClient, TransportSettings};
 
 use support::{Fault, TestServer, content};
@@ -56,7 +56,7 @@ impl Fixture {
             dir: self.dir.path().join("downloads"),
             file_name: "app-2.0.tar.gz".to_owned(),
             length: self.data.len() as u64,
-            sha256: Sha256::digest(&self.data),
+            digest: Sha256::digest(&self.data).into(),
             chunk_bytes: CHUNK,
             checkpoint_interval: tufd_net::download::DEFAULT_CHECKPOINT_INTERVAL,
         }
@@ -66,12 +66,7 @@ impl Fixture {
     fn leave_part(&self, req: &DownloadRequest, bytes: &[u8], offset: u64) {
         std::fs::create_dir_all(&req.dir).unwrap();
         std::fs::write(req.part_path(), bytes).unwrap();
-        let record = PartRecord {
-            url: req.url.to_string(),
-            length: req.length,
-            sha256: req.sha256,
-            offset,
-        };
+        let record = PartRecord::new(req, offset);
         std::fs::write(req.record_path(), serde_json::to_vec(&record).unwrap()).unwrap();
     }
 }
@@ -226,15 +221,10 @@ async fn a_record_for_other_content_starts_from_zero() {
     let f = Fixture::new().await;
     let req = f.request();
     let mut other = req.clone();
-    other.sha256 = Sha256::digest(b"another release");
+    other.digest = Sha256::digest(b"another release").into();
     std::fs::create_dir_all(&req.dir).unwrap();
     std::fs::write(req.part_path(), vec![0u8; 500_000]).unwrap();
-    let record = PartRecord {
-        url: req.url.to_string(),
-        length: req.length,
-        sha256: other.sha256,
-        offset: 500_000,
-    };
+    let record = PartRecord::new(&other, 500_000);
     std::fs::write(req.record_path(), serde_json::to_vec(&record).unwrap()).unwrap();
     run(&client(), &req, &CancellationToken::new())
         .await
@@ -358,8 +348,8 @@ async fn wrong_bytes_are_a_hash_mismatch() {
         Err(DownloadError::HashMismatch {
             expected, actual, ..
         }) => {
-            assert_eq!(expected, req.sha256);
-            assert_ne!(actual, req.sha256);
+            assert_eq!(expected, req.digest);
+            assert_ne!(actual, req.digest);
         }
         other => panic!("expected HashMismatch, got {other:?}"),
     }
@@ -569,10 +559,34 @@ async fn an_empty_target_needs_no_bytes() {
     req.url = f.server.url("empty");
     req.file_name = "empty".to_owned();
     req.length = 0;
-    req.sha256 = Sha256::digest(b"");
+    req.digest = Sha256::digest(b"").into();
     run(&client(), &req, &CancellationToken::new())
         .await
         .0
         .unwrap();
     assert_finished(&req, b"");
+}
+
+#[tokio::test]
+async fn a_sha512_only_target_is_verified_and_resumed_with_sha512() {
+    let f = Fixture::new().await;
+    let mut req = f.request();
+    req.digest = Sha512::digest(&f.data).into();
+    f.server.push_fault(Fault::DropAfter(300_000));
+    run(&client(), &req, &CancellationToken::new())
+        .await
+        .0
+        .unwrap();
+    assert_finished(&req, &f.data);
+
+    // The wrong sha512: refused, nothing kept.
+    let mut wrong = f.request();
+    wrong.file_name = "other.tar.gz".to_owned();
+    wrong.digest = Sha512::digest(b"another release").into();
+    let (result, _) = run(&client(), &wrong, &CancellationToken::new()).await;
+    assert!(
+        matches!(result, Err(DownloadError::HashMismatch { .. })),
+        "{result:?}"
+    );
+    assert!(!wrong.final_path().exists());
 }

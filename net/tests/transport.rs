@@ -1,18 +1,13 @@
 //! Integration tests of `tufd_net::transport::TufTransport` (the transport rules of the
 //! `tufd_net::transport` module documentation) against the in-process fault-injecting server
-//! (`support/`): errors inside the stream, retries, resumed bodies, `file://`, loopback never
-//! proxied, trusted local copies.
+//! (`support/`): "not found" as an answer, retries, resumed bodies, the maximum length,
+//! `file://`, loopback never proxied.
 
 mod support;
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures::StreamExt as _;
-use tough::{Transport, TransportErrorKind};
-use tufd_net::transport::{HttpClient, LocalCopies, TransportSettings, TufTransport};
+use tufd_net::transport::{FetchError, HttpClient, TransportSettings, TufTransport};
 use url::Url;
 
 use support::{Fault, TestServer, content};
@@ -32,21 +27,11 @@ fn transport() -> TufTransport {
     TufTransport::new(client, settings())
 }
 
-/// Fetches `url` (which must succeed as a call: rule 2) and collects the stream: the bytes
-/// received before the first error, and that error's kind.
-async fn collect(t: &TufTransport, url: Url) -> (Vec<u8>, Option<TransportErrorKind>) {
-    let mut stream = t
-        .fetch(url)
-        .await
-        .expect("fetch itself must never fail (transport rule 2, tufd_net::transport)");
-    let mut bytes = Vec::new();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(chunk) => bytes.extend_from_slice(&chunk),
-            Err(e) => return (bytes, Some(e.kind())),
-        }
-    }
-    (bytes, None)
+/// The largest body any test fetches (bytes).
+const LIMIT: u64 = 10 << 20;
+
+async fn fetch(t: &TufTransport, url: Url) -> Result<Option<Vec<u8>>, FetchError> {
+    t.fetch(&url, LIMIT).await
 }
 
 const LEN: usize = 700_000;
@@ -61,22 +46,26 @@ async fn server_with_file() -> (TestServer, Vec<u8>) {
 #[tokio::test]
 async fn fetches_a_whole_file() {
     let (server, data) = server_with_file().await;
-    let (bytes, error) = collect(&transport(), server.url("1.root.json")).await;
-    assert_eq!(error, None);
-    assert_eq!(bytes, data);
+    let bytes = fetch(&transport(), server.url("1.root.json"))
+        .await
+        .unwrap();
+    assert_eq!(bytes, Some(data));
     assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
-async fn not_found_statuses_are_file_not_found_inside_the_stream() {
+async fn not_found_statuses_are_an_answer() {
     let (server, _) = server_with_file().await;
-    let (bytes, error) = collect(&transport(), server.url("2.root.json")).await;
-    assert!(bytes.is_empty());
-    assert_eq!(error, Some(TransportErrorKind::FileNotFound));
+    let bytes = fetch(&transport(), server.url("2.root.json"))
+        .await
+        .unwrap();
+    assert_eq!(bytes, None);
     for status in [403, 410] {
         server.push_fault(Fault::Status(status));
-        let (_, error) = collect(&transport(), server.url("1.root.json")).await;
-        assert_eq!(error, Some(TransportErrorKind::FileNotFound), "{status}");
+        let bytes = fetch(&transport(), server.url("1.root.json"))
+            .await
+            .unwrap();
+        assert_eq!(bytes, None, "{status}");
     }
     // Not-found answers are final: one request each.
     assert_eq!(server.requests().len(), 3);
@@ -86,45 +75,53 @@ async fn not_found_statuses_are_file_not_found_inside_the_stream() {
 async fn a_server_error_then_success_is_retried() {
     let (server, data) = server_with_file().await;
     server.push_fault(Fault::Status(500));
-    let (bytes, error) = collect(&transport(), server.url("1.root.json")).await;
-    assert_eq!(error, None);
-    assert_eq!(bytes, data);
+    let bytes = fetch(&transport(), server.url("1.root.json"))
+        .await
+        .unwrap();
+    assert_eq!(bytes, Some(data));
     assert_eq!(server.requests().len(), 2);
 }
 
 #[tokio::test]
-async fn persistent_server_errors_end_in_an_error_not_file_not_found() {
+async fn persistent_server_errors_end_in_an_error_not_not_found() {
     let (server, _) = server_with_file().await;
     for _ in 0..settings().tries {
         server.push_fault(Fault::Status(503));
     }
-    let (bytes, error) = collect(&transport(), server.url("1.root.json")).await;
-    assert!(bytes.is_empty());
-    assert_eq!(error, Some(TransportErrorKind::Other));
+    let error = fetch(&transport(), server.url("1.root.json"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FetchError::Status { status: 503, .. }),
+        "{error}"
+    );
     assert_eq!(server.requests().len(), settings().tries as usize);
 }
 
 #[tokio::test]
-async fn a_refused_connection_is_an_error_in_the_stream() {
+async fn a_refused_connection_is_an_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let url = Url::parse(&format!("http://127.0.0.1:{port}/1.root.json")).unwrap();
-    let (_, error) = collect(&transport(), url).await;
-    assert_eq!(error, Some(TransportErrorKind::Other));
+    let error = fetch(&transport(), url).await.unwrap_err();
+    assert!(matches!(error, FetchError::Request { .. }), "{error}");
 }
 
 #[tokio::test]
-async fn a_dropped_body_without_range_support_is_an_error_in_the_stream() {
-    let (server, data) = server_with_file().await;
+async fn a_dropped_body_without_range_support_is_an_error() {
+    let (server, _) = server_with_file().await;
     server.disable_ranges();
     server.push_fault(Fault::DropAfter(300_000));
-    let (bytes, error) = collect(&transport(), server.url("1.root.json")).await;
-    assert_eq!(error, Some(TransportErrorKind::Other));
-    assert!(bytes.len() <= 300_000);
-    assert_eq!(bytes, data[..bytes.len()]);
+    let error = fetch(&transport(), server.url("1.root.json"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FetchError::Body { offset, .. } if offset <= 300_000),
+        "{error}"
+    );
     assert_eq!(server.requests().len(), 1);
 }
 
@@ -132,24 +129,25 @@ async fn a_dropped_body_without_range_support_is_an_error_in_the_stream() {
 async fn a_dropped_body_resumes_with_range_when_supported() {
     let (server, data) = server_with_file().await;
     server.push_fault(Fault::DropAfter(300_000));
-    let (bytes, error) = collect(&transport(), server.url("1.root.json")).await;
-    assert_eq!(error, None);
-    assert_eq!(bytes, data);
+    let bytes = fetch(&transport(), server.url("1.root.json"))
+        .await
+        .unwrap();
+    assert_eq!(bytes, Some(data));
     let ranges: Vec<_> = server.requests().into_iter().map(|r| r.range).collect();
     assert_eq!(ranges, vec![None, Some("bytes=300000-".to_owned())]);
 }
 
 #[tokio::test]
 async fn a_resume_answered_with_200_is_an_error_not_a_splice() {
-    let (server, data) = server_with_file().await;
+    let (server, _) = server_with_file().await;
     server.push_fault(Fault::DropAfter(300_000));
     server.push_fault(Fault::IgnoreRange);
-    let (bytes, error) = collect(&transport(), server.url("1.root.json")).await;
-    assert_eq!(error, Some(TransportErrorKind::Other));
-    assert_eq!(
-        bytes,
-        data[..bytes.len()],
-        "bytes after the break were spliced"
+    let error = fetch(&transport(), server.url("1.root.json"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, FetchError::NoResume { status: 200, .. }),
+        "{error}"
     );
 }
 
@@ -159,21 +157,43 @@ async fn file_urls_are_read_and_missing_files_are_not_found() {
     let data = content(200_000);
     let path = dir.path().join("timestamp.json");
     std::fs::write(&path, &data).unwrap();
-    let (bytes, error) = collect(&transport(), Url::from_file_path(&path).unwrap()).await;
-    assert_eq!(error, None);
-    assert_eq!(bytes, data);
+    let url = Url::from_file_path(&path).unwrap();
+    let bytes = fetch(&transport(), url.clone()).await.unwrap();
+    assert_eq!(bytes, Some(data));
+    // Exactly at the limit is fine; one byte less is too large.
+    let t = transport();
+    assert!(t.fetch(&url, 200_000).await.unwrap().is_some());
+    let error = t.fetch(&url, 199_999).await.unwrap_err();
+    assert!(
+        matches!(error, FetchError::TooLarge { limit: 199_999, .. }),
+        "{error}"
+    );
 
     let missing = Url::from_file_path(dir.path().join("2.root.json")).unwrap();
-    let (bytes, error) = collect(&transport(), missing).await;
-    assert!(bytes.is_empty());
-    assert_eq!(error, Some(TransportErrorKind::FileNotFound));
+    assert_eq!(fetch(&transport(), missing).await.unwrap(), None);
 }
 
 #[tokio::test]
-async fn other_schemes_are_unsupported_inside_the_stream() {
+async fn bodies_past_the_maximum_length_are_too_large() {
+    let (server, _) = server_with_file().await;
+    let t = transport();
+    let url = server.url("1.root.json");
+    assert!(t.fetch(&url, LEN as u64).await.unwrap().is_some());
+    // Announced by Content-Length.
+    let error = t.fetch(&url, LEN as u64 - 1).await.unwrap_err();
+    assert!(matches!(error, FetchError::TooLarge { .. }), "{error}");
+    assert_eq!(error.url(), &url);
+    // Streamed without a length: cut off once past the limit.
+    server.push_fault(Fault::Endless);
+    let error = t.fetch(&url, 1_000_000).await.unwrap_err();
+    assert!(matches!(error, FetchError::TooLarge { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn other_schemes_are_unsupported() {
     let url = Url::parse("ftp://127.0.0.1/1.root.json").unwrap();
-    let (_, error) = collect(&transport(), url).await;
-    assert_eq!(error, Some(TransportErrorKind::UnsupportedUrlScheme));
+    let error = fetch(&transport(), url).await.unwrap_err();
+    assert!(matches!(error, FetchError::Unsupported { .. }), "{error}");
 }
 
 #[tokio::test]
@@ -191,64 +211,12 @@ async fn loopback_is_never_proxied() {
     };
     let client = HttpClient::with_env(&settings(), env).unwrap();
     let t = TufTransport::new(client, settings());
-    let (bytes, error) = collect(&t, server.url("1.root.json")).await;
-    assert_eq!(error, None);
-    assert_eq!(bytes, data);
+    let bytes = fetch(&t, server.url("1.root.json")).await.unwrap();
+    assert_eq!(bytes, Some(data));
 }
 
 #[tokio::test]
 async fn an_invalid_proxy_variable_is_refused() {
     let env = |name: &str| (name == "HTTPS_PROXY").then(|| "http://[::1".to_owned());
     assert!(HttpClient::with_env(&settings(), env).is_err());
-}
-
-#[derive(Debug)]
-struct OneCopy {
-    url: Url,
-    path: PathBuf,
-}
-
-impl LocalCopies for OneCopy {
-    fn local_copy(&self, url: &Url) -> Option<PathBuf> {
-        (url == &self.url).then(|| self.path.clone())
-    }
-}
-
-#[tokio::test]
-async fn trusted_local_copies_are_served_without_network() {
-    let (server, _) = server_with_file().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("timestamp.json");
-    std::fs::write(&path, b"trusted copy").unwrap();
-    let url = server.url("1.root.json");
-    let t = transport().with_local_copies(Arc::new(OneCopy {
-        url: url.clone(),
-        path: path.clone(),
-    }));
-    let (bytes, error) = collect(&t, url.clone()).await;
-    assert_eq!(error, None);
-    assert_eq!(Bytes::from(bytes), Bytes::from_static(b"trusted copy"));
-    assert!(server.requests().is_empty());
-
-    // A copy that no longer exists falls back to the network.
-    std::fs::remove_file(&path).unwrap();
-    let (bytes, error) = collect(&t, url).await;
-    assert_eq!(error, None);
-    assert_eq!(bytes.len(), LEN);
-    assert_eq!(server.requests().len(), 1);
-}
-
-#[tokio::test]
-async fn dropping_the_stream_early_stops_the_fetch() {
-    let (server, _) = server_with_file().await;
-    server.push_fault(Fault::StallAfter(1000, Duration::from_secs(30)));
-    let t = transport();
-    let mut stream = t.fetch(server.url("1.root.json")).await.unwrap();
-    let first = stream.next().await.unwrap().unwrap();
-    assert!(!first.is_empty());
-    drop(stream);
-    // A producer left running would hit the 500 ms idle timeout and resume with a second,
-    // ranged request; the dropped stream must have cancelled it instead.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    assert_eq!(server.requests().len(), 1);
 }

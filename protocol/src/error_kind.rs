@@ -15,8 +15,11 @@ pub enum ErrorKind {
     ExpiredMetadata,
     /// The repository offered metadata older than what the client trusts.
     MetadataRollback,
-    /// Any other TUF refusal: bad signature, threshold, malformed metadata, size limits.
+    /// Any other TUF refusal: bad signature, threshold, malformed metadata, hash or length pins.
     MetadataInvalid,
+    /// A TUF metadata file is larger than the client's maximum size for its role (an endless or
+    /// oversized `timestamp.json`, …); nothing of it is trusted.
+    MetadataTooLarge,
     /// The repository could not be reached, or answered with an error.
     Network,
     /// A downloaded target or a rebuilt tar does not match its signed length or hash.
@@ -60,6 +63,7 @@ impl ErrorKind {
             ErrorKind::ExpiredMetadata => "expired-metadata",
             ErrorKind::MetadataRollback => "metadata-rollback",
             ErrorKind::MetadataInvalid => "metadata-invalid",
+            ErrorKind::MetadataTooLarge => "metadata-too-large",
             ErrorKind::Network => "network",
             ErrorKind::TargetMismatch => "target-mismatch",
             ErrorKind::PatchFailed => "patch-failed",
@@ -103,6 +107,7 @@ mod tests {
     fn serde_name_is_as_str() {
         for k in [
             ErrorKind::ExpiredMetadata,
+            ErrorKind::MetadataTooLarge,
             ErrorKind::PreflightInstallInProgress,
             ErrorKind::Internal,
             ErrorKind::Config,

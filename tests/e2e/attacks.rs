@@ -3,7 +3,8 @@
 //! `file://` folder or a hostile HTTP server.
 //!
 //! Every refusal asserts the distinct error kind of docs/protocol.md, "Errors"
-//! (`metadata-rollback`, `expired-metadata`, `metadata-invalid`, `target-mismatch`, `network`),
+//! (`metadata-rollback`, `expired-metadata`, `metadata-invalid`, `metadata-too-large`,
+//! `target-mismatch`, `network`),
 //! that the trusted metadata did not move to the attacker's version, and that the install folder is
 //! exactly as before. One module per attack family:
 //! - [`python_repo`]: rollback (timestamp, snapshot, targets), mix-and-match, freeze of each role,

@@ -2,7 +2,8 @@
 //! (or a `file://` folder) serves them, and the real `tufd` updates an installed copy; one module
 //! per area (the update flow, resumed downloads, a bad patch, watching, the sidecar protocol,
 //! expired metadata, attacks, crashes, health checks, hooks, the guide, the example apps, the
-//! cross-built `tufd.exe` under Wine, …), plus an `#[ignore]`d benchmark.
+//! cross-built `tufd.exe` under Wine, a repository made by tufup, …), plus an `#[ignore]`d
+//! benchmark.
 //!
 //! Run with `cargo test -p tufd-tests` (the support code builds `tufd` and `tufd-repo` first if
 //! they are missing or stale). Each test works in its own temp folder with its own nginx on a
@@ -21,6 +22,7 @@ mod health;
 mod hooks;
 mod resume;
 mod sidecar;
+mod tufup_repo;
 mod update_flow;
 mod watch;
 mod windows;

@@ -467,7 +467,7 @@ async fn policy_allows(input: &OpInput, gate: &PolicyInput, out: &mut OpOutput) 
     }
 }
 
-/// Downloads one trusted target into `downloads/`, verified against its signed length and sha256.
+/// Downloads one trusted target into `downloads/`, verified against its signed length and hash.
 async fn fetch(input: &OpInput, view: &RepoView, name: &str) -> Result<PathBuf, EngineError> {
     let file = view
         .files
@@ -480,7 +480,7 @@ async fn fetch(input: &OpInput, view: &RepoView, name: &str) -> Result<PathBuf, 
         dir: input.config.layout().downloads(),
         file_name: name.to_owned(),
         length: file.length,
-        sha256: file.sha256,
+        digest: file.digest,
         chunk_bytes: tufd_net::download::ENGINE_CHUNK_BYTES,
         checkpoint_interval: tufd_net::download::DEFAULT_CHECKPOINT_INTERVAL,
     };

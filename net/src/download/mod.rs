@@ -1,7 +1,7 @@
 //! Chunked, resumable target downloads (docs/architecture.md, "One update, step by step", step 6;
 //! transport rule 5 in [`crate::transport`]). The engine's download worker
-//! (`tufd_engine::workers::download`) calls [`download`]; metadata stays with tough and
-//! [`crate::transport::TufTransport`].
+//! (`tufd_engine::workers::download`) calls [`download`]; metadata goes through the TUF client
+//! ([`crate::trusted_store`]) and [`crate::transport::TufTransport`].
 //!
 //! Security promises (TUF 5.2: "download up to the signed length"; TUF 5.7.3: verify the target
 //! against its trusted hashes before use):
@@ -12,7 +12,8 @@
 //!   `Content-Range` starts at the offset asked for and whose total equals the signed length
 //!   ([`crate::transport::http_range`]); any other answer (a `206` with a wrong `Content-Range`,
 //!   `416`) cuts the file back to zero and starts over without `Range`;
-//! - the finished file appears at `dir/<file_name>` only after its length and sha256 matched the
+//! - the finished file appears at `dir/<file_name>` only after its length and digest (the signed
+//!   sha256, or sha512 for a target signed with sha512 only, [`TargetDigest`]) matched the
 //!   signed values; on a mismatch the partial file is deleted ([`DownloadError::HashMismatch`]).
 //!
 //! Strategy (one of several that would keep the on-disk format of docs/architecture.md, "The
@@ -21,7 +22,8 @@
 //! to `dir/<file_name>.part`. A writer thread appends and hashes the bytes while the socket keeps
 //! being read; a syncer thread checkpoints every `chunk_bytes` or `checkpoint_interval`,
 //! whichever comes first: the data is fdatasync'd, then `.part.json`
-//! (`{"url","length","sha256","offset"}`) is replaced atomically ([`writer`]). One request per
+//! (`{"url","length","sha256","offset"}`, `sha512` instead of `sha256` for a sha512-only target)
+//! is replaced atomically ([`writer`]). One request per
 //! attempt keeps a fast link busy (no round trip per chunk) while the checkpoints bound what a
 //! crash can lose to about one checkpoint's worth. See [`part`] for the on-disk invariant.
 //!
@@ -42,6 +44,7 @@
     reason = "DownloadError carries the URL and both digests by value so the error names them; errors end a download, so their size costs nothing"
 )]
 
+pub mod digest;
 pub mod part;
 mod writer;
 
@@ -54,12 +57,13 @@ use reqwest::StatusCode;
 use reqwest::header::CONTENT_RANGE;
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 use tokio_util::sync::CancellationToken;
-use tufd_core::Sha256;
 use url::Url;
 
 use crate::transport::http_range::{ContentRange, range_header};
 use crate::transport::{HttpClient, status_is_transient};
 use part::{PartFile, hash_file, remove_if_present};
+
+pub use digest::{Sha512, TargetDigest};
 
 /// Default checkpoint interval (bytes): 1 MiB.
 pub const DEFAULT_CHUNK_BYTES: u64 = 1024 * 1024;
@@ -77,7 +81,7 @@ pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(2);
 /// Size of the pieces read from `file://` sources (bytes).
 const FILE_READ_BYTES: usize = 256 * 1024;
 
-/// What to download and how to check it: the URL and the target's signed length and sha256
+/// What to download and how to check it: the URL and the target's signed length and digest
 /// (from trusted TUF targets metadata).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DownloadRequest {
@@ -90,8 +94,8 @@ pub struct DownloadRequest {
     pub file_name: String,
     /// Signed length of the target (bytes); never exceeded.
     pub length: u64,
-    /// Signed sha256 of the target.
-    pub sha256: Sha256,
+    /// Signed digest of the target: its sha256, or its sha512 when it lists no sha256.
+    pub digest: TargetDigest,
     /// Checkpoint interval (bytes). A crash makes us fetch again what arrived since the last
     /// completed checkpoint: about this much, plus what the disk had not absorbed yet. 0
     /// counts as 1.
@@ -109,14 +113,14 @@ impl DownloadRequest {
         dir: impl Into<PathBuf>,
         file_name: impl Into<String>,
         length: u64,
-        sha256: Sha256,
+        digest: impl Into<TargetDigest>,
     ) -> Self {
         Self {
             url,
             dir: dir.into(),
             file_name: file_name.into(),
             length,
-            sha256,
+            digest: digest.into(),
             chunk_bytes: DEFAULT_CHUNK_BYTES,
             checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
         }
@@ -163,15 +167,15 @@ pub enum DownloadError {
         /// The signed length (bytes).
         limit: u64,
     },
-    /// The downloaded bytes do not have the signed sha256.
-    #[error("{url} does not match its signed sha256: expected {expected}, got {actual}")]
+    /// The downloaded bytes do not have the signed digest.
+    #[error("{url} does not match its signed hash: expected {expected}, got {actual}")]
     HashMismatch {
         /// The URL.
         url: Url,
-        /// The signed sha256.
-        expected: Sha256,
-        /// The sha256 of what was received.
-        actual: Sha256,
+        /// The signed digest.
+        expected: TargetDigest,
+        /// The digest (same algorithm) of what was received.
+        actual: TargetDigest,
     },
     /// The server refused the request (or kept failing with this status).
     #[error("{url} answered http status {status}")]
@@ -242,8 +246,8 @@ enum Stop {
 }
 
 /// Downloads `req.url` into `req.dir/req.file_name`, resuming a previous partial download,
-/// and returns the path of the finished file after its length and sha256 matched the signed
-/// values. When that file already exists with the right length and sha256, returns it without
+/// and returns the path of the finished file after its length and digest matched the signed
+/// values. When that file already exists with the right length and digest, returns it without
 /// touching the network. `progress(done_bytes, total_bytes)` is called after each write (and
 /// once at the start with the resumed offset).
 ///
@@ -311,17 +315,17 @@ pub async fn download(
                 }),
             });
         }
-        if actual == req.sha256 {
+        if actual == req.digest {
             break;
         }
         if part.fall_back().await? {
-            tracing::warn!(url = %req.url, offset = part.offset(), "resumed download failed its sha256; fetching again from the last synced checkpoint");
+            tracing::warn!(url = %req.url, offset = part.offset(), "resumed download failed its signed hash; fetching again from the last synced checkpoint");
             continue;
         }
         part.discard().await?;
         return Err(DownloadError::HashMismatch {
             url: req.url.clone(),
-            expected: req.sha256,
+            expected: req.digest,
             actual,
         });
     }
@@ -337,15 +341,18 @@ async fn already_done(req: &DownloadRequest) -> Result<bool, DownloadError> {
         return Ok(false);
     };
     if meta.is_file() && meta.len() == req.length {
-        let (digest, _) = hash_file(&path).await.map_err(|source| DownloadError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        if digest == req.sha256 {
+        let (digest, _) =
+            hash_file(&path, &req.digest)
+                .await
+                .map_err(|source| DownloadError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+        if digest == req.digest {
             return Ok(true);
         }
     }
-    tracing::warn!(path = %path.display(), "removing a finished download that does not match its signed length and sha256");
+    tracing::warn!(path = %path.display(), "removing a finished download that does not match its signed length and hash");
     remove_if_present(&path).await?;
     Ok(false)
 }
@@ -560,7 +567,7 @@ async fn copy_file(
         let actual = part.finish().await?.0;
         return Err(DownloadError::HashMismatch {
             url: req.url.clone(),
-            expected: req.sha256,
+            expected: req.digest,
             actual,
         });
     }

@@ -24,10 +24,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use sha2::Digest as _;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tufd_core::Sha256;
 
+use super::digest::{Hasher, Sha512, TargetDigest};
 use super::writer::{Command, Writer, run_writer, stopped};
 use super::{DownloadError, DownloadRequest};
 
@@ -46,16 +46,47 @@ pub struct PartRecord {
     pub url: String,
     /// The signed length of the target (bytes).
     pub length: u64,
-    /// The signed sha256 of the target.
-    pub sha256: Sha256,
+    /// The signed sha256 of the target (when it is checked against one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Sha256>,
+    /// The signed sha512 of the target (when it is checked against one: targets signed with
+    /// sha512 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha512: Option<Sha512>,
     /// Bytes at the start of the `.part` file that are written, synced and in order (bytes).
     pub offset: u64,
 }
 
 impl PartRecord {
-    /// Whether this record belongs to `req` (same URL, signed length and sha256).
+    /// The record for `req`, at `offset`.
+    pub fn new(req: &DownloadRequest, offset: u64) -> Self {
+        let (sha256, sha512) = match req.digest {
+            TargetDigest::Sha256(d) => (Some(d), None),
+            TargetDigest::Sha512(d) => (None, Some(d)),
+        };
+        Self {
+            url: req.url.to_string(),
+            length: req.length,
+            sha256,
+            sha512,
+            offset,
+        }
+    }
+
+    /// The signed digest recorded (`None` for a record with neither or both).
+    pub fn digest(&self) -> Option<TargetDigest> {
+        match (self.sha256, self.sha512) {
+            (Some(d), None) => Some(TargetDigest::Sha256(d)),
+            (None, Some(d)) => Some(TargetDigest::Sha512(d)),
+            _ => None,
+        }
+    }
+
+    /// Whether this record belongs to `req` (same URL, signed length and digest).
     fn matches(&self, req: &DownloadRequest) -> bool {
-        self.url == req.url.as_str() && self.length == req.length && self.sha256 == req.sha256
+        self.url == req.url.as_str()
+            && self.length == req.length
+            && self.digest() == Some(req.digest)
     }
 }
 
@@ -163,9 +194,9 @@ impl PartFile {
         Ok(true)
     }
 
-    /// Returns the sha256 of the whole file and its length (bytes), once every accepted byte is
+    /// Returns the digest of the whole file and its length (bytes), once every accepted byte is
     /// written. The record stays until [`Self::commit`] or [`Self::discard`].
-    pub(super) async fn finish(&mut self) -> Result<(Sha256, u64), DownloadError> {
+    pub(super) async fn finish(&mut self) -> Result<(TargetDigest, u64), DownloadError> {
         self.ask(Command::Finish).await
     }
 
@@ -275,24 +306,19 @@ fn open_writer(req: &DownloadRequest) -> Result<(u64, Option<u64>, Writer), Down
         .open(&part_path)
         .map_err(io_err(&part_path))?;
     file.set_len(resume_at).map_err(io_err(&part_path))?;
-    let hasher = match hash_prefix(&part_path, resume_at) {
+    let hasher = match hash_prefix(&part_path, resume_at, Hasher::like(&req.digest)) {
         Ok(hasher) => hasher,
         Err(e) => {
             tracing::warn!(path = %part_path.display(), error = %e, "cannot re-hash partial download, starting over");
             file.set_len(0).map_err(io_err(&part_path))?;
             (resume_at, synced) = (0, 0);
-            sha2::Sha256::new()
+            Hasher::like(&req.digest)
         }
     };
     if resume_at > 0 {
         tracing::info!(url = %req.url, offset = resume_at, synced, length = req.length, "resuming download");
     }
-    let record = PartRecord {
-        url: req.url.to_string(),
-        length: req.length,
-        sha256: req.sha256,
-        offset: synced,
-    };
+    let record = PartRecord::new(req, synced);
     write_record(&record_path, &record)?;
     let writer = Writer::new(file, hasher, resume_at, record, req)?;
     Ok((resume_at, (resume_at > synced).then_some(synced), writer))
@@ -320,9 +346,8 @@ pub(super) fn write_record(path: &Path, record: &PartRecord) -> Result<(), Downl
         .map_err(|(p, e)| io_err(&p)(e))
 }
 
-/// The sha256 state over the first `len` bytes of `path` (blocking).
-pub(super) fn hash_prefix(path: &Path, len: u64) -> io::Result<sha2::Sha256> {
-    let mut hasher = sha2::Sha256::new();
+/// `hasher` (fresh) fed the first `len` bytes of `path` (blocking).
+pub(super) fn hash_prefix(path: &Path, len: u64, mut hasher: Hasher) -> io::Result<Hasher> {
     if len == 0 {
         return Ok(hasher);
     }
@@ -337,12 +362,16 @@ pub(super) fn hash_prefix(path: &Path, len: u64) -> io::Result<sha2::Sha256> {
     Ok(hasher)
 }
 
-/// The sha256 and length (bytes) of a whole file.
-pub(super) async fn hash_file(path: &Path) -> io::Result<(Sha256, u64)> {
+/// The digest (of `like`'s algorithm) and length (bytes) of a whole file.
+pub(super) async fn hash_file(path: &Path, like: &TargetDigest) -> io::Result<(TargetDigest, u64)> {
     let path = path.to_owned();
-    tokio::task::spawn_blocking(move || Sha256::digest_reader(std::fs::File::open(&path)?))
-        .await
-        .map_err(io::Error::other)?
+    let mut hasher = Hasher::like(like);
+    tokio::task::spawn_blocking(move || {
+        let length = io::copy(&mut std::fs::File::open(&path)?, &mut hasher)?;
+        Ok((hasher.finalize(), length))
+    })
+    .await
+    .map_err(io::Error::other)?
 }
 
 /// Removes a file, treating "already gone" as success.
@@ -389,7 +418,8 @@ mod tests {
         let record = PartRecord {
             url: "http://x/a".to_owned(),
             length: 10,
-            sha256: Sha256::digest(b""),
+            sha256: Some(Sha256::digest(b"")),
+            sha512: None,
             offset: 4,
         };
         let json: serde_json::Value = serde_json::to_value(&record).unwrap();
@@ -399,6 +429,20 @@ mod tests {
         assert_eq!(
             json["sha256"],
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        // A sha512-only target records its sha512 instead.
+        let record = PartRecord {
+            sha256: None,
+            sha512: Some(Sha512::digest(b"")),
+            ..record
+        };
+        let json: serde_json::Value = serde_json::to_value(&record).unwrap();
+        assert!(json.get("sha256").is_none());
+        assert_eq!(json["sha512"].as_str().map(str::len), Some(128));
+        let back: PartRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(
+            back.digest(),
+            Some(TargetDigest::Sha512(Sha512::digest(b"")))
         );
     }
 
@@ -427,7 +471,7 @@ mod tests {
         assert_eq!(resumed.offset(), 8);
         resumed.append(Bytes::from_static(b"89")).await.unwrap();
         let (digest, len) = resumed.finish().await.unwrap();
-        assert_eq!((digest, len), (req.sha256, 10));
+        assert_eq!((digest, len), (req.digest, 10));
         resumed.commit(&req.final_path()).await.unwrap();
         assert_eq!(std::fs::read(req.final_path()).unwrap(), b"0123456789");
         assert!(!req.record_path().exists());
@@ -455,7 +499,7 @@ mod tests {
         assert_eq!(std::fs::read(req.part_path()).unwrap(), b"0123");
         assert!(!resumed.fall_back().await.unwrap(), "falls back only once");
         resumed.append(Bytes::from_static(b"456789")).await.unwrap();
-        assert_eq!(resumed.finish().await.unwrap(), (req.sha256, 10));
+        assert_eq!(resumed.finish().await.unwrap(), (req.digest, 10));
     }
 
     #[tokio::test]
@@ -494,12 +538,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let req = request(dir.path());
         std::fs::write(req.part_path(), b"01").unwrap();
-        let record = PartRecord {
-            url: req.url.to_string(),
-            length: req.length,
-            sha256: req.sha256,
-            offset: 5,
-        };
+        let record = PartRecord::new(&req, 5);
         std::fs::write(req.record_path(), serde_json::to_vec(&record).unwrap()).unwrap();
         let part = PartFile::open(&req).await.unwrap();
         assert_eq!(part.offset(), 0);

@@ -3,7 +3,7 @@
 //! second one that makes them durable, so the socket keeps being read while the disk catches up.
 //!
 //! - The **writer** thread ([`run_writer`]) owns the `.part` file, its write buffer and the running
-//!   sha256. It takes [`Command`]s from the download loop in order, so the file and the hash always
+//!   signed digest's algorithm (sha256, else sha512). It takes [`Command`]s from the download loop in order, so the file and the hash always
 //!   cover the same bytes.
 //! - The **syncer** thread ([`Syncer`]) owns a second handle on the same file. Given an offset the
 //!   writer has already handed to the operating system, it runs `fdatasync` and then replaces
@@ -17,7 +17,7 @@
 //! were written before the `fdatasync` that preceded the record. Explicit checkpoints (retry,
 //! cancel), truncations and shutdown first wait for a sync in flight, so no record can land after
 //! a truncation cut the file. The finished download is not fsync'd: it is verified against the
-//! signed sha256 here, and again on every later run before reuse
+//! signed digest here, and again on every later run before reuse
 //! ([`super::download`]'s `already_done`), so a power loss can cost a download, never trust.
 
 use std::fs::File;
@@ -27,10 +27,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sha2::Digest as _;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
-use tufd_core::Sha256;
 
+use super::digest::{Hasher, TargetDigest};
 use super::part::{PartRecord, hash_prefix, write_record};
 use super::{DownloadError, DownloadRequest};
 
@@ -49,7 +48,7 @@ pub(super) enum Command {
     Truncate(u64, oneshot::Sender<Result<(), DownloadError>>),
     /// Hand everything to the operating system and answer with the sha256 and length (bytes)
     /// of the whole file (no fsync: the caller verifies the digest).
-    Finish(oneshot::Sender<Result<(Sha256, u64), DownloadError>>),
+    Finish(oneshot::Sender<Result<(TargetDigest, u64), DownloadError>>),
 }
 
 fn io_err(path: &std::path::Path) -> impl FnOnce(io::Error) -> DownloadError + '_ {
@@ -62,7 +61,7 @@ fn io_err(path: &std::path::Path) -> impl FnOnce(io::Error) -> DownloadError + '
 /// The state the writer thread owns.
 pub(super) struct Writer {
     file: BufWriter<File>,
-    hasher: sha2::Sha256,
+    hasher: Hasher,
     /// Bytes appended (buffered or not) since the start of the file.
     offset: u64,
     /// Offset and time at which the last checkpoint was started.
@@ -71,6 +70,8 @@ pub(super) struct Writer {
     interval: Duration,
     part_path: PathBuf,
     syncer: Syncer,
+    /// The signed digest (its algorithm is the hasher's).
+    expected: TargetDigest,
 }
 
 impl Writer {
@@ -82,7 +83,7 @@ impl Writer {
     /// [`DownloadError::Io`] when the file cannot be positioned or cloned for the syncer.
     pub(super) fn new(
         mut file: File,
-        hasher: sha2::Sha256,
+        hasher: Hasher,
         offset: u64,
         record: PartRecord,
         req: &DownloadRequest,
@@ -100,6 +101,7 @@ impl Writer {
             interval: req.checkpoint_interval,
             syncer: Syncer::start(sync_handle, record, req.record_path(), part_path.clone())?,
             part_path,
+            expected: req.digest,
         })
     }
 
@@ -143,18 +145,18 @@ impl Writer {
         file.set_len(offset).map_err(io_err(&self.part_path))?;
         file.seek(SeekFrom::Start(offset))
             .map_err(io_err(&self.part_path))?;
-        self.hasher = hash_prefix(&self.part_path, offset).map_err(io_err(&self.part_path))?;
+        self.hasher = hash_prefix(&self.part_path, offset, Hasher::like(&self.expected))
+            .map_err(io_err(&self.part_path))?;
         self.offset = offset;
         self.last_started = (offset, Instant::now());
         self.syncer.start_job(offset)?;
         self.syncer.wait()
     }
 
-    fn finish(&mut self) -> Result<(Sha256, u64), DownloadError> {
+    fn finish(&mut self) -> Result<(TargetDigest, u64), DownloadError> {
         self.syncer.wait()?;
         self.file.flush().map_err(io_err(&self.part_path))?;
-        let digest = self.hasher.clone().finalize();
-        Ok((Sha256::from_bytes(digest.into()), self.offset))
+        Ok((self.hasher.clone().finalize(), self.offset))
     }
 
     /// Flushes the buffer and stops the syncer after its job in flight, so no record is written

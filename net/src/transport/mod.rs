@@ -1,66 +1,48 @@
 //! The network layer shared by TUF metadata refresh and target downloads: one long-lived HTTP
-//! client ([`HttpClient`]) and tufd's own `tough` transport ([`TufTransport`]) on top of it
+//! client ([`HttpClient`]) and tufd's TUF transport ([`TufTransport`]) on top of it, which the
+//! trusted store hands to the TUF client (`sigstore-tuf`) as its `Repository`
 //! (docs/architecture.md, "The crates in more detail", `tufd-net`).
 //!
 //! The transport rules below are numbered; the rest of the crate cites them as "transport rule
 //! N". How each is met:
 //! 1. **One shared reqwest client**: [`HttpClient`] wraps one `reqwest::Client` (rustls with the
 //!    platform verifier, connection pool) built once for the daemon's life; clones share it.
-//! 2. **Errors inside the stream**: [`TufTransport::fetch`] always returns `Ok(stream)`; every
-//!    failure, including "not found" (HTTP 403/404/410, a missing file), is the stream's first
-//!    item. tough only classifies stream errors in the root walk (TUF 5.3.2/5.3.3: "download
-//!    version N+1 of the root metadata file … if this file is not available, go to 5.3.10"), so
-//!    only a real `FileNotFound` ends root rotation; a dropped connection is an error.
+//! 2. **"Not found" is an answer, not an error**: [`TufTransport::fetch`] returns `Ok(None)` only
+//!    for HTTP 403/404/410 or a missing file. The TUF client ends the root walk on it (TUF
+//!    5.3.2/5.3.3: "download version N+1 of the root metadata file … if this file is not
+//!    available, go to 5.3.10"), so a dropped connection or a `5xx` is an error, never a silent
+//!    end of root rotation.
 //! 3. **No sleep before the first attempt**: back-off ([`http_range::backoff_delay`]) is slept only
 //!    before retries.
 //! 4. **`tries` counts attempts**: [`TransportSettings::tries`] is the total number of attempts,
-//!    the first included (tough's `tries(n)` makes n + 1).
-//! 5. **Big files**: the client has a connect timeout and a per-read idle timeout but no total
-//!    timeout; targets go through [`crate::download`] (chunked, resumable across restarts,
-//!    verified against the signed length and sha256). For metadata, a body that breaks mid-way is
-//!    resumed with `Range` from the offset reached when the server advertised
-//!    `Accept-Ranges: bytes`, else it is an error in the stream. tough still enforces the signed
-//!    or configured maximum length of every file it reads (TUF 5.2: "download up to the signed
-//!    length"; the downloader does the same for targets).
+//!    the first included.
+//! 5. **Big files and size limits**: the client has a connect timeout and a per-read idle timeout
+//!    but no total timeout; targets go through [`crate::download`] (chunked, resumable across
+//!    restarts, verified against the signed length and hashes). A metadata fetch carries the TUF
+//!    client's maximum length: a `Content-Length` above it, or a body growing past it, ends the
+//!    fetch at once with [`FetchError::TooLarge`] (TUF 5.2: "download up to the signed or
+//!    configured length"), a kind of its own ([`crate::TufFailure::TooLarge`]). A body that
+//!    breaks mid-way is resumed with `Range` from the offset reached when the server advertised
+//!    `Accept-Ranges: bytes`, else it is an error.
 //! 6. **Proxies from the environment** (`HTTP(S)_PROXY`, `ALL_PROXY`, `NO_PROXY`), with loopback
 //!    never proxied ([`ProxyEnv`]).
-//! 7. **Trusted local copies**: a [`LocalCopies`] source set with
-//!    [`TufTransport::with_local_copies`] can answer a URL from a local file (the trusted copy of
-//!    unchanged metadata, or a finished download handed to `read_target`); tough still verifies
-//!    whatever it is handed.
 //!
-//! `file://` URLs are read from disk in 64 KiB pieces with the same error mapping (a missing file
-//! is `FileNotFound`).
+//! `file://` URLs are read from disk with the same length bound (a missing file is "not found").
 
 pub mod http_range;
 mod proxy;
 
-use std::fmt;
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures::channel::mpsc;
-use futures::{SinkExt as _, StreamExt as _};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT_RANGES, CONTENT_RANGE, ETAG, HeaderValue, IF_RANGE, RANGE};
 use tokio::io::AsyncReadExt as _;
-use tokio_util::sync::CancellationToken;
-use tough::{Transport, TransportErrorKind, TransportStream};
 use url::Url;
 
 pub use proxy::ProxyEnv;
 
 use http_range::{ContentRange, backoff_delay, range_header};
-
-/// Size of the pieces read from `file://` sources (bytes).
-const FILE_READ_BYTES: usize = 64 * 1024;
-
-/// How many pieces a transport stream buffers ahead of its reader (bounds memory per fetch).
-const STREAM_BUFFER: usize = 4;
 
 /// Timeouts and retry policy of the network layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,172 +178,152 @@ impl HttpClient {
     }
 }
 
-/// A source of trusted local copies: maps a URL tough asks for to a local file to serve instead
-/// (transport rules 5 and 7 in the module documentation). Returning `None`, or a path that does
-/// not exist, fetches from the network as usual.
-pub trait LocalCopies: fmt::Debug + Send + Sync {
-    /// The local file to serve for `url`, if any.
-    fn local_copy(&self, url: &Url) -> Option<PathBuf>;
+/// Why a [`TufTransport::fetch`] failed. Every variant names the URL ([`FetchError::url`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The body is (or announces itself as) longer than the maximum length of the fetch.
+    #[error("{url} is larger than the maximum size of {limit} bytes")]
+    TooLarge {
+        /// The URL.
+        url: Url,
+        /// The maximum length (bytes).
+        limit: u64,
+    },
+    /// The server answered with a status that is neither success nor "not found" (after every
+    /// retry, for transient ones).
+    #[error("{url}: server answered http status {status}")]
+    Status {
+        /// The URL.
+        url: Url,
+        /// The HTTP status code.
+        status: u16,
+    },
+    /// A body broke mid-way and the server did not resume it at the offset reached.
+    #[error("{url}: server did not resume the body at byte {offset} (http status {status})")]
+    NoResume {
+        /// The URL.
+        url: Url,
+        /// The offset reached (bytes).
+        offset: u64,
+        /// The HTTP status code of the resumed request.
+        status: u16,
+    },
+    /// The request could not be sent (connection, TLS, timeout), after every retry.
+    #[error("{url}: request failed")]
+    Request {
+        /// The URL.
+        url: Url,
+        /// The reqwest error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The body broke at `offset` and could not be resumed.
+    #[error("{url}: body broke at byte {offset}")]
+    Body {
+        /// The URL.
+        url: Url,
+        /// The offset reached (bytes).
+        offset: u64,
+        /// The reqwest error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A `file://` source could not be read.
+    #[error("{url}: cannot read the file")]
+    File {
+        /// The URL.
+        url: Url,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Neither `http(s)://` nor a local `file://` URL.
+    #[error("{url}: unsupported url")]
+    Unsupported {
+        /// The URL.
+        url: Url,
+    },
 }
 
-/// tufd's `tough` transport for `http://`, `https://` and `file://` URLs on the shared
-/// [`HttpClient`]. See the module documentation for the rules it follows.
+impl FetchError {
+    /// The URL the fetch was for.
+    pub fn url(&self) -> &Url {
+        match self {
+            FetchError::TooLarge { url, .. }
+            | FetchError::Status { url, .. }
+            | FetchError::NoResume { url, .. }
+            | FetchError::Request { url, .. }
+            | FetchError::Body { url, .. }
+            | FetchError::File { url, .. }
+            | FetchError::Unsupported { url } => url,
+        }
+    }
+}
+
+/// tufd's TUF transport for `http://`, `https://` and `file://` URLs on the shared
+/// [`HttpClient`]: whole bodies bounded by a maximum length. See the module documentation for
+/// the rules it follows.
 #[derive(Debug, Clone)]
 pub struct TufTransport {
     client: HttpClient,
     settings: TransportSettings,
-    local: Option<Arc<dyn LocalCopies>>,
 }
 
 impl TufTransport {
     /// A transport on `client`, retrying per `settings` (`tries`, `initial_backoff`,
     /// `max_backoff`; the timeouts are the client's).
     pub fn new(client: HttpClient, settings: TransportSettings) -> Self {
-        Self {
-            client,
-            settings,
-            local: None,
+        Self { client, settings }
+    }
+
+    /// The body of `url`, at most `max_length` bytes; `Ok(None)` when the file is not there
+    /// (transport rule 2).
+    ///
+    /// # Errors
+    /// [`FetchError::TooLarge`] past `max_length`; the other [`FetchError`]s when the source
+    /// cannot be read after every retry.
+    pub async fn fetch(&self, url: &Url, max_length: u64) -> Result<Option<Vec<u8>>, FetchError> {
+        match url.scheme() {
+            "file" => match url.to_file_path() {
+                Ok(path) => read_file(path, url, max_length).await,
+                Err(()) => Err(FetchError::Unsupported { url: url.clone() }),
+            },
+            "http" | "https" => fetch_http(&self.client, &self.settings, url, max_length).await,
+            _ => Err(FetchError::Unsupported { url: url.clone() }),
         }
     }
-
-    /// Serves URLs that `local` maps to an existing file from that file.
-    #[must_use]
-    pub fn with_local_copies(mut self, local: Arc<dyn LocalCopies>) -> Self {
-        self.local = Some(local);
-        self
-    }
-
-    /// The stream for `url`; never fails itself (errors are stream items).
-    fn stream(&self, url: Url) -> TransportStream {
-        let client = self.client.clone();
-        let settings = self.settings.clone();
-        let local = self.local.as_ref().and_then(|l| l.local_copy(&url));
-        spawn_stream(move |tx| async move {
-            if let Some(path) = local
-                && tokio::fs::metadata(&path).await.is_ok()
-            {
-                return produce_file(path, &url, tx).await;
-            }
-            match url.scheme() {
-                "file" => match url.to_file_path() {
-                    Ok(path) => produce_file(path, &url, tx).await,
-                    Err(()) => {
-                        let error = tough::TransportError::new(TransportErrorKind::Other, &url);
-                        send(tx, Err(error)).await;
-                    }
-                },
-                "http" | "https" => produce_http(&client, &settings, &url, tx).await,
-                _ => {
-                    let error =
-                        tough::TransportError::new(TransportErrorKind::UnsupportedUrlScheme, &url);
-                    send(tx, Err(error)).await;
-                }
-            }
-        })
-    }
 }
 
-impl Transport for TufTransport {
-    // Written out as `#[async_trait]` expands it, to avoid a dependency on the macro crate.
-    fn fetch<'life0, 'async_trait>(
-        &'life0 self,
-        url: Url,
-    ) -> Pin<
-        Box<
-            dyn Future<Output = Result<TransportStream, tough::TransportError>>
-                + Send
-                + 'async_trait,
-        >,
-    >
-    where
-        'life0: 'async_trait,
-        Self: 'async_trait,
-    {
-        // Rule 2: always `Ok(stream)`; the work (and every error) happens inside the stream.
-        // The producer task is spawned when the future is polled, i.e. inside the runtime.
-        Box::pin(async move { Ok(self.stream(url)) })
-    }
-}
-
-type Item = Result<Bytes, tough::TransportError>;
-
-/// Runs `producer` in its own task, feeding a bounded channel that becomes the returned stream.
-/// Dropping the stream cancels the task (through the drop guard held by the stream).
-fn spawn_stream<F, Fut>(producer: F) -> TransportStream
-where
-    F: FnOnce(mpsc::Sender<Item>) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-    let token = CancellationToken::new();
-    let guard = token.clone().drop_guard();
-    let work = producer(tx);
-    tokio::spawn(async move {
-        tokio::select! {
-            () = token.cancelled() => {}
-            () = work => {}
-        }
-    });
-    Box::pin(rx.map(move |item| {
-        let _alive = &guard;
-        item
-    }))
-}
-
-/// Sends one item; `false` when the reader is gone.
-async fn send(mut tx: mpsc::Sender<Item>, item: Item) -> bool {
-    tx.send(item).await.is_ok()
-}
-
-/// Streams a local file in [`FILE_READ_BYTES`] pieces.
-async fn produce_file(path: PathBuf, url: &Url, mut tx: mpsc::Sender<Item>) {
-    let io_error = |e: std::io::Error| {
-        let kind = match e.kind() {
-            std::io::ErrorKind::NotFound => TransportErrorKind::FileNotFound,
-            _ => TransportErrorKind::Other,
-        };
-        tough::TransportError::new_with_cause(kind, url, e)
+/// Reads a local file, refusing it past `max_length` bytes.
+async fn read_file(
+    path: PathBuf,
+    url: &Url,
+    max_length: u64,
+) -> Result<Option<Vec<u8>>, FetchError> {
+    let file_error = |source| FetchError::File {
+        url: url.clone(),
+        source,
     };
-    let mut file = match tokio::fs::File::open(&path).await {
+    let file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
-        Err(e) => {
-            send(tx, Err(io_error(e))).await;
-            return;
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(file_error(e)),
     };
-    loop {
-        let mut buf = vec![0u8; FILE_READ_BYTES];
-        match file.read(&mut buf).await {
-            Ok(0) => return,
-            Ok(n) => {
-                buf.truncate(n);
-                if tx.send(Ok(Bytes::from(buf))).await.is_err() {
-                    return;
-                }
-            }
-            Err(e) => {
-                send(tx, Err(io_error(e))).await;
-                return;
-            }
-        }
+    let mut bytes = Vec::new();
+    // One byte past the limit tells "exactly at the limit" from "too large".
+    let read = file
+        .take(max_length.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(file_error)?;
+    if read as u64 > max_length {
+        return Err(FetchError::TooLarge {
+            url: url.clone(),
+            limit: max_length,
+        });
     }
-}
-
-/// Why an HTTP fetch failed (the cause inside a `tough::TransportError`).
-#[derive(Debug, thiserror::Error)]
-enum FetchFailure {
-    #[error("server answered http status {status}")]
-    Status { status: StatusCode },
-    #[error("server did not resume the body at byte {offset} (http status {status})")]
-    NoResume { offset: u64, status: StatusCode },
-    #[error("request failed")]
-    Request(#[source] reqwest::Error),
-    #[error("body broke at byte {offset}")]
-    Body {
-        offset: u64,
-        #[source]
-        source: reqwest::Error,
-    },
+    Ok(Some(bytes))
 }
 
 /// Whether an answer with `status` is worth another attempt (server trouble, not a refusal).
@@ -390,22 +352,19 @@ struct Resume {
     etag: Option<HeaderValue>,
 }
 
-/// Fetches `url` over HTTP with retries, streaming its body into `tx`.
-async fn produce_http(
+/// Fetches `url` over HTTP with retries, at most `max_length` bytes.
+async fn fetch_http(
     client: &HttpClient,
     settings: &TransportSettings,
     url: &Url,
-    mut tx: mpsc::Sender<Item>,
-) {
-    let other = |cause: FetchFailure| {
-        tough::TransportError::new_with_cause(TransportErrorKind::Other, url, cause)
+    max_length: u64,
+) -> Result<Option<Vec<u8>>, FetchError> {
+    let too_large = || FetchError::TooLarge {
+        url: url.clone(),
+        limit: max_length,
     };
-    let mut response = match open(client, settings, url, None).await {
-        Ok(response) => response,
-        Err(error) => {
-            send(tx, Err(error)).await;
-            return;
-        }
+    let Some(mut response) = open(client, settings, url, None).await? else {
+        return Ok(None);
     };
     let headers = response.headers();
     let resume = Resume {
@@ -418,31 +377,41 @@ async fn produce_http(
             .filter(|v| !v.as_bytes().starts_with(b"W/"))
             .cloned(),
     };
-    let mut offset = 0u64;
+    if resume.total.is_some_and(|total| total > max_length) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
     let mut retries = 0u32;
     loop {
         match response.chunk().await {
             Ok(Some(bytes)) => {
-                offset += bytes.len() as u64;
-                if tx.send(Ok(bytes)).await.is_err() {
-                    return;
+                if (body.len() + bytes.len()) as u64 > max_length {
+                    return Err(too_large());
                 }
+                body.extend_from_slice(&bytes);
             }
-            Ok(None) => return,
+            Ok(None) => return Ok(Some(body)),
             Err(source) => {
                 retries += 1;
+                let offset = body.len() as u64;
                 let complete = resume.total.is_some_and(|t| offset >= t);
                 if !resume.ranges || complete || retries >= settings.attempts() {
-                    send(tx, Err(other(FetchFailure::Body { offset, source }))).await;
-                    return;
+                    return Err(FetchError::Body {
+                        url: url.clone(),
+                        offset,
+                        source,
+                    });
                 }
                 tracing::debug!(%url, offset, "body broke, resuming with range");
                 tokio::time::sleep(settings.backoff(retries - 1)).await;
-                match open(client, settings, url, Some((offset, &resume))).await {
-                    Ok(next) => response = next,
-                    Err(error) => {
-                        send(tx, Err(error)).await;
-                        return;
+                match open(client, settings, url, Some((offset, &resume))).await? {
+                    Some(next) => response = next,
+                    None => {
+                        return Err(FetchError::NoResume {
+                            url: url.clone(),
+                            offset,
+                            status: StatusCode::NOT_FOUND.as_u16(),
+                        });
                     }
                 }
             }
@@ -451,17 +420,15 @@ async fn produce_http(
 }
 
 /// Sends the request for `url` (from `resume_at` when given), retrying connection errors and
-/// transient statuses with back-off (none before the first attempt). A resumed request succeeds
-/// only with a `206` whose `Content-Range` starts at the offset asked for.
+/// transient statuses with back-off (none before the first attempt); `None` for "not found". A
+/// resumed request succeeds only with a `206` whose `Content-Range` starts at the offset asked
+/// for.
 async fn open(
     client: &HttpClient,
     settings: &TransportSettings,
     url: &Url,
     resume_at: Option<(u64, &Resume)>,
-) -> Result<reqwest::Response, tough::TransportError> {
-    let other = |cause: FetchFailure| {
-        tough::TransportError::new_with_cause(TransportErrorKind::Other, url, cause)
-    };
+) -> Result<Option<reqwest::Response>, FetchError> {
     let range = resume_at.map(|(offset, _)| range_header(offset, None));
     let mut last = None;
     for attempt in 0..settings.attempts() {
@@ -476,31 +443,39 @@ async fn open(
         }
         let response = match request.send().await {
             Ok(response) => response,
-            Err(e) if e.is_builder() || e.is_redirect() => {
-                return Err(other(FetchFailure::Request(e)));
+            Err(source) if source.is_builder() || source.is_redirect() => {
+                return Err(FetchError::Request {
+                    url: url.clone(),
+                    source,
+                });
             }
-            Err(e) => {
-                tracing::debug!(%url, attempt, error = %e, "request failed");
-                last = Some(FetchFailure::Request(e));
+            Err(source) => {
+                tracing::debug!(%url, attempt, error = %source, "request failed");
+                last = Some(FetchError::Request {
+                    url: url.clone(),
+                    source,
+                });
                 continue;
             }
         };
         let status = response.status();
         if status_is_not_found(status) {
-            return Err(tough::TransportError::new_with_cause(
-                TransportErrorKind::FileNotFound,
-                url,
-                FetchFailure::Status { status },
-            ));
+            return Ok(None);
         }
         if status_is_transient(status) {
             tracing::debug!(%url, attempt, %status, "transient http status");
-            last = Some(FetchFailure::Status { status });
+            last = Some(FetchError::Status {
+                url: url.clone(),
+                status: status.as_u16(),
+            });
             continue;
         }
         return match resume_at {
-            None if status == StatusCode::OK => Ok(response),
-            None => Err(other(FetchFailure::Status { status })),
+            None if status == StatusCode::OK => Ok(Some(response)),
+            None => Err(FetchError::Status {
+                url: url.clone(),
+                status: status.as_u16(),
+            }),
             Some((offset, resume)) => {
                 let range = response
                     .headers()
@@ -512,16 +487,21 @@ async fn open(
                     None => r.start == offset,
                 });
                 if status == StatusCode::PARTIAL_CONTENT && continues {
-                    Ok(response)
+                    Ok(Some(response))
                 } else {
-                    Err(other(FetchFailure::NoResume { offset, status }))
+                    Err(FetchError::NoResume {
+                        url: url.clone(),
+                        offset,
+                        status: status.as_u16(),
+                    })
                 }
             }
         };
     }
-    Err(other(last.unwrap_or(FetchFailure::Status {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-    })))
+    Err(last.unwrap_or(FetchError::Status {
+        url: url.clone(),
+        status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
+    }))
 }
 
 /// Adds a trailing `/` to a URL path so that `join` appends instead of replacing.

@@ -4,56 +4,48 @@
 //! steps). The layout is the data folder's `metadata/` (docs/architecture.md, "The data folder")
 //! and the conformance client's metadata folder (conformance/README.md, "CLI").
 //!
-//! tough verifies; this module decides what is persisted and what may be reused:
-//! - tough's own datastore is the sub-folder [`TOUGH_DATASTORE`] (its name does not end in
-//!   `.json`). Before each load it is left holding exactly the store's `timestamp.json` and
-//!   `snapshot.json`, tough's rollback baselines, and nothing else; its `latest_known_time.json`
-//!   clock file is deleted every time, so a clock that was once ahead never blocks updates. A
-//!   baseline tough already holds with the same JSON value is not rewritten ([`datastore`]).
-//! - The load starts from the store's `root.json` when present, the shipped root otherwise:
-//!   starting from an older root would let a key rotation erase the rollback baselines.
-//! - After every load, success or failure, each role tough wrote (so: verified) is matched with
-//!   the body handed to it this run (same JSON value; tough re-serialises) and those bytes are
-//!   written atomically under the non-versioned name, only when they differ from the store's.
-//!   When tough dropped its timestamp or snapshot baseline (fast-forward recovery after a key
-//!   rotation, TUF 5.3.11), ours goes too.
-//! - [`recording::RecordingTransport`] serves unchanged snapshot and targets from the store, so a
-//!   no-update check costs the root probe plus `timestamp.json` (transport rule 7 in
-//!   [`crate::transport`]).
-//! - The file work before and after a load runs in one blocking section each (plain `std::fs`),
-//!   and the store's files are read once per load. tough still parses and verifies every role
-//!   on every load, and checks expiry against the clock each time.
+//! `sigstore-tuf`'s `Updater` verifies; this module gives it its transport and its store:
+//! - The transport is [`TufTransport`] (the daemon's one HTTP client, `file://`), each fetch
+//!   bounded by the client's maximum length for the role.
+//! - The store is the folder itself ([`files`]): the client reads its local copies from it (the
+//!   version floors of timestamp, snapshot and targets across runs; unchanged snapshot and
+//!   targets are reused, so a no-update check costs the root probe plus `timestamp.json`), and
+//!   every role it verified is written back as the exact bytes received, atomically and only when
+//!   they change. Stored bytes are re-verified from the trusted root on every load.
+//! - A load starts from the store's `root.json` when present, the shipped root otherwise:
+//!   starting from an older root would let a key rotation erase the version floors. After a
+//!   rotation of the timestamp or snapshot keys, the stored copies no longer verify and stop
+//!   being floors (fast-forward recovery, TUF 5.3.11) until the new ones replace them.
+//! - Delegated targets roles are loaded as TUF's pre-order depth-first search reaches them
+//!   ([`LoadedRepository::target_info`]), or all at once for the planner's view
+//!   ([`LoadedRepository::all_targets`]).
 
-mod datastore;
-mod memo;
-mod recording;
+mod files;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use tough::{
-    ExpirationEnforcement, IntoVec as _, Limits, Repository, RepositoryLoader, TargetName,
-};
+use sigstore_tuf::transport::FetchFuture;
+use sigstore_tuf::{MetadataStore as _, Repository, TargetFile, TrustedMetadataSet, Updater};
 use url::Url;
 
-use crate::transport::TufTransport;
+use crate::transport::{FetchError, TufTransport};
+use files::StoreFiles;
 
-pub use recording::quote;
-use recording::{RecordingTransport, Session};
-
-/// Name of tough's datastore inside the store folder.
-pub const TOUGH_DATASTORE: &str = "tough-datastore";
+pub use sigstore_tuf::UpdaterConfig;
 
 /// Why a [`TrustedStore`] operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrustedStoreError {
-    /// tough refused the repository (signature, version, expiry, hash, length, network).
+    /// The TUF client refused the repository (signature, version, expiry, hash, length, size,
+    /// network).
     #[error("tuf verification failed")]
     Tuf {
-        /// tough's error (log it with `{}`: its `Debug` prints backtraces).
+        /// The TUF client's error.
         #[source]
-        source: Box<tough::error::Error>,
+        source: Box<sigstore_tuf::Error>,
     },
     /// A local file operation failed.
     #[error("i/o error on {}", path.display())]
@@ -84,6 +76,7 @@ pub enum TrustedStoreError {
 /// What kind of failure a [`TrustedStoreError`] is, for the user and the protocol's error
 /// kinds (TUF specification, "Detailed client workflow": each refusal names the step).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TufFailure {
     /// A role's metadata is past its `expires`.
     Expired,
@@ -91,28 +84,54 @@ pub enum TufFailure {
     Rollback,
     /// The repository could not be reached.
     Network,
-    /// Bad signature, threshold, malformed metadata, size limits, unknown target.
+    /// A metadata file is larger than the client's maximum size for it (endless data).
+    TooLarge,
+    /// Bad signature, threshold, malformed metadata, hash or length pins, unknown target.
     Invalid,
     /// A local file operation failed.
     Io,
 }
 
 impl TrustedStoreError {
-    /// Classifies this error by the TUF client's variant: expired role → [`TufFailure::Expired`];
-    /// older metadata, snapshot or role versions → [`TufFailure::Rollback`]; transport failures
-    /// → [`TufFailure::Network`]; disk failures → [`TufFailure::Io`]; anything else →
-    /// [`TufFailure::Invalid`].
+    fn tuf(source: sigstore_tuf::Error) -> Self {
+        TrustedStoreError::Tuf {
+            source: Box::new(source),
+        }
+    }
+
+    /// The transport failure behind this error, when there is one.
+    fn fetch_error(&self) -> Option<&FetchError> {
+        let TrustedStoreError::Tuf { source } = self else {
+            return None;
+        };
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
+        while let Some(error) = cause {
+            if let Some(fetch) = error.downcast_ref::<FetchError>() {
+                return Some(fetch);
+            }
+            cause = error.source();
+        }
+        None
+    }
+
+    /// Classifies this error by the TUF client's variant: expired role →
+    /// [`TufFailure::Expired`]; a version below the trusted one (of a role, or of a role's pin in
+    /// timestamp or snapshot) → [`TufFailure::Rollback`]; a body past its maximum size →
+    /// [`TufFailure::TooLarge`]; other transport failures → [`TufFailure::Network`]; disk
+    /// failures → [`TufFailure::Io`]; anything else → [`TufFailure::Invalid`].
     pub fn failure(&self) -> TufFailure {
-        use tough::error::Error as T;
+        use sigstore_tuf::Error as E;
         match self {
             TrustedStoreError::Io { .. } => TufFailure::Io,
             TrustedStoreError::Tuf { source } => match source.as_ref() {
-                T::ExpiredMetadata { .. } => TufFailure::Expired,
-                T::OlderMetadata { .. }
-                | T::OlderSnapshotInTimestamp { .. }
-                | T::SnapshotRoleRollback { .. }
-                | T::SnapshotRoleMissing { .. } => TufFailure::Rollback,
-                T::Transport { .. } => TufFailure::Network,
+                E::Expired { .. } => TufFailure::Expired,
+                E::Rollback { .. } | E::EqualVersion { .. } => TufFailure::Rollback,
+                E::BadRootVersion { trusted, new } if new <= trusted => TufFailure::Rollback,
+                E::Transport { .. } => match self.fetch_error() {
+                    Some(FetchError::TooLarge { .. }) => TufFailure::TooLarge,
+                    _ => TufFailure::Network,
+                },
+                E::Io { .. } => TufFailure::Io,
                 _ => TufFailure::Invalid,
             },
             TrustedStoreError::UnknownTarget { .. } | TrustedStoreError::TargetUrl { .. } => {
@@ -121,15 +140,9 @@ impl TrustedStoreError {
         }
     }
 
-    /// The URL a transport failure was about, when the TUF client names one.
+    /// The URL a transport failure was about.
     pub fn url(&self) -> Option<String> {
-        match self {
-            TrustedStoreError::Tuf { source } => match source.as_ref() {
-                tough::error::Error::Transport { url, .. } => Some(url.to_string()),
-                _ => None,
-            },
-            _ => None,
-        }
+        self.fetch_error().map(|e| e.url().to_string())
     }
 }
 
@@ -151,25 +164,57 @@ pub struct LoadRequest {
     pub transport: TufTransport,
     /// The root to start from when the store holds no `root.json` yet (the shipped root).
     pub shipped_root: Option<PathBuf>,
-    /// tough's size and root-update limits; `None` for tough's defaults.
-    pub limits: Option<Limits>,
+    /// The TUF client's size, root-rotation and delegation limits; `None` for its defaults
+    /// (python-tuf's: timestamp 16 KiB, snapshot 2 MB, targets 5 MB, root 512 kB).
+    pub limits: Option<UpdaterConfig>,
+}
+
+/// [`TufTransport`] as the TUF client's `Repository`: metadata under the metadata URL, targets
+/// under the targets URL.
+#[derive(Debug, Clone)]
+struct RepoTransport {
+    transport: TufTransport,
+    metadata_url: Url,
+    targets_url: Url,
+}
+
+impl RepoTransport {
+    async fn get(
+        &self,
+        base: &Url,
+        name: &str,
+        max_length: u64,
+    ) -> sigstore_tuf::Result<Option<Vec<u8>>> {
+        let url = base.join(name).map_err(|e| {
+            sigstore_tuf::Error::transport_with_source(format!("{name:?} is not a url path"), e)
+        })?;
+        self.transport
+            .fetch(&url, max_length)
+            .await
+            .map_err(|e| sigstore_tuf::Error::transport_with_source(format!("fetching {name}"), e))
+    }
+}
+
+impl Repository for RepoTransport {
+    fn fetch_metadata<'a>(&'a self, name: &'a str, max_length: u64) -> FetchFuture<'a> {
+        Box::pin(self.get(&self.metadata_url, name, max_length))
+    }
+
+    fn fetch_target<'a>(&'a self, path: &'a str, max_length: u64) -> FetchFuture<'a> {
+        Box::pin(self.get(&self.targets_url, path, max_length))
+    }
 }
 
 /// The trusted metadata folder of one client (see the module documentation).
 #[derive(Debug, Clone)]
 pub struct TrustedStore {
     dir: PathBuf,
-    /// What the loads of this store (and its clones) remember between them; see [`memo`].
-    memo: Arc<Mutex<memo::Memo>>,
 }
 
 impl TrustedStore {
     /// The store in `dir` (created on load if missing).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self {
-            dir: dir.into(),
-            memo: Arc::default(),
-        }
+        Self { dir: dir.into() }
     }
 
     /// The store folder.
@@ -182,101 +227,67 @@ impl TrustedStore {
         self.dir.join("root.json")
     }
 
-    /// Runs the TUF refresh (root, timestamp, snapshot, targets, delegated roles) through a
-    /// recording wrapper of `request.transport`, persists the exact bytes of every role that
-    /// verified, and returns the loaded repository.
+    /// Runs the TUF refresh (root, timestamp, snapshot, top-level targets) over
+    /// `request.transport`, persists the exact bytes of every role that verified, and returns
+    /// the loaded repository.
     ///
     /// # Errors
     /// [`TrustedStoreError::Io`] when the store or the root cannot be read or written;
-    /// [`TrustedStoreError::Tuf`] when tough refuses the repository (roles verified before the
-    /// failure are persisted all the same).
+    /// [`TrustedStoreError::Tuf`] when the TUF client refuses the repository (roles verified
+    /// before the failure are persisted all the same).
     pub async fn load(&self, request: LoadRequest) -> Result<LoadedRepository, TrustedStoreError> {
-        let tough_dir = self.dir.join(TOUGH_DATASTORE);
         let started = std::time::Instant::now();
-        let prepared = {
-            let (dir, tough_dir) = (self.dir.clone(), tough_dir.clone());
-            let (shipped, memo) = (request.shipped_root.clone(), Arc::clone(&self.memo));
-            blocking(move || datastore::prepare(&dir, &tough_dir, shipped.as_deref(), &memo))
-                .await?
+        let files = Arc::new(StoreFiles::new(&self.dir));
+        let initial_root = {
+            let (files, shipped) = (Arc::clone(&files), request.shipped_root.clone());
+            blocking(move || files.prepare(shipped.as_deref())).await?
         };
-        let initial_root = prepared.initial_root;
-        let session = Arc::new(Session {
-            metadata_url: request.metadata_url.clone(),
-            targets_url: request.targets_url.clone(),
-            stored: Mutex::new(prepared.stored),
-            tough_dir: tough_dir.clone(),
-            initial_root: initial_root.clone(),
-            handed: Mutex::new(Vec::new()),
-            memo: Arc::clone(&self.memo),
-            target_file: Mutex::new(None),
-        });
-        let transport = RecordingTransport {
-            inner: request.transport,
-            session: Arc::clone(&session),
-        };
-        let mut loader =
-            RepositoryLoader::new(&initial_root, request.metadata_url, request.targets_url)
-                .transport(transport)
-                .datastore(&tough_dir)
-                .expiration_enforcement(ExpirationEnforcement::Safe);
-        if let Some(limits) = request.limits {
-            loader = loader.limits(limits);
-        }
         let prepared_at = started.elapsed();
-        let loaded = loader.load().await;
-        let loaded_at = started.elapsed();
-        let synced = self.sync(&session).await;
+        let repo = RepoTransport {
+            transport: request.transport,
+            metadata_url: request.metadata_url,
+            targets_url: request.targets_url,
+        };
+        let config = request.limits.unwrap_or_default();
+        let refreshed = async {
+            let mut updater = Updater::new(repo.clone(), &initial_root)
+                .map_err(TrustedStoreError::tuf)?
+                .with_config(config)
+                .with_store(Arc::clone(&files));
+            updater
+                .refresh(jiff::Timestamp::now())
+                .await
+                .map_err(TrustedStoreError::tuf)?;
+            Ok(updater)
+        }
+        .await;
+        let refreshed_at = started.elapsed();
+        let flushed = flush(&files).await;
         tracing::debug!(
             prepare_us = prepared_at.as_micros(),
-            load_us = (loaded_at - prepared_at).as_micros(),
-            mirror_us = (started.elapsed() - loaded_at).as_micros(),
+            refresh_us = (refreshed_at - prepared_at).as_micros(),
+            persist_us = (started.elapsed() - refreshed_at).as_micros(),
             "trusted store load"
         );
-        let repository = loaded.map_err(|source| TrustedStoreError::Tuf {
-            source: Box::new(source),
-        })?;
-        synced?;
+        let updater = refreshed?;
+        flushed?;
         Ok(LoadedRepository {
-            repository,
-            session,
+            updater,
+            files,
+            repo,
+            config,
         })
     }
+}
 
-    /// Mirrors what tough accepted into the store as the exact bytes handed to it, in one
-    /// blocking section ([`datastore::mirror`]).
-    async fn sync(&self, session: &Arc<Session>) -> Result<(), TrustedStoreError> {
-        let handed: Vec<datastore::HandedBody> = session
-            .handed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|h| (h.file.clone(), h.bytes()))
-            .collect();
-        let mut stored = std::mem::replace(
-            &mut *session
-                .stored
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-            datastore::Stored::new(&self.dir),
-        );
-        let session_for_task = Arc::clone(session);
-        let (result, stored) = blocking(move || {
-            let s = &session_for_task;
-            let result =
-                datastore::mirror(&s.tough_dir, &handed, &s.initial_root, &mut stored, &s.memo);
-            Ok((result, stored))
-        })
-        .await?;
-        *session
-            .stored
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = stored;
-        let changed = result?;
-        if !changed.is_empty() {
-            tracing::debug!(?changed, "trusted store updated");
-        }
-        Ok(())
+/// Writes what the TUF client verified since the last flush, in one blocking section.
+async fn flush(files: &Arc<StoreFiles>) -> Result<(), TrustedStoreError> {
+    let files = Arc::clone(files);
+    let written = blocking(move || files.flush()).await?;
+    if !written.is_empty() {
+        tracing::debug!(?written, "trusted store updated");
     }
+    Ok(())
 }
 
 /// Runs `work` on tokio's blocking pool (one hop for a whole batch of file operations).
@@ -298,66 +309,268 @@ async fn blocking<T: Send + 'static>(
 /// [`TrustedStoreError::Io`] when the folder cannot be written.
 pub async fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrustedStoreError> {
     let (path, bytes) = (path.to_owned(), bytes.to_vec());
-    blocking(move || datastore::write_atomic_blocking(&path, &bytes)).await
+    blocking(move || files::write_atomic_blocking(&path, &bytes)).await
 }
 
-/// A repository loaded through a [`TrustedStore`].
+/// Percent-encodes a role name as Python's `urllib.parse.quote(name, safe="")` does (and as the
+/// TUF client names delegated role files): `A–Z a–z 0–9 _ . - ~` stay, every other byte is `%XX`.
+pub fn quote(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Whether `bytes` have the target's signed length and every signed hash tufd can compute
+/// (`sha256`, `sha512`), at least one of them (TUF 5.7.3).
+pub fn target_matches(bytes: &[u8], target: &TargetFile) -> bool {
+    use sha2::Digest as _;
+    if bytes.len() as u64 != target.length {
+        return false;
+    }
+    let mut checked = false;
+    for (algorithm, expected) in &target.hashes {
+        let actual = match algorithm.as_str() {
+            "sha256" => hex::encode(sha2::Sha256::digest(bytes)),
+            "sha512" => hex::encode(sha2::Sha512::digest(bytes)),
+            _ => continue,
+        };
+        if !actual.eq_ignore_ascii_case(expected) {
+            return false;
+        }
+        checked = true;
+    }
+    checked
+}
+
+/// A repository loaded through a [`TrustedStore`]: the TUF client after a successful refresh.
 #[derive(Debug)]
 pub struct LoadedRepository {
-    repository: Repository,
-    session: Arc<Session>,
+    updater: Updater,
+    files: Arc<StoreFiles>,
+    repo: RepoTransport,
+    config: UpdaterConfig,
 }
 
 impl LoadedRepository {
-    /// The verified repository.
-    pub fn repository(&self) -> &Repository {
-        &self.repository
+    /// The verified metadata (root, timestamp, snapshot, targets and the delegated roles loaded
+    /// so far).
+    pub fn trusted(&self) -> &TrustedMetadataSet {
+        self.updater.trusted()
     }
 
-    /// Reads target `name` from the repository, verified against its signed length and hashes
-    /// (TUF 5.7); with `local`, the bytes come from that file instead of the network, so a cached
-    /// copy is checked by the same rules.
+    /// Whether target files are published as `<hash>.<name>` (root's `consistent_snapshot`).
+    pub fn consistent_snapshot(&self) -> bool {
+        self.trusted().root().consistent_snapshot
+    }
+
+    /// The trusted entry of target `name`, found by TUF's pre-order depth-first search of the
+    /// delegations (TUF 5.6.7), loading and persisting the delegated roles it visits.
     ///
     /// # Errors
     /// [`TrustedStoreError::UnknownTarget`] when no trusted role lists `name`;
-    /// [`TrustedStoreError::Tuf`] for an expired repository, a network failure, or bytes that do
-    /// not match the signed length or hashes (nothing is returned then).
-    pub async fn read_target(
-        &self,
-        name: &TargetName,
-        local: Option<&Path>,
-    ) -> Result<Vec<u8>, TrustedStoreError> {
-        *self
-            .session
-            .target_file
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = local.map(Path::to_owned);
-        let result = async {
-            let stream = self
-                .repository
-                .read_target(name)
-                .await
-                .map_err(|source| TrustedStoreError::Tuf {
-                    source: Box::new(source),
-                })?
-                .ok_or_else(|| TrustedStoreError::UnknownTarget {
-                    target: name.raw().to_owned(),
-                })?;
-            stream
-                .into_vec()
-                .await
-                .map_err(|source| TrustedStoreError::Tuf {
-                    source: Box::new(source),
-                })
-        }
-        .await;
-        *self
-            .session
-            .target_file
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = None;
-        result
+    /// [`TrustedStoreError::Tuf`] when a delegated role it visits is refused or unreachable;
+    /// [`TrustedStoreError::Io`] when a delegated role cannot be persisted.
+    pub async fn target_info(&mut self, name: &str) -> Result<TargetFile, TrustedStoreError> {
+        let found = self
+            .updater
+            .get_target_info(name, jiff::Timestamp::now())
+            .await;
+        flush(&self.files).await?;
+        found
+            .map_err(TrustedStoreError::tuf)?
+            .ok_or_else(|| TrustedStoreError::UnknownTarget {
+                target: name.to_owned(),
+            })
     }
+
+    /// Downloads target `name` into memory and checks it against `target` (from
+    /// [`Self::target_info`]): at most its signed length, then its length and hashes (TUF
+    /// 5.7.3). With consistent snapshots the file is fetched as `<dir>/<hash>.<basename>`. For
+    /// small files (the conformance client); the daemon's resumable downloads are
+    /// [`crate::download`].
+    ///
+    /// # Errors
+    /// [`TrustedStoreError::Tuf`] for a network failure or bytes that do not match (nothing is
+    /// returned then).
+    pub async fn download_target(
+        &self,
+        target: &TargetFile,
+        name: &str,
+    ) -> Result<Vec<u8>, TrustedStoreError> {
+        self.updater
+            .download_target(target, name)
+            .await
+            .map_err(TrustedStoreError::tuf)
+    }
+
+    /// Every target the trusted roles authorise, by path, each as the role TUF's search would
+    /// pick for it (TUF 5.6.7: pre-order depth-first, `terminating`, path patterns). Loads every
+    /// delegated role the snapshot lists and a delegation reaches (at most the configured
+    /// `max_delegations`), reusing the stored copy when it still matches the snapshot, and
+    /// persists those fetched.
+    ///
+    /// # Errors
+    /// [`TrustedStoreError::Tuf`] when a delegated role is refused or unreachable;
+    /// [`TrustedStoreError::Io`] when one cannot be persisted.
+    pub async fn all_targets(&self) -> Result<BTreeMap<String, TargetFile>, TrustedStoreError> {
+        let now = jiff::Timestamp::now();
+        let mut set = self.trusted().clone();
+        let top = set
+            .targets_role("targets")
+            .ok_or_else(|| TrustedStoreError::tuf(sigstore_tuf::Error::NotRefreshed))?;
+        if top.delegations.as_ref().is_none_or(|d| d.roles.is_empty()) {
+            return Ok(top.targets.clone());
+        }
+        let loaded = self.load_delegated(&mut set, now).await;
+        flush(&self.files).await?;
+        loaded?;
+        let mut paths = BTreeSet::new();
+        for role in
+            std::iter::once("targets").chain(self.role_names(&set).iter().map(String::as_str))
+        {
+            if let Some(targets) = set.targets_role(role) {
+                paths.extend(targets.targets.keys().cloned());
+            }
+        }
+        Ok(paths
+            .into_iter()
+            .filter_map(|path| resolve(&set, &path).map(|file| (path, file.clone())))
+            .collect())
+    }
+
+    /// The delegated role names the snapshot lists.
+    fn role_names(&self, set: &TrustedMetadataSet) -> Vec<String> {
+        set.snapshot()
+            .map(|s| {
+                s.meta
+                    .keys()
+                    .filter_map(|k| k.strip_suffix(".json"))
+                    .filter(|r| !is_top_level(r))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Loads every reachable delegated role into `set`, depth first from `targets`.
+    async fn load_delegated(
+        &self,
+        set: &mut TrustedMetadataSet,
+        now: jiff::Timestamp,
+    ) -> Result<(), TrustedStoreError> {
+        let mut stack: Vec<(String, String)> = children(set, "targets");
+        let mut visited = BTreeSet::new();
+        while let Some((role, parent)) = stack.pop() {
+            if !visited.insert(role.clone()) {
+                continue;
+            }
+            if visited.len() > self.config.max_delegations as usize {
+                tracing::warn!(
+                    max = self.config.max_delegations,
+                    "too many delegated roles; the rest are not loaded"
+                );
+                break;
+            }
+            let pin = set
+                .snapshot()
+                .and_then(|s| s.meta.get(&format!("{role}.json")))
+                .map(|m| m.version);
+            let Some(version) = pin else {
+                tracing::debug!(%role, "delegated role not in the snapshot; skipped");
+                continue;
+            };
+            let file = format!("{}.json", quote(&role));
+            let stored = self.files.load(&file).ok().flatten();
+            let reused = stored.is_some_and(|bytes| {
+                set.update_delegated_targets(&bytes, &role, &parent, now)
+                    .is_ok()
+            });
+            if !reused {
+                let remote = if self.consistent_snapshot() {
+                    format!("{version}.{file}")
+                } else {
+                    file.clone()
+                };
+                let bytes = self
+                    .repo
+                    .fetch_metadata(&remote, self.config.targets_max_length)
+                    .await
+                    .map_err(TrustedStoreError::tuf)?
+                    .ok_or_else(|| {
+                        TrustedStoreError::tuf(sigstore_tuf::Error::transport(format!(
+                            "{remote} not found"
+                        )))
+                    })?;
+                set.update_delegated_targets(&bytes, &role, &parent, now)
+                    .map_err(TrustedStoreError::tuf)?;
+                let _ = self.files.store(&file, &bytes);
+            }
+            stack.extend(children(set, &role));
+        }
+        Ok(())
+    }
+}
+
+fn is_top_level(role: &str) -> bool {
+    matches!(role, "root" | "timestamp" | "snapshot" | "targets")
+}
+
+/// The delegations of `role` as `(child, role)` pairs, in reverse order (so that popping them
+/// off a stack visits them in order), top-level role names left out.
+fn children(set: &TrustedMetadataSet, role: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = set
+        .targets_role(role)
+        .and_then(|t| t.delegations.as_ref())
+        .map(|d| {
+            d.roles
+                .iter()
+                .filter(|child| !is_top_level(&child.name))
+                .map(|child| (child.name.clone(), role.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.reverse();
+    out
+}
+
+/// The entry for `path` in the first role of TUF's pre-order depth-first search over the roles
+/// loaded in `set` (TUF 5.6.7): a delegation is followed only when its patterns match `path`,
+/// and a matching `terminating` one ends the search after its subtree.
+fn resolve<'a>(set: &'a TrustedMetadataSet, path: &str) -> Option<&'a TargetFile> {
+    let mut to_visit = vec!["targets".to_owned()];
+    let mut visited = BTreeSet::new();
+    while !to_visit.is_empty() {
+        let role = to_visit.remove(0);
+        if !visited.insert(role.clone()) {
+            continue;
+        }
+        let Some(targets) = set.targets_role(&role) else {
+            continue;
+        };
+        if let Some(found) = targets.target(path) {
+            return Some(found);
+        }
+        let mut next = Vec::new();
+        for child in targets.delegations.iter().flat_map(|d| &d.roles) {
+            if is_top_level(&child.name) || !child.matches_path(path).unwrap_or(false) {
+                continue;
+            }
+            next.push(child.name.clone());
+            if child.terminating {
+                to_visit.clear();
+                break;
+            }
+        }
+        next.append(&mut to_visit);
+        to_visit = next;
+    }
+    None
 }
 
 // Unix: the tests tell rewrites apart by inode.

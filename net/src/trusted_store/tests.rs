@@ -1,6 +1,7 @@
 //! Tests of [`super::TrustedStore`] loads against the `testdata/` repository over `file://`:
 //! what a second, unchanged check writes (nothing), what a changed timestamp writes (its exact
-//! bytes), and that the rollback baselines and the clock-file trap are handled as before.
+//! bytes), that the stored copies are version floors across handles, and that the legacy
+//! datastore folder goes.
 //!
 //! `testdata/repo/` was made with `tufd-repo init --app-name demo` followed by
 //! `tufd-repo sign {root,targets,snapshot,timestamp} --expires-in 36500` (so it expires in
@@ -67,10 +68,6 @@ impl Fixture {
     fn stored(&self, name: &str) -> Vec<u8> {
         std::fs::read(self.store.dir().join(name)).unwrap()
     }
-
-    fn tough(&self) -> PathBuf {
-        self.store.dir().join(TOUGH_DATASTORE)
-    }
 }
 
 /// (inode, mtime in ns) of `path`: a file rewritten through a temp file and rename gets a new
@@ -88,7 +85,7 @@ const ROLES: [&str; 4] = [
 ];
 
 fn timestamp_version(loaded: &LoadedRepository) -> u64 {
-    loaded.repository().timestamp().signed.version.get()
+    loaded.trusted().timestamp().unwrap().version
 }
 
 #[tokio::test]
@@ -110,7 +107,6 @@ async fn an_unchanged_repository_rewrites_no_file_of_the_store() {
         .iter()
         .map(|n| identity(&f.store.dir().join(n)))
         .collect();
-    let tough_dir = identity(&f.tough());
     for _ in 0..2 {
         let loaded = f.load().await.unwrap();
         assert_eq!(timestamp_version(&loaded), 4);
@@ -120,12 +116,7 @@ async fn an_unchanged_repository_rewrites_no_file_of_the_store() {
         .map(|n| identity(&f.store.dir().join(n)))
         .collect();
     assert_eq!(before, after, "store files were rewritten");
-    assert_eq!(
-        tough_dir.0,
-        identity(&f.tough()).0,
-        "tough's datastore was recreated"
-    );
-    // Only the store's files, tough's folder and no leftover temp files.
+    // Only the store's files and no leftover temp files.
     let mut names: Vec<_> = std::fs::read_dir(f.store.dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -138,7 +129,6 @@ async fn an_unchanged_repository_rewrites_no_file_of_the_store() {
             "snapshot.json",
             "targets.json",
             "timestamp.json",
-            TOUGH_DATASTORE
         ]
     );
 }
@@ -159,14 +149,11 @@ async fn a_new_timestamp_is_persisted_and_its_rollback_refused() {
     );
 
     // The server goes back to version 4: refused, by this handle and by a fresh one (the
-    // baseline comes from the store on disk, not from memory).
+    // floor comes from the store on disk, not from memory).
     std::fs::write(f.remote.join("timestamp.json"), &v4).unwrap();
     for store in [f.store.clone(), TrustedStore::new(f.store.dir())] {
         let err = store.load(f.request()).await.unwrap_err();
-        assert!(
-            matches!(err, TrustedStoreError::Tuf { .. }),
-            "unexpected error {err}"
-        );
+        assert_eq!(err.failure(), TufFailure::Rollback, "{err}");
         assert_eq!(f.stored("timestamp.json"), v5);
     }
 }
@@ -182,8 +169,8 @@ async fn a_failed_load_keeps_the_exact_baseline_bytes() {
         .unwrap()
         .replace("\"version\": 4", "\"version\": 9");
     std::fs::write(f.remote.join("timestamp.json"), forged).unwrap();
-    assert!(f.load().await.is_err());
-    // tough kept its (re-serialised) baseline; the store keeps the bytes it received.
+    assert_eq!(f.load().await.unwrap_err().failure(), TufFailure::Invalid);
+    // The store keeps the bytes it received.
     assert_eq!(f.stored("timestamp.json"), trusted);
     assert_eq!(
         identity(&f.store.dir().join("timestamp.json")),
@@ -192,56 +179,58 @@ async fn a_failed_load_keeps_the_exact_baseline_bytes() {
 }
 
 #[tokio::test]
-async fn a_clock_file_from_the_future_does_not_block_updates() {
+async fn an_unchanged_repository_reads_only_the_root_probe_and_the_timestamp() {
     let f = Fixture::new();
     f.load().await.unwrap();
-    let clock = f.tough().join("latest_known_time.json");
-    assert!(clock.exists(), "tough writes its clock file on every load");
-    std::fs::write(&clock, "\"2999-01-01T00:00:00Z\"").unwrap();
+    let snapshot = f.stored("snapshot.json");
+    // The remote snapshot and targets go: a second check must not need them.
+    std::fs::remove_file(f.remote.join("3.snapshot.json")).unwrap();
+    std::fs::remove_file(f.remote.join("2.targets.json")).unwrap();
     let loaded = f.load().await.unwrap();
     assert_eq!(timestamp_version(&loaded), 4);
-    let now: jiff::Timestamp = serde_json::from_slice(&std::fs::read(&clock).unwrap()).unwrap();
-    assert!(now < "2999-01-01T00:00:00Z".parse().unwrap());
+    assert_eq!(f.stored("snapshot.json"), snapshot);
 }
 
 #[tokio::test]
-async fn tough_gets_the_store_baselines_not_its_own_leftovers() {
+async fn the_legacy_datastore_folder_is_removed() {
     let f = Fixture::new();
+    let legacy = f.store.dir().join("tough-datastore");
+    std::fs::create_dir_all(&legacy).unwrap();
+    std::fs::write(legacy.join("timestamp.json"), "{}").unwrap();
     f.load().await.unwrap();
-    let v4 = f.remote("timestamp.json");
-    let v5 = std::fs::read(testdata().join("timestamp-v5.json")).unwrap();
-    std::fs::write(f.remote.join("timestamp.json"), &v5).unwrap();
-    f.load().await.unwrap();
-    // The store loses its timestamp (as after a key rotation); tough's datastore still holds
-    // version 5 from the last load, and stray files besides.
-    std::fs::remove_file(f.store.dir().join("timestamp.json")).unwrap();
-    std::fs::write(f.tough().join("stray.json"), "{}").unwrap();
-    std::fs::create_dir(f.tough().join("stray-dir")).unwrap();
-    std::fs::write(f.remote.join("timestamp.json"), &v4).unwrap();
-    // As before this change (tough's folder emptied and seeded from the store): no baseline,
-    // so version 4 is accepted and persisted.
-    let loaded = f.load().await.unwrap();
-    assert_eq!(timestamp_version(&loaded), 4);
-    assert_eq!(f.stored("timestamp.json"), v4);
-    assert!(!f.tough().join("stray.json").exists());
-    assert!(!f.tough().join("stray-dir").exists());
+    assert!(!legacy.exists());
 }
 
 #[tokio::test]
-async fn a_store_baseline_changed_on_disk_replaces_tough_copy() {
+async fn a_store_timestamp_newer_than_the_remote_is_a_rollback() {
     let f = Fixture::new();
     f.load().await.unwrap();
     let v5 = std::fs::read(testdata().join("timestamp-v5.json")).unwrap();
-    // Version 5 put into the store directly (as by an earlier run); tough still holds 4.
+    // Version 5 put into the store directly (as by an earlier run); the server still has 4.
     std::fs::write(f.store.dir().join("timestamp.json"), &v5).unwrap();
     let err = f.load().await.unwrap_err();
-    assert!(matches!(err, TrustedStoreError::Tuf { .. }), "{err}");
+    assert_eq!(err.failure(), TufFailure::Rollback, "{err}");
     assert_eq!(f.stored("timestamp.json"), v5);
-    assert_eq!(
-        serde_json::from_slice::<serde_json::Value>(
-            &std::fs::read(f.tough().join("timestamp.json")).unwrap()
-        )
-        .unwrap(),
-        serde_json::from_slice::<serde_json::Value>(&v5).unwrap()
-    );
+}
+
+#[tokio::test]
+async fn an_oversized_timestamp_is_too_large_not_network() {
+    let f = Fixture::new();
+    let mut request = f.request();
+    let mut limits = UpdaterConfig::default();
+    limits.timestamp_max_length = 100;
+    request.limits = Some(limits);
+    let err = f.store.load(request).await.unwrap_err();
+    assert_eq!(err.failure(), TufFailure::TooLarge, "{err}");
+    assert!(err.url().is_some_and(|u| u.ends_with("/timestamp.json")));
+    assert!(!f.store.dir().join("timestamp.json").exists());
+}
+
+#[tokio::test]
+async fn an_unreachable_repository_is_network() {
+    let f = Fixture::new();
+    let mut request = f.request();
+    request.metadata_url = Url::parse("http://127.0.0.1:9/").unwrap();
+    let err = f.store.load(request).await.unwrap_err();
+    assert_eq!(err.failure(), TufFailure::Network, "{err}");
 }

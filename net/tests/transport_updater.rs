@@ -1,7 +1,7 @@
-//! tough's real update workflow through `TufTransport` over HTTP (transport rule 2 in
-//! `tufd_net::transport`): the root walk (TUF 5.3.2–5.3.3) ends only on a real "not found" for
-//! `N+1.root.json`; a probe that keeps failing for any other reason fails the load instead of
-//! silently freezing root rotation. Fixture: `support/data/rotated-root` (see
+//! The TUF client's real update workflow (`TrustedStore::load`) through `TufTransport` over HTTP
+//! (transport rule 2 in `tufd_net::transport`): the root walk (TUF 5.3.2–5.3.3) ends only on a
+//! real "not found" for `N+1.root.json`; a probe that keeps failing for any other reason fails the
+//! load instead of silently freezing root rotation. Fixture: `support/data/rotated-root` (see
 //! `support/data/README.md`).
 
 mod support;
@@ -9,8 +9,9 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use tough::RepositoryLoader;
+use tufd_net::TufFailure;
 use tufd_net::transport::{HttpClient, TransportSettings, TufTransport};
+use tufd_net::trusted_store::{LoadRequest, LoadedRepository, TrustedStore, TrustedStoreError};
 
 use support::{Fault, TestServer};
 
@@ -38,15 +39,22 @@ async fn serve_fixture() -> TestServer {
     server
 }
 
-async fn load(server: &TestServer) -> Result<tough::Repository, tough::error::Error> {
+async fn load(server: &TestServer) -> Result<LoadedRepository, TrustedStoreError> {
     let client = HttpClient::with_env(&settings(), |_| None).unwrap();
-    let root = std::fs::read(fixture().join("1.root.json")).unwrap();
-    let datastore = tempfile::tempdir().unwrap();
-    RepositoryLoader::new(&root, server.url(""), server.url("targets/"))
-        .transport(TufTransport::new(client, settings()))
-        .datastore(datastore.path())
-        .load()
+    let store = tempfile::tempdir().unwrap();
+    TrustedStore::new(store.path())
+        .load(LoadRequest {
+            metadata_url: server.url(""),
+            targets_url: server.url("targets/"),
+            transport: TufTransport::new(client, settings()),
+            shipped_root: Some(fixture().join("1.root.json")),
+            limits: None,
+        })
         .await
+}
+
+fn root_version(repo: &LoadedRepository) -> u64 {
+    repo.trusted().root().version
 }
 
 fn count(server: &TestServer, path: &str) -> usize {
@@ -57,7 +65,7 @@ fn count(server: &TestServer, path: &str) -> usize {
 async fn loads_a_rotated_root_over_http() {
     let server = serve_fixture().await;
     let repo = load(&server).await.unwrap();
-    assert_eq!(u64::from(repo.root().signed.version), 2);
+    assert_eq!(root_version(&repo), 2);
     // The walk ended on the 404 of version 3, asked once (not found is final, no retries).
     assert_eq!(count(&server, "/3.root.json"), 1);
     assert_eq!(count(&server, "/timestamp.json"), 1);
@@ -69,7 +77,7 @@ async fn transient_failures_while_loading_are_retried() {
     server.push_fault_for("2.root.json", Fault::Status(502));
     server.push_fault_for("timestamp.json", Fault::DropAfter(100));
     let repo = load(&server).await.unwrap();
-    assert_eq!(u64::from(repo.root().signed.version), 2);
+    assert_eq!(root_version(&repo), 2);
     assert_eq!(count(&server, "/2.root.json"), 2);
     // The broken timestamp body was resumed with a range request.
     let resumed: Vec<_> = server
@@ -87,10 +95,11 @@ async fn a_root_probe_that_keeps_failing_fails_the_load() {
     for _ in 0..settings().tries {
         server.push_fault_for("3.root.json", Fault::Status(503));
     }
-    let result = load(&server).await;
-    assert!(
-        result.is_err(),
-        "a failing N+1 root probe must not look like 'no newer root'"
+    let error = load(&server).await.unwrap_err();
+    assert_eq!(
+        error.failure(),
+        TufFailure::Network,
+        "a failing N+1 root probe must not look like 'no newer root': {error}"
     );
     assert_eq!(count(&server, "/3.root.json"), settings().tries as usize);
     assert_eq!(count(&server, "/timestamp.json"), 0);

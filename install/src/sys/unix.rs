@@ -144,9 +144,12 @@ pub fn exchange(a: &Path, b: &Path) -> io::Result<()> {
         use rustix::io::Errno;
         match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
             Ok(()) => Ok(()),
-            Err(e) if e == Errno::INVAL || e == Errno::NOSYS || e == Errno::NOTSUP => Err(
-                io::Error::new(io::ErrorKind::Unsupported, format!("no atomic exchange: {e}")),
-            ),
+            Err(e) if e == Errno::INVAL || e == Errno::NOSYS || e == Errno::NOTSUP => {
+                Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!("no atomic exchange: {e}"),
+                ))
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -251,19 +251,7 @@ pub(crate) fn exists(path: &Path) -> bool {
 /// Renames, retried while another program holds a file (Windows, [`crate::fsops::rename`]),
 /// then both folders synced as `syncs` says.
 pub(crate) fn rename(from: &Path, to: &Path, syncs: Syncs) -> Result<(), InstallError> {
-    tufd_core::faults::point("install.before-rename");
-    crate::fsops::rename(from, to).map_err(|source| InstallError::Rename {
-        from: from.to_path_buf(),
-        to: to.to_path_buf(),
-        source,
-    })?;
-    tufd_core::faults::point("install.after-rename");
-    sync_dir(parent(from), syncs)?;
-    if parent(from) != parent(to) {
-        sync_dir(parent(to), syncs)?;
-    }
-    tufd_core::faults::point("install.after-rename-sync");
-    Ok(())
+    move_between(from, to, syncs, crate::fsops::rename)
 }
 
 /// Exchanges `a` and `b` atomically ([`crate::sys::exchange`]), then syncs their folders as
@@ -273,8 +261,19 @@ pub(crate) fn rename(from: &Path, to: &Path, syncs: Syncs) -> Result<(), Install
 /// [`InstallError::Rename`] (with the OS error; [`std::io::ErrorKind::Unsupported`] where there
 /// is no atomic exchange), or a failed sync under [`Syncs::Required`].
 pub(crate) fn exchange(a: &Path, b: &Path, syncs: Syncs) -> Result<(), InstallError> {
+    move_between(a, b, syncs, crate::sys::exchange)
+}
+
+/// Runs `op` (a rename or an exchange of `a` and `b`) between the crash points of a rename, then
+/// syncs both folders as `syncs` says.
+fn move_between(
+    a: &Path,
+    b: &Path,
+    syncs: Syncs,
+    op: fn(&Path, &Path) -> std::io::Result<()>,
+) -> Result<(), InstallError> {
     tufd_core::faults::point("install.before-rename");
-    crate::sys::exchange(a, b).map_err(|source| InstallError::Rename {
+    op(a, b).map_err(|source| InstallError::Rename {
         from: a.to_path_buf(),
         to: b.to_path_buf(),
         source,

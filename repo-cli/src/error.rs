@@ -661,6 +661,9 @@ pub enum Error {
         /// The (absolute) path.
         path: PathBuf,
     },
+    /// `tufd-net`'s HTTP client, which `verify` reads the repository through, cannot be built.
+    #[error("cannot set up the client's transport")]
+    Client(#[source] tufd_net::transport::TransportError),
     /// A blocking task (archiving, diffing) panicked or was cancelled.
     #[error("the {task} task failed")]
     Task {
@@ -755,6 +758,7 @@ impl Error {
             | E::CanonicalForm { .. }
             | E::TargetName { .. }
             | E::FileUrl { .. }
+            | E::Client(_)
             | E::Task { .. } => ErrorKind::Internal,
         }
     }

@@ -585,13 +585,43 @@ fn verify_reports_missing_corrupt_and_expired() {
         .find(|p| p.to_string_lossy().ends_with("my_app-1.0.tar.gz"))
         .unwrap();
     std::fs::remove_file(&archive).unwrap();
+    // The patch keeps its length with one byte changed; the 1.1 archive grows by one byte.
+    let published = |suffix: &str| {
+        std::fs::read_dir(&targets)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with(suffix))
+            .unwrap()
+    };
+    let patch = published("my_app-1.1.patch");
+    let mut bytes = std::fs::read(&patch).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&patch, bytes).unwrap();
+    let archive = published("my_app-1.1.tar.gz");
+    let mut bytes = std::fs::read(&archive).unwrap();
+    bytes.push(0);
+    std::fs::write(&archive, bytes).unwrap();
     ok(w, &["sign", "timestamp", "--expires-in", "1s"]);
     std::thread::sleep(std::time::Duration::from_millis(2100));
     let out = run(w, &["verify"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("my_app-1.0.tar.gz"), "{stdout}");
+    assert!(
+        stdout.contains("target my_app-1.0.tar.gz is listed but cannot be found"),
+        "{stdout}"
+    );
     assert!(stdout.contains("timestamp expired"), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.contains("my_app-1.1.patch")
+            && l.contains("does not match its signed hash")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("my_app-1.1.tar.gz") && l.contains("more than the signed length")),
+        "{stdout}"
+    );
     let problems = stdout
         .lines()
         .filter(|l| l.starts_with("problem: "))

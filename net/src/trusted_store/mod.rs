@@ -236,6 +236,29 @@ impl TrustedStore {
     /// [`TrustedStoreError::Tuf`] when the TUF client refuses the repository (roles verified
     /// before the failure are persisted all the same).
     pub async fn load(&self, request: LoadRequest) -> Result<LoadedRepository, TrustedStoreError> {
+        self.load_with_clock(request, None).await
+    }
+
+    /// As [`Self::load`], with the client's clock reading `now` for every expiry check of the
+    /// load and of the returned repository. Expiry is the only check that reads the clock, so a
+    /// `now` before every `expires` loads an expired repository with every other check intact:
+    /// `tufd-repo verify` does so to report an expired role and the problems past it.
+    ///
+    /// # Errors
+    /// As [`Self::load`].
+    pub async fn load_at(
+        &self,
+        request: LoadRequest,
+        now: jiff::Timestamp,
+    ) -> Result<LoadedRepository, TrustedStoreError> {
+        self.load_with_clock(request, Some(now)).await
+    }
+
+    async fn load_with_clock(
+        &self,
+        request: LoadRequest,
+        clock: Option<jiff::Timestamp>,
+    ) -> Result<LoadedRepository, TrustedStoreError> {
         let started = std::time::Instant::now();
         let files = Arc::new(StoreFiles::new(&self.dir));
         let initial_root = {
@@ -255,7 +278,7 @@ impl TrustedStore {
                 .with_config(config)
                 .with_store(Arc::clone(&files));
             updater
-                .refresh(jiff::Timestamp::now())
+                .refresh(clock.unwrap_or_else(jiff::Timestamp::now))
                 .await
                 .map_err(TrustedStoreError::tuf)?;
             Ok(updater)
@@ -276,6 +299,7 @@ impl TrustedStore {
             files,
             repo,
             config,
+            clock,
         })
     }
 }
@@ -355,9 +379,16 @@ pub struct LoadedRepository {
     files: Arc<StoreFiles>,
     repo: RepoTransport,
     config: UpdaterConfig,
+    /// The clock of [`TrustedStore::load_at`]; `None`: the system clock.
+    clock: Option<jiff::Timestamp>,
 }
 
 impl LoadedRepository {
+    /// The time expiry is checked against: the system clock, or the load's `now`.
+    fn now(&self) -> jiff::Timestamp {
+        self.clock.unwrap_or_else(jiff::Timestamp::now)
+    }
+
     /// The verified metadata (root, timestamp, snapshot, targets and the delegated roles loaded
     /// so far).
     pub fn trusted(&self) -> &TrustedMetadataSet {
@@ -377,10 +408,8 @@ impl LoadedRepository {
     /// [`TrustedStoreError::Tuf`] when a delegated role it visits is refused or unreachable;
     /// [`TrustedStoreError::Io`] when a delegated role cannot be persisted.
     pub async fn target_info(&mut self, name: &str) -> Result<TargetFile, TrustedStoreError> {
-        let found = self
-            .updater
-            .get_target_info(name, jiff::Timestamp::now())
-            .await;
+        let now = self.now();
+        let found = self.updater.get_target_info(name, now).await;
         flush(&self.files).await?;
         found
             .map_err(TrustedStoreError::tuf)?
@@ -419,7 +448,7 @@ impl LoadedRepository {
     /// [`TrustedStoreError::Tuf`] when a delegated role is refused or unreachable;
     /// [`TrustedStoreError::Io`] when one cannot be persisted.
     pub async fn all_targets(&self) -> Result<BTreeMap<String, TargetFile>, TrustedStoreError> {
-        let now = jiff::Timestamp::now();
+        let now = self.now();
         let mut set = self.trusted().clone();
         let top = set
             .targets_role("targets")

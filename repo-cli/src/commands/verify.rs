@@ -1,27 +1,36 @@
-//! `tufd-repo verify`: reads the published tree exactly as a client does — tough's
-//! `RepositoryLoader` over `file://` URLs, starting from `1.root.json` — and reports every
-//! problem it finds, one per line on stdout: a refresh that fails, expired roles, a
-//! `root.json` that is not the newest root, targets whose file is missing or whose length or
-//! hash differ, target names that do not parse, custom metadata that does not parse, patches
-//! whose `from` release has no archive, and archives a client would refuse: each of the app's
-//! archives is decompressed, checked against its signed `tar_hash`, and extracted into a
-//! temporary folder with the client's own checks (paths, links, Windows names, limits). Exit
-//! code 1 on any problem.
+//! `tufd-repo verify`: reads the published tree exactly as a client does, through the daemon's
+//! own TUF layer (`tufd-net`): a refresh from `1.root.json` over `file://` URLs into a temporary
+//! data folder, the trusted targets as the daemon's planner sees them
+//! ([`tufd_net::tuf::view_of`]), and every target file read with the daemon's verified download
+//! ([`tufd_net::download::download`]: at most the signed length, then the length and the signed
+//! hash). It reports every problem it finds, one per line on stdout: a refresh that fails,
+//! expired roles, a `root.json` that is not the newest root, targets whose file is missing or
+//! whose length or hash differ, target names that do not parse, custom metadata that does not
+//! parse, patches whose `from` release has no archive, and archives a client would refuse: each
+//! of the app's archives is decompressed, checked against its signed `tar_hash`, and extracted
+//! into a temporary folder with the client's own checks (paths, links, Windows names, limits).
+//! Exit code 1 on any problem.
+//!
+//! An expired repository is read a second time with the client's clock before every expiry
+//! ([`TrustedStore::load_at`]; expiry is the only check that reads the clock), so the problems
+//! past the expired role are reported too.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use futures::StreamExt;
-use tough::{ExpirationEnforcement, RepositoryLoader};
+use tokio_util::sync::CancellationToken;
 use tufd_core::archive::{Compression, ExtractLimits};
 use tufd_core::custom::TarDigest;
 use tufd_core::{Suffix, TargetCustom, TargetName};
+use tufd_net::download::{self, DownloadError, DownloadRequest};
+use tufd_net::transport::{HttpClient, TransportSettings, TufTransport};
+use tufd_net::trusted_store::{LoadRequest, LoadedRepository, TrustedStore, TrustedStoreError};
 use url::Url;
 
 use super::Ctx;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, chain};
 use crate::repo::latest_root_version;
 
 /// Arguments of `verify`.
@@ -97,6 +106,26 @@ fn dir_url(path: &Path) -> Result<Url> {
     Url::from_directory_path(&abs).map_err(|()| Error::FileUrl { path: abs })
 }
 
+/// A client's refresh into a fresh metadata folder `store` (the daemon's `tufd_net::tuf::refresh`
+/// without the planner's filtering: every trusted target, with its raw custom metadata), with
+/// the clock at `now` when given.
+async fn load(
+    store: PathBuf,
+    request: LoadRequest,
+    now: Option<jiff::Timestamp>,
+) -> std::result::Result<
+    (LoadedRepository, BTreeMap<String, sigstore_tuf::TargetFile>),
+    TrustedStoreError,
+> {
+    let store = TrustedStore::new(store);
+    let loaded = match now {
+        Some(now) => store.load_at(request, now).await?,
+        None => store.load(request).await?,
+    };
+    let targets = loaded.all_targets().await?;
+    Ok((loaded, targets))
+}
+
 /// Every problem found, as sentences.
 ///
 /// # Errors
@@ -104,44 +133,54 @@ fn dir_url(path: &Path) -> Result<Url> {
 pub async fn check(ctx: &Ctx) -> Result<Vec<String>> {
     let layout = &ctx.layout;
     let root_path = layout.metadata.join("1.root.json");
-    let root_bytes = std::fs::read(&root_path).map_err(|source| Error::MetadataRead {
-        path: root_path.clone(),
-        source,
-    })?;
-    let meta_url = dir_url(&layout.metadata)?;
+    if let Err(source) = std::fs::File::open(&root_path) {
+        return Err(Error::MetadataRead {
+            path: root_path,
+            source,
+        });
+    }
     let targets_url = dir_url(&layout.targets)?;
+    // No proxy for `file://`: the environment is not read.
+    let settings = TransportSettings::default();
+    let client = HttpClient::with_env(&settings, |_| None).map_err(Error::Client)?;
+    let request = LoadRequest {
+        metadata_url: dir_url(&layout.metadata)?,
+        targets_url: targets_url.clone(),
+        transport: TufTransport::new(client.clone(), settings),
+        shipped_root: Some(root_path),
+        // The daemon's limits (engine: `load_request`).
+        limits: None,
+    };
     let mut problems = Vec::new();
     let temp = std::env::temp_dir();
-    let datastore = tempfile::tempdir().map_err(Error::io("create a folder in", &temp))?;
-    let safe = RepositoryLoader::new(&root_bytes, meta_url.clone(), targets_url.clone())
-        .datastore(datastore.path())
-        .load()
-        .await;
-    let repo = match safe {
-        Ok(r) => r,
+    let data = tempfile::tempdir().map_err(Error::io("create a folder in", &temp))?;
+    let (loaded, targets) = match load(data.path().join("metadata"), request.clone(), None).await {
+        Ok(loaded) => loaded,
         Err(e) => {
-            problems.push(format!("a client refuses the repository: {e}"));
-            let datastore = tempfile::tempdir().map_err(Error::io("create a folder in", &temp))?;
-            match RepositoryLoader::new(&root_bytes, meta_url, targets_url)
-                .datastore(datastore.path())
-                .expiration_enforcement(ExpirationEnforcement::Unsafe)
-                .load()
-                .await
-            {
-                Ok(r) => r,
+            problems.push(format!("a client refuses the repository: {}", chain(&e)));
+            // Again as a client whose clock is before every expiry, to report the rest.
+            let store = data.path().join("metadata-unexpired");
+            match load(store, request, Some(jiff::Timestamp::MIN)).await {
+                Ok(loaded) => loaded,
                 Err(_) => return Ok(problems),
             }
         }
     };
+    let trusted = loaded.trusted();
     let now = jiff::Timestamp::now();
     let expiries = [
-        ("root", repo.root().signed.expires),
-        ("targets", repo.targets().signed.expires),
-        ("snapshot", repo.snapshot().signed.expires),
-        ("timestamp", repo.timestamp().signed.expires),
+        ("root", Some(trusted.root().expires)),
+        (
+            "targets",
+            trusted.targets_role("targets").map(|t| t.expires),
+        ),
+        ("snapshot", trusted.snapshot().map(|s| s.expires)),
+        ("timestamp", trusted.timestamp().map(|t| t.expires)),
     ];
     for (role, e) in expiries {
-        if e <= now {
+        if let Some(e) = e
+            && e <= now
+        {
             problems.push(format!(
                 "role {role} expired at {e}: run `tufd-repo sign {role}`"
             ));
@@ -160,65 +199,44 @@ pub async fn check(ctx: &Ctx) -> Result<Vec<String>> {
             )),
             Err(_) => problems.push("root.json is missing".into()),
         }
-        if repo.root().signed.version.get() != n {
+        let version = trusted.root().version;
+        if version != n {
             problems.push(format!(
-                "a client stops at root version {} but {n}.root.json exists",
-                repo.root().signed.version
+                "a client stops at root version {version} but {n}.root.json exists"
             ));
         }
     }
+    // The daemon's view: signed length and digest of every target file, and its URL.
+    let view = tufd_net::tuf::view_of(&targets, loaded.consistent_snapshot());
+    let downloads = data.path().join("downloads");
     let mut archives = Vec::new();
     let mut patches = Vec::new();
-    let mut names: Vec<_> = repo
-        .all_targets()
-        .map(|(n, t)| (n.clone(), t.clone()))
-        .collect();
-    names.sort_by(|a, b| a.0.raw().cmp(b.0.raw()));
-    for (name, target) in &names {
-        let raw = name.raw();
-        // This app's archives are kept (in a temporary file) to be extracted as a client would.
+    for (i, (raw, target)) in targets.iter().enumerate() {
+        let raw = raw.as_str();
+        // This app's archives are extracted as a client would.
         let archive_of_app = TargetName::parse(raw)
             .ok()
             .filter(|p| p.suffix().is_archive() && p.app() == ctx.config.app_name);
-        match repo.read_target(name).await {
-            Ok(Some(stream)) => {
-                let mut stream = Box::pin(stream);
-                let mut err = None;
-                let mut copy = match archive_of_app {
-                    Some(_) => Some(
-                        tempfile::NamedTempFile::new()
-                            .map_err(Error::io("create a file in", &temp))?,
-                    ),
-                    None => None,
-                };
-                while let Some(chunk) = stream.next().await {
-                    match chunk {
-                        Ok(bytes) => {
-                            if let Some(file) = copy.as_mut() {
-                                file.write_all(&bytes)
-                                    .map_err(Error::io("write", file.path()))?;
-                            }
-                        }
-                        Err(e) => {
-                            err = Some(e);
-                            break;
-                        }
-                    }
-                }
-                if let Some(e) = err {
-                    problems.push(format!("target {raw}: {e}"));
-                } else if let (Some(file), Some(parsed)) = (copy, &archive_of_app) {
-                    let signed = match TargetCustom::parse(raw, false, &target.custom) {
-                        Ok(TargetCustom::Archive(a)) => a.tar,
+        let custom: Option<HashMap<String, serde_json::Value>> = match &target.custom {
+            None | Some(serde_json::Value::Null) => Some(HashMap::new()),
+            Some(serde_json::Value::Object(map)) => Some(map.clone().into_iter().collect()),
+            Some(_) => None,
+        };
+        match read_target(&client, &view, &targets_url, raw, &downloads, i).await {
+            Err(problem) => problems.push(problem),
+            Ok(path) => {
+                if let Some(parsed) = &archive_of_app {
+                    let signed = match custom.as_ref().map(|c| TargetCustom::parse(raw, false, c)) {
+                        Some(Ok(TargetCustom::Archive(a))) => a.tar,
                         _ => None,
                     };
                     let compression = match parsed.suffix() {
                         Suffix::TarZst => Compression::Zstd,
                         _ => Compression::Gzip,
                     };
-                    let raw_name = raw.to_owned();
+                    let file = path.clone();
                     let refused = tokio::task::spawn_blocking(move || {
-                        client_refusal(file.path(), compression, signed.as_ref())
+                        client_refusal(&file, compression, signed.as_ref())
                     })
                     .await
                     .map_err(|source| Error::Task {
@@ -226,12 +244,11 @@ pub async fn check(ctx: &Ctx) -> Result<Vec<String>> {
                         source,
                     })??;
                     if let Some(reason) = refused {
-                        problems.push(format!("archive {raw_name}: clients refuse it: {reason}"));
+                        problems.push(format!("archive {raw}: clients refuse it: {reason}"));
                     }
                 }
+                std::fs::remove_file(&path).map_err(Error::io("remove", &path))?;
             }
-            Ok(None) => problems.push(format!("target {raw} is listed but cannot be found")),
-            Err(e) => problems.push(format!("target {raw} cannot be read: {e}")),
         }
         let parsed = match TargetName::parse(raw) {
             Ok(p) => p,
@@ -243,8 +260,14 @@ pub async fn check(ctx: &Ctx) -> Result<Vec<String>> {
         if parsed.app() != ctx.config.app_name {
             continue;
         }
+        let Some(custom) = custom else {
+            problems.push(format!(
+                "target {raw}: its custom metadata is not an object (clients ignore it)"
+            ));
+            continue;
+        };
         let is_patch = !parsed.suffix().is_archive();
-        match TargetCustom::parse(raw, is_patch, &target.custom) {
+        match TargetCustom::parse(raw, is_patch, &custom) {
             Ok(TargetCustom::Patch(p)) => patches.push((parsed, p)),
             Ok(TargetCustom::Archive(_)) => archives.push(parsed),
             Err(e) => problems.push(e.to_string()),
@@ -268,6 +291,41 @@ pub async fn check(ctx: &Ctx) -> Result<Vec<String>> {
         }
     }
     Ok(problems)
+}
+
+/// Reads target `raw` as the daemon downloads it (its URL from the trusted view, at most the
+/// signed length, then the length and the signed digest) into `downloads/<i>`, and returns that
+/// file; `Err(problem)` when a client could not get it.
+async fn read_target(
+    client: &HttpClient,
+    view: &tufd_net::RepoView,
+    targets_url: &Url,
+    raw: &str,
+    downloads: &Path,
+    i: usize,
+) -> std::result::Result<PathBuf, String> {
+    let Some(file) = view.files.get(raw) else {
+        return Err(format!(
+            "target {raw} has neither a sha256 nor a sha512 hash: clients skip it"
+        ));
+    };
+    let url = view
+        .target_url(targets_url, raw)
+        .map_err(|e| format!("target {raw}: {}", chain(&e)))?;
+    let source = url.to_file_path().ok();
+    let request = DownloadRequest::new(url, downloads, i.to_string(), file.length, file.digest);
+    match download::download(client, &request, &|_, _| {}, &CancellationToken::new()).await {
+        Ok(path) => Ok(path),
+        Err(DownloadError::Io { path, source: e })
+            if e.kind() == std::io::ErrorKind::NotFound && Some(&path) == source.as_ref() =>
+        {
+            Err(format!("target {raw} is listed but cannot be found"))
+        }
+        Err(e @ (DownloadError::LengthExceeded { .. } | DownloadError::HashMismatch { .. })) => {
+            Err(format!("target {raw}: {}", chain(&e)))
+        }
+        Err(e) => Err(format!("target {raw} cannot be read: {}", chain(&e))),
+    }
 }
 
 /// Entries a client extracts at most from one archive (as `tufd-install`'s staging).

@@ -13,7 +13,8 @@
 # - Rust targets with rustup: wasm32-wasip2 and wasm32-wasip1 (the tests build the example and
 #   hostile hooks for them) and x86_64-pc-windows-gnu;
 # - `.venv/` with python-tuf 7 and bsdiff4 (the independent TUF client and patch tool the
-#   interop tests check against).
+#   interop tests check against), and `.venv-tufup/` with tufup 0.10 (the end-to-end test of a
+#   repository tufup made).
 # Cargo builds into $CARGO_TARGET_DIR, by default $HOME/.cache/tufd-target (outside the clone,
 # shared with CI, conformance/run.sh and bench/run.sh: a cold build takes long), and the Windows
 # tufd.exe into $HOME/.cache/tufd-target-win (CI's cross-build folder).
@@ -115,6 +116,17 @@ if ! "$venv/bin/python" -c 'import tuf, bsdiff4' 2>/dev/null; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'tuf>=7,<8' 'bsdiff4>=1.2'
 fi
 export TUFD_PYTHON="$venv/bin/python"
+# tufup 0.10 pins its own python-tuf (4.x), so it gets a venv of its own; the end-to-end test
+# tests/e2e/tufup_repo.rs publishes a repository with it (TUFD_REQUIRE_TUFUP=1: fail, not skip).
+tufup_venv="$root/.venv-tufup"
+if ! "$tufup_venv/bin/python" -c 'import importlib.metadata as m, sys
+sys.exit(not m.version("tufup").startswith("0.10."))' 2>/dev/null; then
+  echo "==> creating $tufup_venv (tufup 0.10)" >&2
+  python3 -m venv "$tufup_venv"
+  "$tufup_venv/bin/pip" install --quiet --disable-pip-version-check 'tufup==0.10.*'
+fi
+export TUFD_TUFUP_PYTHON="$tufup_venv/bin/python"
+export TUFD_REQUIRE_TUFUP=1
 
 # ---- Tests ----------------------------------------------------------------------------------
 # The end-to-end tests run the real binaries; build them first so the tests find them.

@@ -1,46 +1,92 @@
-//! tufd reads a repository made by real tufup 0.10 (the updater tufd succeeds), served by nginx:
-//! its root carries legacy securesystemslib key ids (not the sha256 of the key as written), which
-//! the TUF specification treats as opaque and tufd's TUF client accepts.
+//! tufd updates an app published with real tufup 0.10 (the updater tufd succeeds), served by
+//! nginx: releases 1.0, 1.1, a required 2.0, a root key rotation, 2.1rc1 and 2.1, with the
+//! archives and bsdiff4 patches tufup's own repository tool makes. Its root carries legacy
+//! securesystemslib key ids (not the sha256 of the key as written), which the TUF specification
+//! treats as opaque and tufd's TUF client accepts; the app ships `1.root.json` and tufd walks the
+//! rotation to `2.root.json`.
 //!
-//! tufup comes from a Python venv: `TUFD_TUFUP_PYTHON`, else
-//! `<workspace>/bench/.venv/tufup/bin/python` (`bench/run.sh` creates it; or
-//! `python3 -m venv V && V/bin/pip install 'tufup==0.10.*'`). Without one the test is skipped with
-//! a message, unless `TUFD_REQUIRE_TUFUP=1` makes that a failure.
+//! The story, for an install at 1.0 (a copy of the 1.0 bundle) with an empty data folder:
+//! 1. `tufd check --json` offers the required 2.0, on `stable` and on `rc`, as the full archive:
+//!    tufup signs no tar digest for an archive (its custom is only `{"required": …}`), and the
+//!    one it signs for a patch is that of the patch's *result*, so nothing vouches for a 1.0 tar
+//!    rebuilt from the install folder (tufup's own client also goes full with an empty cache);
+//! 2. `tufd update --yes` installs a tree equal to the 2.0 bundle;
+//! 3. the next `tufd update --yes` (stable) reaches 2.1 through the 2.1rc1 and 2.1 patches
+//!    applied to the 2.0 tar kept from step 2, as tufup's client does (its stable channel skips
+//!    the 2.1rc1 *archive* but applies every patch up to 2.1); nginx's access log shows the two
+//!    patches and no archive.
+//!
+//! tufup comes from a Python venv: `TUFD_TUFUP_PYTHON` (`scripts/test.sh` creates
+//! `.venv-tufup/`), else `<workspace>/bench/.venv/tufup/bin/python` (`bench/run.sh` creates it;
+//! or `python3 -m venv V && V/bin/pip install 'tufup==0.10.*'`). Without one the test is skipped
+//! with a message, unless `TUFD_REQUIRE_TUFUP=1` makes that a failure.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tufd_tests::support::bins;
-use tufd_tests::support::daemon::DAEMON_TIMEOUT;
+use tufd_tests::support::copy_tree;
+use tufd_tests::support::daemon::{Client, DAEMON_TIMEOUT, VersionSource};
 use tufd_tests::support::nginx::Nginx;
 use tufd_tests::support::process::run;
+use tufd_tests::support::tree::{assert_same_tree, sha256_hex};
 
-/// Publishes releases 1.0, 1.1, 2.0 (required) and 2.1 of app `demo` with tufup into
-/// `<work>/repository`, then checks that every key id of the root differs from the sha256 of the
-/// key's canonical JSON (so the repository really exercises legacy key ids) and prints `legacy`.
-const PUBLISH: &str = r#"
-import hashlib, json, os, pathlib, sys
+/// Publishes releases 1.0, 1.1, 2.0 (required), a root key rotation, 2.1rc1 and 2.1 of app
+/// `demo` with tufup's `Repository` into `<work>/repository` (bundles in `<work>/bundles/<v>`),
+/// checks that root 2 is the rotation (another root key, signed by the old and the new one) and
+/// that every key id differs from the sha256 of the key's canonical JSON (so the repository
+/// really exercises legacy key ids), and prints `legacy`.
+///
+/// Each bundle holds an executable launcher, a text file that changes with the version and a
+/// 256 KiB incompressible blob that does not: the archives are ~260 KB, the patches a few
+/// hundred bytes, well under tufup's (and tufd's) 0.8 patch/archive ratio.
+const PUBLISH: &str = r##"
+import hashlib, json, os, pathlib, random, sys
 from securesystemslib.formats import encode_canonical
-from tufup.repo import Repository
+from tufup.repo import Keys, Repository
 
 work = pathlib.Path(sys.argv[1])
-os.chdir(work)
-repo = Repository(app_name="demo", repo_dir=work / "repository", keys_dir=work / "keystore")
+os.chdir(work)  # tufup keeps its config file in the working directory
+keystore = work / "keystore"
+repo = Repository(app_name="demo", repo_dir=work / "repository", keys_dir=keystore)
 repo.initialize()
-for version, required in [("1.0", False), ("1.1", False), ("2.0", True), ("2.1", False)]:
+blob = random.Random(14).randbytes(256 * 1024)
+
+def release(version, required=False):
     bundle = work / "bundles" / version
-    bundle.mkdir(parents=True)
+    (bundle / "bin").mkdir(parents=True)
+    (bundle / "lib").mkdir()
+    launcher = bundle / "bin" / "demo"
+    launcher.write_text(f"#!/bin/sh\necho {version}\n")
+    launcher.chmod(0o755)
+    (bundle / "lib" / "blob.bin").write_bytes(blob)
     (bundle / "app.txt").write_text(f"demo {version}\n" * 200)
     repo.add_bundle(new_bundle_dir=bundle, new_version=version, required=required)
-    repo.publish_changes(private_key_dirs=[work / "keystore"])
+    repo.publish_changes(private_key_dirs=[keystore])
 
-root = json.loads((work / "repository" / "metadata" / "root.json").read_text())
-for key_id, key in root["signed"]["keys"].items():
+release("1.0")
+release("1.1")
+release("2.0", required=True)
+# Root key rotation: root 2 names a new root key and is signed by the old and the new one.
+Keys.create_key_pair(private_key_path=keystore / "root2", encrypted=False)
+repo.replace_key(old_key_name="root", new_public_key_path=keystore / "root2.pub",
+                 new_private_key_encrypted=False)
+repo.publish_changes(private_key_dirs=[keystore])
+release("2.1rc1")
+release("2.1")
+
+metadata = work / "repository" / "metadata"
+roots = [json.loads((metadata / f"{v}.root.json").read_text()) for v in (1, 2)]
+assert not (metadata / "3.root.json").exists()
+old, new = (r["signed"]["roles"]["root"]["keyids"] for r in roots)
+assert set(old).isdisjoint(new), (old, new)
+assert {s["keyid"] for s in roots[1]["signatures"]} == set(old) | set(new), roots[1]["signatures"]
+for key_id, key in roots[1]["signed"]["keys"].items():
     fields = {name: key[name] for name in ("keytype", "scheme", "keyval")}
     computed = hashlib.sha256(encode_canonical(fields).encode()).hexdigest()
     assert computed != key_id, f"key id {key_id} is the sha256 of the key"
 print("legacy")
-"#;
+"##;
 
 /// The Python with tufup 0.10, or `None` (after a message) when there is none.
 fn tufup_python() -> Option<PathBuf> {
@@ -71,8 +117,31 @@ fn tufup_python() -> Option<PathBuf> {
     }
 }
 
+/// The signed `custom` of target `name` in the published `targets.json`.
+fn custom(repository: &Path, name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(repository.join("metadata/targets.json")).expect("targets");
+    let targets: serde_json::Value = serde_json::from_str(&text).expect("targets.json is JSON");
+    targets["signed"]["targets"][name]["custom"].clone()
+}
+
+fn target_len(repository: &Path, name: &str) -> u64 {
+    std::fs::metadata(repository.join("targets").join(name))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .len()
+}
+
+/// The data folder's cached tar of `version` is the one tufup signed in `demo-<version>.patch`.
+#[track_caller]
+fn assert_cached_tar(client: &Client, repository: &Path, version: &str) {
+    let signed = custom(repository, &format!("demo-{version}.patch"))["tufup"].clone();
+    let tar = std::fs::read(client.data_dir.join(format!("cache/demo-{version}.tar")))
+        .unwrap_or_else(|e| panic!("no cached {version} tar: {e}"));
+    assert_eq!(signed["tar_size"], tar.len(), "{version}: {signed}");
+    assert_eq!(signed["tar_hash"], sha256_hex(&tar), "{version}: {signed}");
+}
+
 #[test]
-fn a_tufup_repository_with_legacy_key_ids_is_read() {
+fn a_tufup_repository_updates_an_install_from_1_0_to_2_0_in_full_then_to_2_1_by_patches() {
     let Some(python) = tufup_python() else {
         return;
     };
@@ -86,52 +155,156 @@ fn a_tufup_repository_with_legacy_key_ids_is_read() {
     );
     out.assert_success();
     assert!(out.stdout.contains("legacy"), "{out}");
-
     let repository = work.path().join("repository");
+    let bundle = |version: &str| work.path().join("bundles").join(version);
+
+    // What tufup signs: an archive's custom is only `required`; a patch's carries the size and
+    // sha256 of the uncompressed tar it produces. No signed digest of the 1.0 tar exists.
+    assert_eq!(
+        custom(&repository, "demo-1.0.tar.gz"),
+        serde_json::json!({"user": null, "tufup": {"required": false}})
+    );
+    assert_eq!(
+        custom(&repository, "demo-2.0.tar.gz")["tufup"],
+        serde_json::json!({"required": true})
+    );
+    for patch in [
+        "demo-1.1.patch",
+        "demo-2.0.patch",
+        "demo-2.1rc1.patch",
+        "demo-2.1.patch",
+    ] {
+        let internal = custom(&repository, patch)["tufup"].clone();
+        assert_eq!(
+            internal["tar_hash_algorithm"], "sha256",
+            "{patch}: {internal}"
+        );
+        assert!(internal["tar_hash"].is_string(), "{patch}: {internal}");
+    }
+
     let nginx = Nginx::start(&repository);
     let install = work.path().join("install");
-    std::fs::create_dir_all(&install).expect("install folder");
-    let check = |channel: &str| {
-        let out = run(
-            Command::new(bins::tufd())
-                .args([
-                    "check",
-                    "--json",
-                    "--app-name",
-                    "demo",
-                    "--current-version",
-                    "1.0",
-                ])
-                .arg("--install-dir")
-                .arg(&install)
-                .arg("--data-dir")
-                .arg(work.path().join("data"))
-                .args(["--metadata-url", &nginx.metadata_url()])
-                .args(["--targets-url", &nginx.targets_url()])
-                .arg("--trusted-root")
-                .arg(repository.join("metadata/1.root.json"))
-                .args(["--channel", channel]),
-            DAEMON_TIMEOUT,
-        );
-        out.assert_success();
-        let report: serde_json::Value =
-            serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
-        report
+    copy_tree(&bundle("1.0"), &install);
+    let mut client = Client {
+        app: "demo".to_owned(),
+        version: VersionSource::Flag("1.0".to_owned()),
+        install_dir: install.clone(),
+        data_dir: work.path().join("data"),
+        metadata_url: nginx.metadata_url(),
+        targets_url: nginx.targets_url(),
+        trusted_root: repository.join("metadata/1.root.json"),
+        extra: Vec::new(),
     };
-    // The required 2.0 stops the way to 2.1; with an empty data folder there is no base tar to
-    // patch, so the full archive.
+    let on_channel = |client: &Client, channel: &str| {
+        let mut client = client.clone();
+        client.extra = vec!["--channel".to_owned(), channel.to_owned()];
+        client
+    };
+
+    // 1. The required 2.0 stops the way to 2.1rc1 and 2.1 on both channels; with an empty data
+    //    folder there is no base tar and nothing signed to rebuild one against: the full archive.
     for channel in ["stable", "rc"] {
-        let report = check(channel);
-        assert_eq!(report["update_available"], true, "{report}");
-        assert_eq!(report["latest"], "2.0", "{report}");
-        assert_eq!(report["plan"]["full"], "demo-2.0.tar.gz", "{report}");
+        let report = on_channel(&client, channel).check_json();
+        assert_eq!(report["current"], "1.0", "{channel}: {report}");
+        assert_eq!(report["update_available"], true, "{channel}: {report}");
+        assert_eq!(report["latest"], "2.0", "{channel}: {report}");
+        assert_eq!(
+            report["plan"]["full"], "demo-2.0.tar.gz",
+            "{channel}: {report}"
+        );
+        let reason = report["plan"]["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains("no signed tar digest"),
+            "{channel}: {report}"
+        );
+        assert_eq!(
+            report["plan"]["bytes"],
+            target_len(&repository, "demo-2.0.tar.gz"),
+            "{channel}: {report}"
+        );
     }
-    // The verified metadata was kept as the exact bytes tufup wrote.
+    // The verified metadata was kept as the exact bytes tufup wrote, root 2 (the rotation)
+    // included.
     for role in ["root", "timestamp", "snapshot", "targets"] {
         assert_eq!(
-            std::fs::read(work.path().join(format!("data/metadata/{role}.json"))).expect("kept"),
+            std::fs::read(client.data_dir.join(format!("metadata/{role}.json"))).expect("kept"),
             std::fs::read(repository.join(format!("metadata/{role}.json"))).expect("published"),
             "{role}.json"
         );
     }
+    let root: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(client.data_dir.join("metadata/root.json")).expect("root"),
+    )
+    .expect("root.json is JSON");
+    assert_eq!(root["signed"]["version"], 2, "the rotated root is trusted");
+
+    // 2. The full 2.0 archive installs a tree equal to the 2.0 bundle. tufup's tar (Python's
+    //    tarfile, PAX) has a `./` entry for the bundle folder itself and, per entry, the mode
+    //    read from the bundle, owner root/root (uid, gid and names) and the mtime; what matters
+    //    is compared (kinds, contents, permission bits, link targets), not owner or mtime, nor
+    //    the install folder's own mode. The modes are the bundle's whatever the umask (checked
+    //    under 002 and 077): both sides come from the same files.
+    let before = nginx.access_log().len();
+    let out = client.update();
+    out.assert_success();
+    assert_same_tree(&bundle("2.0"), &install);
+    let fetched: Vec<_> = nginx.access_log()[before..]
+        .iter()
+        .filter(|e| e.is_target() && e.method == "GET")
+        .map(|e| e.file_name().to_owned())
+        .collect();
+    assert_eq!(fetched, ["demo-2.0.tar.gz"], "step 2 target requests");
+    // The uncompressed 2.0 tar is kept as the next base: byte for byte tufup's, the tar whose
+    // size and sha256 tufup signed in demo-2.0.patch's custom.
+    assert_cached_tar(&client, &repository, "2.0");
+    let full_secs = out.elapsed.as_secs_f64();
+
+    // 3. At 2.0, both channels plan 2.1 through the 2.1rc1 and 2.1 patches on the kept 2.0 tar
+    //    (stable does not offer the 2.1rc1 release, but its patch is a link of the chain).
+    client.version = VersionSource::Flag("2.0".to_owned());
+    let patches = ["demo-2.1rc1.patch", "demo-2.1.patch"];
+    let patch_bytes: u64 = patches.iter().map(|p| target_len(&repository, p)).sum();
+    for channel in ["stable", "rc"] {
+        let report = on_channel(&client, channel).check_json();
+        assert_eq!(report["latest"], "2.1", "{channel}: {report}");
+        assert_eq!(
+            report["plan"]["patches"],
+            serde_json::json!(patches),
+            "{channel}: {report}"
+        );
+        assert_eq!(report["plan"]["bytes"], patch_bytes, "{channel}: {report}");
+    }
+    let before = nginx.access_log().len();
+    let out = client.update();
+    out.assert_success();
+    assert_same_tree(&bundle("2.1"), &install);
+    let requests = &nginx.access_log()[before..];
+    let targets: Vec<_> = requests
+        .iter()
+        .filter(|e| e.is_target() && e.method == "GET")
+        .collect();
+    assert!(
+        targets.iter().all(|e| !e.path.contains(".tar.")),
+        "an archive was requested: {targets:#?}"
+    );
+    for name in patches {
+        assert!(
+            targets
+                .iter()
+                .any(|e| e.file_name() == name && e.status == 200),
+            "{name} never fetched: {targets:#?}"
+        );
+    }
+    let target_bytes: u64 = targets.iter().map(|e| e.body_bytes).sum();
+    assert_eq!(target_bytes, patch_bytes, "{targets:#?}");
+    assert_cached_tar(&client, &repository, "2.1");
+
+    client.version = VersionSource::Flag("2.1".to_owned());
+    let report = client.check_json();
+    assert_eq!(report["update_available"], false, "{report}");
+    println!(
+        "tufup repository: 1.0 -> 2.0 full ({} B) in {full_secs:.2} s, 2.0 -> 2.1 by {target_bytes} B of patches in {:.2} s",
+        target_len(&repository, "demo-2.0.tar.gz"),
+        out.elapsed.as_secs_f64()
+    );
 }

@@ -176,6 +176,12 @@ pub struct Flags {
     /// inside the new install folder.
     #[arg(long, global = true, value_name = "CMD")]
     pub relaunch: Option<String>,
+    /// A path inside the install folder (file or folder, relative) that the app writes and that
+    /// must survive updates, e.g. `settings.ini` or `logs`: carried from the old version into
+    /// the new one (repeat the flag for several; in the file, a list). Other files the app added
+    /// go to the backup with the old version, and the log names them.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub keep: Option<Vec<String>>,
     /// Wait for this process to exit before swapping folders.
     #[arg(long, global = true, value_name = "PID")]
     pub app_pid: Option<u32>,

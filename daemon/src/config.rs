@@ -189,6 +189,7 @@ fn overlay(under: Flags, over: Flags) -> Flags {
         hook_settings: over.hook_settings.or(under.hook_settings),
         hook_setting: [under.hook_setting, over.hook_setting].concat(),
         relaunch: over.relaunch.or(under.relaunch),
+        keep: over.keep.or(under.keep),
         app_pid: over.app_pid.or(under.app_pid),
         auto_install: over.auto_install || under.auto_install,
         health_command: over.health_command.or(under.health_command),
@@ -333,6 +334,10 @@ pub fn resolve(flags: &Flags) -> Result<ValidConfig, ConfigError> {
             .ok_or_else(|| ConfigError::HookSetting { pair: pair.clone() })?;
         settings.insert(key.to_owned(), value.to_owned());
     }
+    // `--keep` is the `keep` setting the built-in plans (and hooks such as linux-tree) read.
+    if let Some(keep) = flags.keep.filter(|k| !k.is_empty()) {
+        settings.insert("keep".to_owned(), keep.join(","));
+    }
     config.hook_settings = settings.into_iter().collect();
     Ok(config.validate()?)
 }
@@ -398,6 +403,25 @@ mod tests {
                 ("executables".to_owned(), "bin/app".to_owned()),
                 ("keep".to_owned(), "logs".to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn keep_paths_from_the_file_or_the_flags_become_the_keep_setting() {
+        let (dir, mut args) = setup();
+        let file = dir.path().join("tufd.toml");
+        std::fs::write(&file, "keep = [\"settings.ini\"]\n").unwrap();
+        args.push(format!("--config={}", file.display()));
+        let from_file = resolve(&merged(&Cli::try_parse_from(&args).unwrap()).unwrap()).unwrap();
+        assert_eq!(
+            from_file.hook_settings,
+            [("keep".to_owned(), "settings.ini".to_owned())]
+        );
+        args.extend(["--keep=logs".to_owned(), "--keep=user.cfg".to_owned()]);
+        let from_flags = resolve(&merged(&Cli::try_parse_from(&args).unwrap()).unwrap()).unwrap();
+        assert_eq!(
+            from_flags.hook_settings,
+            [("keep".to_owned(), "logs,user.cfg".to_owned())]
         );
     }
 

@@ -207,6 +207,15 @@ pub fn install_blocking(
         hook = source.has_hook(),
         "install plan ready"
     );
+    let left = tufd_core::install_plan::native::left_behind(&ctx);
+    if !left.is_empty() && !source.has_hook() {
+        tracing::warn!(
+            entries = %left.join(", "),
+            version = %job.to,
+            "not part of the new version: moved to the backup with the old one and deleted at \
+             the next update; `--keep PATH` carries such paths over"
+        );
+    }
     if let Some(args) = handoff_args
         && crate::handoff::needed(&job.install_dir)
     {

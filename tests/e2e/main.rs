@@ -20,6 +20,7 @@ mod examples;
 mod expired;
 mod health;
 mod hooks;
+mod keep;
 mod resume;
 mod sidecar;
 mod tufup_repo;

@@ -22,9 +22,75 @@ pub fn native_plan(ctx: &InstallContext) -> Vec<Step> {
     }
 }
 
-/// The plan of Linux and macOS: [`macos_app_plan`], which suits any folder.
+/// The plan of Linux and macOS: wait for the app to exit, exchange the install folder and
+/// staging in one step, carry the [`kept_paths`] from the old tree (now in staging) into the
+/// new one, move the old tree to the backup, relaunch if configured.
 pub fn swap_plan(ctx: &InstallContext) -> Vec<Step> {
-    macos_app_plan(ctx)
+    let mut steps = wait_for_app(ctx);
+    steps.push(Step::Swap {
+        a: PlanPath::root(Root::Install),
+        b: PlanPath::root(Root::Staging),
+    });
+    steps.extend(carry_over(ctx, Root::Staging));
+    steps.push(Step::Move {
+        from: PlanPath::root(Root::Staging),
+        to: PlanPath::root(Root::Backup),
+    });
+    steps.extend(relaunch(ctx));
+    steps
+}
+
+/// The `keep` setting (`--keep PATH`, repeatable; `keep = [...]` in tufd.toml; the hook
+/// setting of the same name, comma-separated, as the `linux-tree` example hook reads it):
+/// paths relative to the install folder, files or folders, that the app writes into its
+/// install folder and that must survive updates (`settings.ini`, `logs`). Empty by default.
+pub fn kept_paths(ctx: &InstallContext) -> Vec<String> {
+    ctx.settings
+        .iter()
+        .filter(|(key, _)| key == "keep")
+        .flat_map(|(_, value)| value.split(','))
+        .map(|p| p.trim().trim_matches('/').to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// For each kept path the installed tree has: remove the copy the new version ships (if any)
+/// and move the old one in from `old` (the root holding the old tree at that point).
+fn carry_over(ctx: &InstallContext, old: Root) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for kept in kept_paths(ctx) {
+        if !ctx.installed_files.contains(&kept) {
+            continue;
+        }
+        if ctx.staging_files.contains(&kept) {
+            steps.push(Step::Remove {
+                path: PlanPath::new(Root::Install, kept.clone()),
+            });
+        }
+        steps.push(Step::Move {
+            from: PlanPath::new(old, kept.clone()),
+            to: PlanPath::new(Root::Install, kept),
+        });
+    }
+    steps
+}
+
+/// The installed top-level entries that the new version does not have and that are not kept:
+/// files the app (or its user) added to the install folder, which go to the backup with the
+/// old version and are gone after the next update. For a log line naming them.
+pub fn left_behind(ctx: &InstallContext) -> Vec<String> {
+    let kept = kept_paths(ctx);
+    ctx.installed_files
+        .iter()
+        .filter(|f| !f.contains('/'))
+        .filter(|f| !ctx.staging_files.contains(f))
+        .filter(|f| {
+            !kept
+                .iter()
+                .any(|k| k == *f || k.starts_with(&format!("{f}/")))
+        })
+        .cloned()
+        .collect()
 }
 
 /// A folder tree: wait for the app to exit, move the install folder to the backup, move
@@ -41,6 +107,7 @@ pub fn tree_plan(ctx: &InstallContext) -> Vec<Step> {
         from: PlanPath::root(Root::Staging),
         to: PlanPath::root(Root::Install),
     });
+    steps.extend(carry_over(ctx, Root::Backup));
     steps.extend(relaunch(ctx));
     steps
 }
@@ -50,17 +117,7 @@ pub fn tree_plan(ctx: &InstallContext) -> Vec<Step> {
 /// Launch Services and the Dock expect), keep the old bundle as the backup, relaunch if
 /// configured.
 pub fn macos_app_plan(ctx: &InstallContext) -> Vec<Step> {
-    let mut steps = wait_for_app(ctx);
-    steps.push(Step::Swap {
-        a: PlanPath::root(Root::Install),
-        b: PlanPath::root(Root::Staging),
-    });
-    steps.push(Step::Move {
-        from: PlanPath::root(Root::Staging),
-        to: PlanPath::root(Root::Backup),
-    });
-    steps.extend(relaunch(ctx));
-    steps
+    swap_plan(ctx)
 }
 
 fn wait_for_app(ctx: &InstallContext) -> Vec<Step> {
@@ -157,6 +214,57 @@ mod tests {
         let windows = native_plan(&ctx("windows", None, None));
         assert_eq!(windows.len(), 2);
         assert!(windows.iter().all(|s| matches!(s, Step::Move { .. })));
+    }
+
+    #[test]
+    fn kept_paths_are_carried_over_and_other_extras_are_named() {
+        let mut c = ctx("linux", None, None);
+        c.installed_files = vec![
+            "bin".into(),
+            "bin/demo".into(),
+            "settings.ini".into(),
+            "logs".into(),
+            "logs/a.log".into(),
+            "notes.txt".into(),
+        ];
+        c.staging_files = vec!["bin".into(), "bin/demo".into(), "settings.ini".into()];
+        c.settings = vec![("keep".into(), "settings.ini, logs/".into())];
+        assert_eq!(kept_paths(&c), ["settings.ini", "logs"]);
+        let plan = native_plan(&c);
+        assert_eq!(
+            plan[1..4],
+            [
+                Step::Remove {
+                    path: PlanPath::new(Root::Install, "settings.ini")
+                },
+                Step::Move {
+                    from: PlanPath::new(Root::Staging, "settings.ini"),
+                    to: PlanPath::new(Root::Install, "settings.ini")
+                },
+                Step::Move {
+                    from: PlanPath::new(Root::Staging, "logs"),
+                    to: PlanPath::new(Root::Install, "logs")
+                },
+            ]
+        );
+        check_plan(&plan, &PlanLimits::default()).expect("passes the checker");
+        assert_eq!(left_behind(&c), ["notes.txt"]);
+        let windows = native_plan(&ctx_like(&c, "windows"));
+        assert_eq!(
+            windows[3],
+            Step::Move {
+                from: PlanPath::new(Root::Backup, "settings.ini"),
+                to: PlanPath::new(Root::Install, "settings.ini")
+            }
+        );
+        check_plan(&windows, &PlanLimits::default()).expect("passes the checker");
+    }
+
+    fn ctx_like(c: &InstallContext, os: &str) -> InstallContext {
+        InstallContext {
+            os: os.to_owned(),
+            ..c.clone()
+        }
     }
 
     #[test]

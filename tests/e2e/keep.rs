@@ -1,0 +1,63 @@
+//! Files the app writes into its install folder: `--keep PATH` carries them from the old
+//! version into the new one; any other file the app added goes to the backup with the old
+//! version, and the log names it (before this, such files vanished at the second update
+//! without a word).
+
+use tufd_tests::support::bundle::SMALL_BLOB_BYTES;
+use tufd_tests::support::fixture::{Fixture, Release};
+use tufd_tests::support::nginx::Nginx;
+
+#[test]
+fn kept_paths_survive_updates_and_other_added_files_are_named_in_the_log() {
+    let mut fx = Fixture::publish(
+        &[Release::plain("1.0"), Release::plain("2.0")],
+        SMALL_BLOB_BYTES,
+    );
+    let nginx = Nginx::start(&fx.repo.repository());
+    let mut client = fx.install("client", "1.0", &nginx.metadata_url(), &nginx.targets_url());
+    client.extra = vec![
+        "--keep".into(),
+        "settings.ini".into(),
+        "--keep".into(),
+        "logs".into(),
+    ];
+    // What the running app wrote into its own folder.
+    let install = client.install_dir.clone();
+    std::fs::write(install.join("settings.ini"), "theme = dark\n").unwrap();
+    std::fs::create_dir_all(install.join("logs")).unwrap();
+    std::fs::write(install.join("logs/app.log"), "started\n").unwrap();
+    std::fs::write(install.join("notes.txt"), "scratch\n").unwrap();
+
+    let out = client.update();
+    out.assert_success();
+    assert_eq!(crate::app_version(&install), "2.0");
+    assert_eq!(
+        std::fs::read_to_string(install.join("settings.ini")).unwrap(),
+        "theme = dark\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(install.join("logs/app.log")).unwrap(),
+        "started\n"
+    );
+    assert!(!install.join("notes.txt").exists());
+    assert_eq!(
+        std::fs::read_to_string(client.data_dir.join("backup/demo-1.0/notes.txt")).unwrap(),
+        "scratch\n",
+        "the added file went to the backup with 1.0"
+    );
+    assert!(
+        out.stderr.contains("notes.txt") && !out.stderr.contains("settings.ini,"),
+        "the log names the file left behind: {out}"
+    );
+
+    // The second update keeps them again (the backup of 1.0, and its notes.txt, are replaced).
+    fx.add(Release::plain("3.0"));
+    let second = client.clone().with_current("2.0").update();
+    second.assert_success();
+    assert_eq!(crate::app_version(&install), "3.0");
+    assert_eq!(
+        std::fs::read_to_string(install.join("settings.ini")).unwrap(),
+        "theme = dark\n"
+    );
+    assert!(install.join("logs/app.log").is_file());
+}

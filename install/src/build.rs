@@ -575,6 +575,25 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_first_patch_is_blamed_not_the_benign_later_one() {
+        let (dir, layout) = layout();
+        let (tars, steps) = chain(dir.path());
+        std::fs::write(layout.base_tar("demo", &"1.0".parse().unwrap()), &tars[0]).unwrap();
+        // The first patch's bytes are damaged: its output misses its own signed tar hash, and
+        // the chain stops there, before the (good) second patch is read.
+        let mut first = std::fs::read(&steps[0].file).unwrap();
+        let last = first.len() - 1;
+        first[last] ^= 0x55;
+        std::fs::write(&steps[0].file, &first).unwrap();
+        let err = build(&patches_job(&layout, dir.path(), &tars[0], steps)).unwrap_err();
+        assert!(
+            matches!(&err, BuildError::PatchFailed { patch, .. } if patch == "demo-2.0.patch"),
+            "{err:?}"
+        );
+        assert_eq!(cache_entries(&layout), ["demo-1.0.tar"]);
+    }
+
+    #[test]
     fn an_archive_is_hashed_while_it_is_decompressed() {
         let (dir, layout) = layout();
         let tar = bytes(300_000, 5);

@@ -25,6 +25,7 @@ fn settings() -> TransportSettings {
         tries: 1,
         initial_backoff: Duration::ZERO,
         max_backoff: Duration::ZERO,
+        ..TransportSettings::default()
     }
 }
 

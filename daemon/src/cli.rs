@@ -182,6 +182,11 @@ pub struct Flags {
     /// go to the backup with the old version, and the log names them.
     #[arg(long, global = true, value_name = "PATH")]
     pub keep: Option<Vec<String>>,
+    /// Overall time limit of one metadata request or download, retries included, in seconds;
+    /// a download gets one more second per 16 KiB of its signed length. A server that stalls
+    /// or drips is given up on with the error kind `timed-out`. Default 60.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub network_timeout: Option<u64>,
     /// Wait for this process to exit before swapping folders.
     #[arg(long, global = true, value_name = "PID")]
     pub app_pid: Option<u32>,

@@ -190,6 +190,7 @@ fn overlay(under: Flags, over: Flags) -> Flags {
         hook_setting: [under.hook_setting, over.hook_setting].concat(),
         relaunch: over.relaunch.or(under.relaunch),
         keep: over.keep.or(under.keep),
+        network_timeout: over.network_timeout.or(under.network_timeout),
         app_pid: over.app_pid.or(under.app_pid),
         auto_install: over.auto_install || under.auto_install,
         health_command: over.health_command.or(under.health_command),
@@ -300,6 +301,9 @@ pub fn resolve(flags: &Flags) -> Result<ValidConfig, ConfigError> {
     }
     config.app_pid = flags.app_pid;
     config.auto_install = flags.auto_install;
+    if let Some(seconds) = flags.network_timeout {
+        config.network_timeout = Duration::from_secs(seconds.max(1));
+    }
     // What a copy of this process outside the install folder is started with when the
     // install must be handed off (Windows, tufd inside the install folder).
     config.handoff_args = Some(std::env::args_os().skip(1).collect());

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tufd_core::planner::Policy;
 use tufd_core::{Channel, Version};
+use tufd_net::transport::TransportSettings;
 use url::Url;
 
 pub use tufd_install::health::HealthPolicy;
@@ -113,6 +114,10 @@ pub struct EngineConfig {
     /// install folder finishes an install with it when tufd runs from inside the install folder
     /// on Windows (`tufd_install::handoff`). `None` (the default) never hands off.
     pub handoff_args: Option<Vec<std::ffi::OsString>>,
+    /// Overall time limit of one metadata request or download before its length allowance
+    /// (`--network-timeout`; `tufd_net::transport::TransportSettings::request_deadline`).
+    /// Default 60 s.
+    pub network_timeout: Duration,
 }
 
 /// An [`EngineConfig`] that passed [`EngineConfig::validate`]: the only form the engine
@@ -175,6 +180,7 @@ impl EngineConfig {
             hook_settings: Vec::new(),
             health: tufd_install::health::HealthPolicy::default(),
             handoff_args: None,
+            network_timeout: TransportSettings::default().request_deadline,
         }
     }
 

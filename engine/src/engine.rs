@@ -60,7 +60,10 @@ impl Engine {
             .create_dirs()
             .map_err(|(path, e)| EngineError::io(path, e))?;
         let current = config.current_version.clone();
-        let settings = TransportSettings::default();
+        let settings = TransportSettings {
+            request_deadline: config.network_timeout,
+            ..TransportSettings::default()
+        };
         let client = HttpClient::new(&settings)?;
         let (events, first_receiver) = broadcast::channel(EVENT_CAPACITY);
         let args = SupervisorArgs {

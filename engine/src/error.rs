@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use tufd_core::Version;
 use tufd_install::InstallError;
 use tufd_install::build::BuildError;
-use tufd_net::transport::TransportError;
+use tufd_net::transport::{NetFailure, TransportError};
 use tufd_net::{DownloadError, TrustedStoreError, TufFailure};
 use tufd_protocol::ErrorKind;
 
@@ -93,6 +93,16 @@ pub enum EngineError {
     Invariant(&'static str),
 }
 
+/// The protocol's error kind of a network failure.
+fn net_kind(failure: NetFailure) -> ErrorKind {
+    match failure {
+        NetFailure::Unreachable => ErrorKind::Unreachable,
+        NetFailure::TimedOut => ErrorKind::TimedOut,
+        NetFailure::ServerError => ErrorKind::ServerError,
+        NetFailure::Broken => ErrorKind::Network,
+    }
+}
+
 impl EngineError {
     /// The protocol's error kind of this error (docs/protocol.md, "Errors").
     pub fn kind(&self) -> ErrorKind {
@@ -100,7 +110,7 @@ impl EngineError {
             EngineError::Metadata(e) => match e.failure() {
                 TufFailure::Expired => ErrorKind::ExpiredMetadata,
                 TufFailure::Rollback => ErrorKind::MetadataRollback,
-                TufFailure::Network => ErrorKind::Network,
+                TufFailure::Network(failure) => net_kind(failure),
                 TufFailure::TooLarge => ErrorKind::MetadataTooLarge,
                 TufFailure::Io => ErrorKind::Io,
                 // `Invalid`, and any kind a newer tufd-net adds.
@@ -110,10 +120,9 @@ impl EngineError {
                 DownloadError::LengthExceeded { .. } | DownloadError::HashMismatch { .. } => {
                     ErrorKind::TargetMismatch
                 }
-                DownloadError::Http { .. } | DownloadError::Network { .. } => ErrorKind::Network,
                 DownloadError::Io { .. } => ErrorKind::Io,
                 DownloadError::Cancelled => ErrorKind::Cancelled,
-                _ => ErrorKind::Internal,
+                other => other.net_failure().map_or(ErrorKind::Internal, net_kind),
             },
             EngineError::Build(e) => match e {
                 BuildError::PatchFailed { .. } => ErrorKind::PatchFailed,
@@ -235,7 +244,17 @@ mod tests {
                         status: 404,
                     },
                 ),
-                ErrorKind::Network,
+                ErrorKind::ServerError,
+            ),
+            (
+                EngineError::download(
+                    "a-2.0.patch",
+                    DownloadError::TimedOut {
+                        url: url.clone(),
+                        after: std::time::Duration::from_secs(30),
+                    },
+                ),
+                ErrorKind::TimedOut,
             ),
             (
                 EngineError::download(

@@ -25,6 +25,7 @@ fn settings() -> TransportSettings {
         tries: 4,
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
+        ..TransportSettings::default()
     }
 }
 

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use tufd_net::transport::{FetchError, HttpClient, TransportSettings, TufTransport};
+use tufd_net::transport::{FetchError, HttpClient, NetFailure, TransportSettings, TufTransport};
 use url::Url;
 
 use support::{Fault, TestServer, content};
@@ -19,6 +19,7 @@ fn settings() -> TransportSettings {
         tries: 3,
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
+        ..TransportSettings::default()
     }
 }
 
@@ -95,6 +96,7 @@ async fn persistent_server_errors_end_in_an_error_not_not_found() {
         matches!(error, FetchError::Status { status: 503, .. }),
         "{error}"
     );
+    assert_eq!(error.net_failure(), Some(NetFailure::ServerError));
     assert_eq!(server.requests().len(), settings().tries as usize);
 }
 
@@ -108,6 +110,39 @@ async fn a_refused_connection_is_an_error() {
     let url = Url::parse(&format!("http://127.0.0.1:{port}/1.root.json")).unwrap();
     let error = fetch(&transport(), url).await.unwrap_err();
     assert!(matches!(error, FetchError::Request { .. }), "{error}");
+    assert_eq!(error.net_failure(), Some(NetFailure::Unreachable));
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_given_up_at_the_overall_deadline() {
+    // Accepts connections and never answers; the idle timeout (10 s here) would let every
+    // retry wait in turn, the overall deadline (1 s + 0 s for 1 byte) ends the fetch.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            open.push(stream);
+        }
+    });
+    let settings = TransportSettings {
+        read_timeout: Duration::from_secs(10),
+        request_deadline: Duration::from_secs(1),
+        ..settings()
+    };
+    let client = HttpClient::with_env(&settings, |_| None).unwrap();
+    let t = TufTransport::new(client, settings);
+    let url = Url::parse(&format!("http://127.0.0.1:{port}/timestamp.json")).unwrap();
+    let started = std::time::Instant::now();
+    let error = t.fetch(&url, 1).await.unwrap_err();
+    assert!(matches!(error, FetchError::TimedOut { .. }), "{error}");
+    assert_eq!(error.net_failure(), Some(NetFailure::TimedOut));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    held.abort();
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use tufd_net::TufFailure;
-use tufd_net::transport::{HttpClient, TransportSettings, TufTransport};
+use tufd_net::transport::{HttpClient, NetFailure, TransportSettings, TufTransport};
 use tufd_net::trusted_store::{LoadRequest, LoadedRepository, TrustedStore, TrustedStoreError};
 
 use support::{Fault, TestServer};
@@ -22,6 +22,7 @@ fn settings() -> TransportSettings {
         tries: 3,
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
+        ..TransportSettings::default()
     }
 }
 
@@ -98,7 +99,7 @@ async fn a_root_probe_that_keeps_failing_fails_the_load() {
     let error = load(&server).await.unwrap_err();
     assert_eq!(
         error.failure(),
-        TufFailure::Network,
+        TufFailure::Network(NetFailure::ServerError),
         "a failing N+1 root probe must not look like 'no newer root': {error}"
     );
     assert_eq!(count(&server, "/3.root.json"), settings().tries as usize);

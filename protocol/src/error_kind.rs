@@ -20,7 +20,16 @@ pub enum ErrorKind {
     /// A TUF metadata file is larger than the client's maximum size for its role (an endless or
     /// oversized `timestamp.json`, …); nothing of it is trusted.
     MetadataTooLarge,
-    /// The repository could not be reached, or answered with an error.
+    /// No connection to the repository could be made (refused, no route, DNS, TLS): check the
+    /// URL, the network, a firewall or the proxy.
+    Unreachable,
+    /// The repository did not answer in time: the connect or idle timeout, or the overall
+    /// deadline of a request or download (scaled to its length).
+    TimedOut,
+    /// The repository answered with an error status (a `5xx` after the retries, a refusal other
+    /// than "not found").
+    ServerError,
+    /// A transfer broke off mid-way (reset, body cut short, a resume the server refused).
     Network,
     /// A downloaded target or a rebuilt tar does not match its signed length or hash.
     TargetMismatch,
@@ -64,6 +73,9 @@ impl ErrorKind {
             ErrorKind::MetadataRollback => "metadata-rollback",
             ErrorKind::MetadataInvalid => "metadata-invalid",
             ErrorKind::MetadataTooLarge => "metadata-too-large",
+            ErrorKind::Unreachable => "unreachable",
+            ErrorKind::TimedOut => "timed-out",
+            ErrorKind::ServerError => "server-error",
             ErrorKind::Network => "network",
             ErrorKind::TargetMismatch => "target-mismatch",
             ErrorKind::PatchFailed => "patch-failed",
@@ -108,6 +120,9 @@ mod tests {
         for k in [
             ErrorKind::ExpiredMetadata,
             ErrorKind::MetadataTooLarge,
+            ErrorKind::Unreachable,
+            ErrorKind::TimedOut,
+            ErrorKind::ServerError,
             ErrorKind::PreflightInstallInProgress,
             ErrorKind::Internal,
             ErrorKind::Config,

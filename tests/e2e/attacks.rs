@@ -11,9 +11,12 @@
 //!   root rotation with threshold 2 of 3 and a rotation signed only by the new keys;
 //! - [`targets`]: a target whose bytes differ from the signed hash, a server sending more bytes
 //!   than the signed length (endless data), a slow server (the sidecar keeps answering and the
-//!   stalled request is given up within the daemon's idle timeout).
+//!   stalled request is given up within the daemon's idle timeout);
+//! - [`network`]: a dripping server (metadata and a patch) given up on at the overall deadline,
+//!   an unreachable repository and a failing server, each with its own error kind.
 
 mod hostile_server;
+mod network;
 mod python_repo;
 mod targets;
 

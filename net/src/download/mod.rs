@@ -60,7 +60,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::transport::http_range::{ContentRange, range_header};
-use crate::transport::{HttpClient, status_is_transient};
+use crate::transport::{HttpClient, NetFailure, status_is_transient};
 use part::{PartFile, hash_file, remove_if_present};
 
 pub use digest::{Sha512, TargetDigest};
@@ -218,6 +218,39 @@ pub enum DownloadError {
     /// The cancellation token fired; the `.part` file is kept for a later resume.
     #[error("download cancelled")]
     Cancelled,
+    /// The download did not finish within its overall deadline
+    /// ([`crate::transport::TransportSettings::deadline_for`] of the signed length); the
+    /// `.part` file is kept, so the next attempt resumes.
+    #[error("{url}: not downloaded within {} s", after.as_secs())]
+    TimedOut {
+        /// The URL.
+        url: Url,
+        /// The deadline that passed.
+        after: std::time::Duration,
+    },
+}
+
+impl DownloadError {
+    /// The kind of network failure, for the transport errors: a refusing or failing status is
+    /// [`NetFailure::ServerError`], a deadline [`NetFailure::TimedOut`], a request that could
+    /// not connect [`NetFailure::Unreachable`]; `None` for verification, local and usage
+    /// errors.
+    pub fn net_failure(&self) -> Option<NetFailure> {
+        match self {
+            DownloadError::Http { .. } => Some(NetFailure::ServerError),
+            DownloadError::TimedOut { .. } => Some(NetFailure::TimedOut),
+            DownloadError::Network { source, .. } => {
+                Some(match source.downcast_ref::<TransferFailure>() {
+                    Some(TransferFailure::Request(e)) => NetFailure::of_reqwest(e),
+                    Some(TransferFailure::Body { source, .. }) if source.is_timeout() => {
+                        NetFailure::TimedOut
+                    }
+                    _ => NetFailure::Broken,
+                })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A failure of the transfer itself (not of the local disk).
@@ -282,12 +315,33 @@ pub async fn download(
         return Err(DownloadError::Cancelled);
     }
     let mut part = PartFile::open(req).await?;
+    // The overall deadline cancels a child token, so a download stopped by it ends as a
+    // cancelled one does (the part checkpointed and kept for a resume).
+    let after = client.settings().deadline_for(req.length);
+    let deadline = cancel.child_token();
+    let timer = {
+        let deadline = deadline.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            deadline.cancel();
+        })
+    };
+    let _stop_timer = AbortOnDrop(timer);
     loop {
         progress(part.offset(), req.length);
         let result = if is_file {
-            copy_file(req, &mut part, progress, cancel).await
+            copy_file(req, &mut part, progress, &deadline).await
         } else {
-            fetch_http(client, req, &mut part, progress, cancel).await
+            fetch_http(client, req, &mut part, progress, &deadline).await
+        };
+        let result = match result {
+            Err(DownloadError::Cancelled) if !cancel.is_cancelled() => {
+                Err(DownloadError::TimedOut {
+                    url: req.url.clone(),
+                    after,
+                })
+            }
+            other => other,
         };
         match result {
             Ok(()) => {}
@@ -424,6 +478,15 @@ async fn fetch_http(
                 }
             }
         }
+    }
+}
+
+/// Aborts the deadline timer when the download ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

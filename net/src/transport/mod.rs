@@ -16,8 +16,11 @@
 //!    before retries.
 //! 4. **`tries` counts attempts**: [`TransportSettings::tries`] is the total number of attempts,
 //!    the first included.
-//! 5. **Big files and size limits**: the client has a connect timeout and a per-read idle timeout
-//!    but no total timeout; targets go through [`crate::download`] (chunked, resumable across
+//! 5. **Big files, size limits and deadlines**: the client has a connect timeout and a per-read
+//!    idle timeout, and every metadata fetch and target download an overall deadline scaled to
+//!    its length ([`TransportSettings::deadline_for`]: 60 s plus 1 s per 16 KiB by default),
+//!    so a server that drips a byte every 20 s or never answers is given up on
+//!    ([`FetchError::TimedOut`], error kind `timed-out`); targets go through [`crate::download`] (chunked, resumable across
 //!    restarts, verified against the signed length and hashes). A metadata fetch carries the TUF
 //!    client's maximum length: a `Content-Length` above it, or a body growing past it, ends the
 //!    fetch at once with [`FetchError::TooLarge`] (TUF 5.2: "download up to the signed or
@@ -50,8 +53,8 @@ pub struct TransportSettings {
     /// Time allowed to establish a TCP (and TLS) connection. Default 10 s.
     pub connect_timeout: Duration,
     /// Idle timeout: the longest wait for the next piece of a response (headers or body).
-    /// Default 30 s. There is deliberately no total timeout: large targets on slow links must
-    /// be able to take as long as they need while bytes keep flowing.
+    /// Default 30 s. The overall limit is [`Self::deadline_for`], which grows with the length,
+    /// so large targets on slow links can take as long as their size needs.
     pub read_timeout: Duration,
     /// Total number of attempts per request, the first included (at least 1 is made). Default 4.
     pub tries: u32,
@@ -59,6 +62,15 @@ pub struct TransportSettings {
     pub initial_backoff: Duration,
     /// Upper bound of the delay between attempts. Default 10 s.
     pub max_backoff: Duration,
+    /// Overall time limit of one metadata request or one target download, retries included,
+    /// before the length allowance ([`Self::deadline_for`]). Default 60 s (twice the idle
+    /// timeout: one stalled attempt and a retry fit). The idle timeout
+    /// alone cannot stop a server that sends a byte every 20 s, or one that keeps accepting
+    /// and never answering while the retries go on.
+    pub request_deadline: Duration,
+    /// The slowest transfer rate the deadline allows for, in bytes per second: a fetch of `n`
+    /// bytes may take `request_deadline + n / min_rate_bytes_per_sec`. Default 16 KiB/s.
+    pub min_rate_bytes_per_sec: u64,
 }
 
 impl Default for TransportSettings {
@@ -69,6 +81,8 @@ impl Default for TransportSettings {
             tries: 4,
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(10),
+            request_deadline: Duration::from_secs(60),
+            min_rate_bytes_per_sec: 16 << 10,
         }
     }
 }
@@ -87,6 +101,48 @@ impl TransportSettings {
     /// [`Self::tries`], at least 1.
     pub fn attempts(&self) -> u32 {
         self.tries.max(1)
+    }
+
+    /// The overall time limit of fetching `length` bytes: [`Self::request_deadline`] plus
+    /// `length` at [`Self::min_rate_bytes_per_sec`] (a 5 MB targets.json: 60 s + 305 s; a
+    /// 16 KiB timestamp: 61 s).
+    pub fn deadline_for(&self, length: u64) -> Duration {
+        let rate = self.min_rate_bytes_per_sec.max(1);
+        self.request_deadline
+            .saturating_add(Duration::from_secs(length / rate))
+    }
+}
+
+/// What kind of network failure stopped a fetch, for the error kinds a user can act on
+/// (`unreachable`: check the URL, DNS, firewall or proxy; `timed-out`: the server or the link
+/// is too slow; `server-error`: the server answered with an error status; anything else that
+/// broke mid-way: `network`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetFailure {
+    /// No connection could be made (refused, no route, DNS, TLS handshake).
+    Unreachable,
+    /// The connection, an idle read or the overall deadline timed out.
+    TimedOut,
+    /// The server answered with an error status (after the retries for transient ones).
+    ServerError,
+    /// A connection was made but the transfer broke (reset, body cut short, no resume).
+    Broken,
+}
+
+impl NetFailure {
+    /// Classifies a reqwest error: a timeout (connect or read) is [`NetFailure::TimedOut`], a
+    /// failure to connect [`NetFailure::Unreachable`], a status error
+    /// [`NetFailure::ServerError`], anything else [`NetFailure::Broken`].
+    pub fn of_reqwest(error: &reqwest::Error) -> Self {
+        if error.is_timeout() {
+            NetFailure::TimedOut
+        } else if error.is_connect() {
+            NetFailure::Unreachable
+        } else if error.is_status() {
+            NetFailure::ServerError
+        } else {
+            NetFailure::Broken
+        }
     }
 }
 
@@ -121,7 +177,8 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    /// Builds the client with `settings`' connect and idle timeouts (no total timeout), rustls
+    /// Builds the client with `settings`' connect and idle timeouts (the overall deadline is the
+    /// caller's: [`TufTransport::fetch`], [`crate::download`]), rustls
     /// with the platform's certificate verifier, and proxies from the process environment.
     ///
     /// # Errors
@@ -244,6 +301,15 @@ pub enum FetchError {
         /// The URL.
         url: Url,
     },
+    /// The fetch, retries included, did not finish within its overall deadline
+    /// ([`TransportSettings::deadline_for`]).
+    #[error("{url}: no complete answer within {} s", after.as_secs())]
+    TimedOut {
+        /// The URL.
+        url: Url,
+        /// The deadline that passed.
+        after: Duration,
+    },
 }
 
 impl FetchError {
@@ -256,7 +322,23 @@ impl FetchError {
             | FetchError::Request { url, .. }
             | FetchError::Body { url, .. }
             | FetchError::File { url, .. }
-            | FetchError::Unsupported { url } => url,
+            | FetchError::Unsupported { url }
+            | FetchError::TimedOut { url, .. } => url,
+        }
+    }
+
+    /// The kind of network failure, for the transport errors (`None` for a body too large, a
+    /// local file or an unsupported URL).
+    pub fn net_failure(&self) -> Option<NetFailure> {
+        match self {
+            FetchError::Request { source, .. } => Some(NetFailure::of_reqwest(source)),
+            FetchError::Status { .. } => Some(NetFailure::ServerError),
+            FetchError::TimedOut { .. } => Some(NetFailure::TimedOut),
+            FetchError::Body { source, .. } if source.is_timeout() => Some(NetFailure::TimedOut),
+            FetchError::Body { .. } | FetchError::NoResume { .. } => Some(NetFailure::Broken),
+            FetchError::TooLarge { .. }
+            | FetchError::File { .. }
+            | FetchError::Unsupported { .. } => None,
         }
     }
 }
@@ -281,15 +363,29 @@ impl TufTransport {
     /// (transport rule 2).
     ///
     /// # Errors
-    /// [`FetchError::TooLarge`] past `max_length`; the other [`FetchError`]s when the source
-    /// cannot be read after every retry.
+    /// [`FetchError::TooLarge`] past `max_length`; [`FetchError::TimedOut`] past the overall
+    /// deadline ([`TransportSettings::deadline_for`] of `max_length`); the other
+    /// [`FetchError`]s when the source cannot be read after every retry.
     pub async fn fetch(&self, url: &Url, max_length: u64) -> Result<Option<Vec<u8>>, FetchError> {
         match url.scheme() {
             "file" => match url.to_file_path() {
                 Ok(path) => read_file(path, url, max_length).await,
                 Err(()) => Err(FetchError::Unsupported { url: url.clone() }),
             },
-            "http" | "https" => fetch_http(&self.client, &self.settings, url, max_length).await,
+            "http" | "https" => {
+                let after = self.settings.deadline_for(max_length);
+                tokio::time::timeout(
+                    after,
+                    fetch_http(&self.client, &self.settings, url, max_length),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    Err(FetchError::TimedOut {
+                        url: url.clone(),
+                        after,
+                    })
+                })
+            }
             _ => Err(FetchError::Unsupported { url: url.clone() }),
         }
     }

@@ -30,7 +30,7 @@ use sigstore_tuf::transport::FetchFuture;
 use sigstore_tuf::{MetadataStore as _, Repository, TargetFile, TrustedMetadataSet, Updater};
 use url::Url;
 
-use crate::transport::{FetchError, TufTransport};
+use crate::transport::{FetchError, NetFailure, TufTransport};
 use files::StoreFiles;
 
 pub use sigstore_tuf::UpdaterConfig;
@@ -82,8 +82,9 @@ pub enum TufFailure {
     Expired,
     /// The repository offered metadata older than what the client trusts (rollback or freeze).
     Rollback,
-    /// The repository could not be reached.
-    Network,
+    /// The repository could not be reached, timed out, answered with an error status or broke
+    /// off mid-way ([`NetFailure`]).
+    Network(NetFailure),
     /// A metadata file is larger than the client's maximum size for it (endless data).
     TooLarge,
     /// Bad signature, threshold, malformed metadata, hash or length pins, unknown target.
@@ -117,7 +118,8 @@ impl TrustedStoreError {
     /// Classifies this error by the TUF client's variant: expired role →
     /// [`TufFailure::Expired`]; a version below the trusted one (of a role, or of a role's pin in
     /// timestamp or snapshot) → [`TufFailure::Rollback`]; a body past its maximum size →
-    /// [`TufFailure::TooLarge`]; other transport failures → [`TufFailure::Network`]; disk
+    /// [`TufFailure::TooLarge`]; other transport failures → [`TufFailure::Network`] with their
+    /// [`NetFailure`]; disk
     /// failures → [`TufFailure::Io`]; anything else → [`TufFailure::Invalid`].
     pub fn failure(&self) -> TufFailure {
         use sigstore_tuf::Error as E;
@@ -129,7 +131,10 @@ impl TrustedStoreError {
                 E::BadRootVersion { trusted, new } if new <= trusted => TufFailure::Rollback,
                 E::Transport { .. } => match self.fetch_error() {
                     Some(FetchError::TooLarge { .. }) => TufFailure::TooLarge,
-                    _ => TufFailure::Network,
+                    Some(fetch) => {
+                        TufFailure::Network(fetch.net_failure().unwrap_or(NetFailure::Broken))
+                    }
+                    None => TufFailure::Network(NetFailure::Broken),
                 },
                 E::Io { .. } => TufFailure::Io,
                 _ => TufFailure::Invalid,

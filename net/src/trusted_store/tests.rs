@@ -227,10 +227,14 @@ async fn an_oversized_timestamp_is_too_large_not_network() {
 }
 
 #[tokio::test]
-async fn an_unreachable_repository_is_network() {
+async fn an_unreachable_repository_is_unreachable() {
     let f = Fixture::new();
     let mut request = f.request();
     request.metadata_url = Url::parse("http://127.0.0.1:9/").unwrap();
     let err = f.store.load(request).await.unwrap_err();
-    assert_eq!(err.failure(), TufFailure::Network, "{err}");
+    assert_eq!(
+        err.failure(),
+        TufFailure::Network(NetFailure::Unreachable),
+        "{err}"
+    );
 }

@@ -17,6 +17,11 @@ pub enum Fault {
     /// The first request is read and never answered (the connection stays open); later
     /// requests are served normally.
     StallFirst,
+    /// Honest headers (`Content-Length`), then the body one byte per second: never idle long
+    /// enough for an idle timeout (slow retrieval).
+    Drip,
+    /// `500 Internal Server Error` on every request.
+    ServerError,
 }
 
 #[derive(Debug)]
@@ -125,6 +130,12 @@ fn handle(shared: &Shared, mut stream: TcpStream) {
         let _ = reader.read_line(&mut sink);
         return;
     }
+    if fault == Some(Fault::ServerError) {
+        let _ = stream.write_all(
+            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        return;
+    }
     let file = shared.root.join(path.trim_start_matches('/'));
     let Ok(body) = std::fs::read(&file).map_err(|_| ()).and_then(|b| {
         if file
@@ -166,5 +177,14 @@ fn handle(shared: &Shared, mut stream: TcpStream) {
         body.len()
     );
     let _ = stream.write_all(head.as_bytes());
+    if fault == Some(Fault::Drip) {
+        for byte in &body {
+            if stream.write_all(std::slice::from_ref(byte)).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        return;
+    }
     let _ = stream.write_all(&body);
 }

@@ -433,7 +433,9 @@ class Bench:
         self.tufd = bins / "tufd"
         self.tufd_repo = bins / "tufd-repo"
         self.codecs = target / "tufd-bench-codecs"
-        for exe in (self.tufd, self.tufd_repo, self.codecs):
+        # An earlier tufd binary measured beside this one in the no-update check (optional).
+        self.previous = Path(args.previous_tufd) if args.previous_tufd else None
+        for exe in (self.tufd, self.tufd_repo, self.codecs, *filter(None, [self.previous])):
             if not exe.is_file():
                 raise SystemExit(f"missing {exe}: build it with bench/run.sh (or set "
                                  "CARGO_TARGET_DIR to the folder cargo built it in)")
@@ -614,10 +616,13 @@ Ratios peer / tufd `bidiff-zstd` (lower = the peer is smaller or cheaper):
         tu_args = ["tufup", tu_meta, self.tufup_meta, self.tufup_targets, tu_targets,
                    VERSIONS[-1]]
 
-        def tufd_once() -> float:
-            r = measure([self.tufd, "check", "--json", *flags], env=self.env)
+        # The earlier tufd, if given, keeps its own data folder (its metadata store may differ).
+        prev_flags = self.tufd_flags(app, d / "tufd-previous-data", VERSIONS[-1])
+
+        def tufd_once(exe=self.tufd, flags=flags) -> float:
+            r = measure([exe, "check", "--json", *flags], env=self.env)
             if json.loads(r.stdout)["update_available"]:
-                raise RuntimeError("tufd check found an update")
+                raise RuntimeError(f"{exe} check found an update")
             return r.wall
 
         def py_once(py, argv) -> float:
@@ -629,21 +634,30 @@ Ratios peer / tufd `bidiff-zstd` (lower = the peer is smaller or cheaper):
 
         # Warm-up: first runs fetch and cache the metadata for every tool.
         tufd_once()
+        if self.previous:
+            tufd_once(self.previous, prev_flags)
         py_once(VENV_TUF, ng_args)
         py_once(VENV_TUFUP, tu_args)
-        one = {k: Series() for k in ("tufd", "ngclient", "tufup")}
+        kinds = ("tufd", *(["previous"] if self.previous else []), "ngclient", "tufup")
+        one = {k: Series() for k in kinds}
         log(f"checks: {n} one-shot processes per tool")
         for _ in range(n):
             one["tufd"].add(tufd_once())
+            if self.previous:
+                one["previous"].add(tufd_once(self.previous, prev_flags))
             one["ngclient"].add(py_once(VENV_TUF, ng_args))
             one["tufup"].add(py_once(VENV_TUFUP, tu_args))
         log(f"checks: {n} warm checks per tool")
         side = Sidecar([self.tufd, "sidecar", *flags, "--poll-interval", "0"],
                        d / "sidecar.log")
+        prev = Sidecar([self.previous, "sidecar", *prev_flags, "--poll-interval", "0"],
+                       d / "sidecar-previous.log") if self.previous else None
         ng = Worker([VENV_TUF, "-c", PY_CHECK_WORKER, *ng_args])
         tu = Worker([VENV_TUFUP, "-c", PY_CHECK_WORKER, *tu_args])
-        warm = {k: Series() for k in ("tufd", "ngclient", "tufup")}
+        warm = {k: Series() for k in kinds}
         side.request("check")
+        if prev:
+            prev.request("check")
         ng.check()
         tu.check()
         for _ in range(n):
@@ -652,13 +666,22 @@ Ratios peer / tufd `bidiff-zstd` (lower = the peer is smaller or cheaper):
             warm["tufd"].add(time.perf_counter() - start)
             if res["update_available"]:
                 raise RuntimeError("sidecar check found an update")
+            if prev:
+                start = time.perf_counter()
+                res = prev.request("check", timeout=60)
+                warm["previous"].add(time.perf_counter() - start)
+                if res["update_available"]:
+                    raise RuntimeError("previous sidecar check found an update")
             warm["ngclient"].add(ng.check())
             warm["tufup"].add(tu.check())
         side.shutdown()
+        if prev:
+            prev.shutdown()
         ng.close()
         tu.close()
         rows = []
         labels = {"tufd": "tufd (`tufd check` / sidecar `check`)",
+                  "previous": f"earlier tufd ({self.args.previous_label or self.previous})",
                   "ngclient": f"python-tuf ngclient {self.versions.get('tuf', '')} `refresh()`",
                   "tufup": f"tufup {self.versions.get('tufup', '')} `check_for_updates()`"}
         for k in one:
@@ -670,7 +693,8 @@ Ratios peer / tufd `bidiff-zstd` (lower = the peer is smaller or cheaper):
             if k != "tufd":
                 for what, r in (("one-shot", r1), ("warm", r2)):
                     if r.med < 0.95:
-                        self.behind.append((f"check-{what}", f"check: {k} {what} latency is "
+                        who = "the earlier tufd's" if k == "previous" else k
+                        self.behind.append((f"check-{what}", f"check: {who} {what} latency is "
                                                                f"{r.med:.2f}× tufd's"))
         self.sections.append(f"""## 2. No-update check
 
@@ -681,7 +705,8 @@ per tool answering one check per request — the tufd sidecar over JSON-RPC on s
 Python worker that has imported the library and builds a new `Updater`/`Client` per check
 (ngclient's `Updater` refreshes once per instance) — round trip measured by this driver.
 ngclient reads the tufd repository; tufup reads the tufup repository of the same bundles.
-{n} runs per tool, interleaved; milliseconds.
+{"The earlier tufd (`--previous-tufd`) reads the tufd repository with its own data folder." +
+ chr(10) if self.previous else ""}{n} runs per tool, interleaved; milliseconds.
 
 {table(["client", "one-shot ms", "× tufd", "warm ms", "× tufd"], rows)}
 """)
@@ -1253,6 +1278,11 @@ def main() -> None:
                     help="the document to write (default docs/performance.md; with --quick "
                          "bench/performance-quick.md, so a development run never replaces it)")
     ap.add_argument("--only", default="patches,checks,updates,download,footprint")
+    ap.add_argument("--previous-tufd", default=None,
+                    help="an earlier tufd binary, measured beside this one in the no-update "
+                         "check (side by side in one run)")
+    ap.add_argument("--previous-label", default=None,
+                    help="how the table names the earlier tufd (default: its path)")
     ap.add_argument("--patch-reps", type=int, default=3)
     ap.add_argument("--check-runs", type=int, default=30)
     ap.add_argument("--update-reps", type=int, default=3)

@@ -7,6 +7,9 @@
 #   bench/run.sh --quick    # development: fewer runs, smaller inputs (a few minutes); writes
 #                           # bench/performance-quick.md instead
 #   bench/run.sh --help     # every option of the driver
+#   bench/run.sh --only checks --previous-tufd OLD/tufd --out FILE
+#                           # the no-update check of an earlier tufd build beside this one
+#                           # (one run, interleaved); FILE keeps docs/performance.md whole
 #
 # Environment (all optional): CARGO_TARGET_DIR (where cargo builds the release binaries, default
 # $HOME/.cache/tufd-target as for scripts/test.sh), BENCH_DATA (bundle folders, default

@@ -797,3 +797,33 @@ fn setuid_bits_are_dropped_from_the_tar_and_reported_for_a_warning() {
     let signed = tufd_core::archive::tar_modes(&bundle).unwrap();
     assert_eq!(signed.mode_of("bin/tool"), 0o755);
 }
+
+#[test]
+fn a_rebuild_leaves_out_kept_paths_and_everything_below_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let release = dir.path().join("release");
+    fs::create_dir_all(release.join("bin")).unwrap();
+    fs::write(release.join("bin/app"), b"app").unwrap();
+    fs::write(release.join("logs-readme"), b"not a kept path").unwrap();
+    let signed = tufd_core::archive::tar_digest_of_folder(&release).unwrap();
+    let installed = dir.path().join("installed");
+    fs::create_dir_all(installed.join("bin")).unwrap();
+    fs::write(installed.join("bin/app"), b"app").unwrap();
+    fs::write(installed.join("logs-readme"), b"not a kept path").unwrap();
+    fs::create_dir_all(installed.join("logs/old")).unwrap();
+    fs::write(installed.join("logs/old/a.log"), b"x").unwrap();
+    fs::write(installed.join("settings.ini"), b"mine").unwrap();
+    let exclude = vec!["logs".to_owned(), "settings.ini".to_owned()];
+    let rebuild = tufd_core::archive::Rebuild {
+        modes: None,
+        exclude: &exclude,
+    };
+    let rebuilt =
+        tufd_core::archive::write_tar_with(&installed, rebuild, &mut std::io::sink(), &mut |_| {})
+            .unwrap();
+    assert_eq!(rebuilt, signed);
+    assert_ne!(
+        tufd_core::archive::tar_digest_of_folder(&installed).unwrap(),
+        signed
+    );
+}

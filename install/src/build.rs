@@ -108,6 +108,9 @@ pub struct BaseSource {
     /// repository has them: the rebuild takes every member's bits from here instead of from
     /// the disk, so a Windows install folder (no mode bits) rebuilds a tar packed on Linux.
     pub signed_modes: Option<TarModes>,
+    /// Paths the app writes into its install folder and tufd carries across updates (the
+    /// `keep` setting): left out of the rebuild, since no release holds them.
+    pub exclude: Vec<String>,
 }
 
 /// A build request: patches onto the base, or a full archive.
@@ -205,12 +208,11 @@ pub fn base_tar(layout: &DataLayout, base: &BaseSource) -> Result<PathBuf, Build
     tufd_core::faults::point("patch.before-base-rebuild");
     let tmp = tempfile::NamedTempFile::new_in(&cache).map_err(io_err(&cache))?;
     let mut out = BufWriter::new(tmp.as_file());
-    let written = match &base.signed_modes {
-        Some(modes) => {
-            archive::write_tar_with_modes(&base.install_dir, modes, &mut out, &mut |_| {})
-        }
-        None => archive::write_tar(&base.install_dir, &mut out, &mut |_| {}),
+    let rebuild = archive::Rebuild {
+        modes: base.signed_modes.as_ref(),
+        exclude: &base.exclude,
     };
+    let written = archive::write_tar_with(&base.install_dir, rebuild, &mut out, &mut |_| {});
     let digest = written.map_err(|e| BuildError::BaseUnavailable {
         version: base.installed.clone(),
         reason: format!("rebuilding from {}: {e}", base.install_dir.display()),
@@ -393,6 +395,7 @@ mod tests {
                 size_bytes: 12,
             }),
             signed_modes: None,
+            exclude: Vec::new(),
         };
         // The install folder is empty, so the rebuild fails too: no base.
         assert!(matches!(
@@ -420,6 +423,7 @@ mod tests {
                 size_bytes: 9,
             }),
             signed_modes: None,
+            exclude: Vec::new(),
         };
         assert_eq!(base_tar(&layout, &base).unwrap(), path);
     }
@@ -433,6 +437,7 @@ mod tests {
             install_dir: dir.path().to_path_buf(),
             signed: None,
             signed_modes: None,
+            exclude: Vec::new(),
         };
         assert!(matches!(
             base_tar(&layout, &base),
@@ -475,6 +480,7 @@ mod tests {
             install_dir: install.clone(),
             signed: Some(signed),
             signed_modes,
+            exclude: Vec::new(),
         };
         assert!(matches!(
             base_tar(&layout, &source(None)),
@@ -542,6 +548,7 @@ mod tests {
                 install_dir: dir.join("nowhere"),
                 signed: Some(digest(v1)),
                 signed_modes: None,
+                exclude: Vec::new(),
             },
             steps,
             app: "demo".into(),

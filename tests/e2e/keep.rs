@@ -61,3 +61,34 @@ fn kept_paths_survive_updates_and_other_added_files_are_named_in_the_log() {
     );
     assert!(install.join("logs/app.log").is_file());
 }
+
+#[test]
+fn kept_files_do_not_cost_the_patch() {
+    let fx = Fixture::publish(
+        &[Release::plain("1.0"), Release::plain("2.0")],
+        SMALL_BLOB_BYTES,
+    );
+    let nginx = Nginx::start(&fx.repo.repository());
+    let mut client = fx.install("client", "1.0", &nginx.metadata_url(), &nginx.targets_url());
+    client.extra = vec!["--keep".into(), "settings.ini".into()];
+    std::fs::write(client.install_dir.join("settings.ini"), "theme = dark\n").unwrap();
+    let before = nginx.access_log().len();
+    client.update().assert_success();
+    assert_eq!(crate::app_version(&client.install_dir), "2.0");
+    // The base tar of 1.0 is rebuilt from the install folder without the kept file, so it
+    // matches its signed hash and the patch applies: no archive is fetched.
+    let targets: Vec<_> = nginx.access_log()[before..]
+        .iter()
+        .filter(|e| e.is_target())
+        .map(|e| e.path.clone())
+        .collect();
+    assert!(
+        targets.iter().any(|p| p.ends_with(".patch"))
+            && targets.iter().all(|p| !p.contains(".tar.")),
+        "{targets:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(client.install_dir.join("settings.ini")).unwrap(),
+        "theme = dark\n"
+    );
+}

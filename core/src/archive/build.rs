@@ -19,7 +19,7 @@
 //!
 //! On platforms without Unix modes, folders are written 0o755 and files 0o644 (0o444 when
 //! read-only); a client there rebuilds an installed version's tar with the modes signed with
-//! its archive instead ([`write_tar_with_modes`], [`super::modes`]).
+//! its archive instead ([`write_tar_with`], [`super::modes`]).
 
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read, Write};
@@ -119,25 +119,53 @@ pub fn dropped_mode_bits(bundle: &Path) -> Result<Vec<(String, u32)>, ArchiveErr
         .collect())
 }
 
-/// As [`write_tar`], with every member's permission bits taken from `modes` (the signed map of
-/// the release the folder came from) instead of from the disk: how a client on a file system
-/// without mode bits rebuilds the exact tar of an installed version.
+/// How an install folder is read back into the tar of the release it came from.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rebuild<'a> {
+    /// Every member's permission bits from this signed map (the archive's `modes`) instead of
+    /// from the disk: how a client on a file system without mode bits (Windows) rebuilds a tar
+    /// packed elsewhere. `None`: the disk's bits.
+    pub modes: Option<&'a TarModes>,
+    /// Paths (relative, `/`-separated, no trailing `/`) left out with everything below them:
+    /// what the app writes into its install folder and tufd carries across updates
+    /// (`--keep`), which is not part of any release.
+    pub exclude: &'a [String],
+}
+
+/// As [`write_tar`], reading the folder as `rebuild` says: how the daemon rebuilds the base
+/// tar of an installed version.
 ///
 /// # Errors
 /// As [`write_tar`].
-pub fn write_tar_with_modes(
+pub fn write_tar_with(
     bundle: &Path,
-    modes: &TarModes,
+    rebuild: Rebuild<'_>,
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> Result<TarDigest, ArchiveError> {
     let mut members = list_bundle(bundle)?;
-    for member in &mut members {
-        match member {
-            Member::Dir { name, mode } | Member::File { name, mode, .. } => {
-                *mode = modes.mode_of(name);
+    let excluded = |name: &str| {
+        let name = name.trim_end_matches('/');
+        rebuild.exclude.iter().any(|path| {
+            name == path
+                || name
+                    .strip_prefix(path.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    };
+    members.retain(|member| match member {
+        Member::Dir { name, .. } | Member::File { name, .. } | Member::Symlink { name, .. } => {
+            !excluded(name)
+        }
+    });
+    if let Some(modes) = rebuild.modes {
+        for member in &mut members {
+            match member {
+                Member::Dir { name, mode } | Member::File { name, mode, .. } => {
+                    *mode = modes.mode_of(name);
+                }
+                Member::Symlink { .. } => {}
             }
-            Member::Symlink { .. } => {}
         }
     }
     let mut hashing = HashingWriter::new(out);

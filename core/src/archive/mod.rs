@@ -25,8 +25,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use build::{
-    dropped_mode_bits, rebuild_tar, tar_digest_of_folder, tar_modes, write_compressed_tar,
-    write_tar, write_tar_with_modes,
+    Rebuild, dropped_mode_bits, rebuild_tar, tar_digest_of_folder, tar_modes, write_compressed_tar,
+    write_tar, write_tar_with,
 };
 pub use compress::{
     GZIP_LEVEL, ZSTD_ARCHIVE_WINDOW_LOG, ZSTD_LEVEL, ZSTD_WINDOW_LOG_MAX, compress, decompress,

@@ -44,8 +44,8 @@ pub fn swap_plan(ctx: &InstallContext) -> Vec<Step> {
 /// setting of the same name, comma-separated, as the `linux-tree` example hook reads it):
 /// paths relative to the install folder, files or folders, that the app writes into its
 /// install folder and that must survive updates (`settings.ini`, `logs`). Empty by default.
-pub fn kept_paths(ctx: &InstallContext) -> Vec<String> {
-    ctx.settings
+pub fn kept_paths(settings: &[(String, String)]) -> Vec<String> {
+    settings
         .iter()
         .filter(|(key, _)| key == "keep")
         .flat_map(|(_, value)| value.split(','))
@@ -58,7 +58,7 @@ pub fn kept_paths(ctx: &InstallContext) -> Vec<String> {
 /// and move the old one in from `old` (the root holding the old tree at that point).
 fn carry_over(ctx: &InstallContext, old: Root) -> Vec<Step> {
     let mut steps = Vec::new();
-    for kept in kept_paths(ctx) {
+    for kept in kept_paths(&ctx.settings) {
         if !ctx.installed_files.contains(&kept) {
             continue;
         }
@@ -79,7 +79,7 @@ fn carry_over(ctx: &InstallContext, old: Root) -> Vec<Step> {
 /// files the app (or its user) added to the install folder, which go to the backup with the
 /// old version and are gone after the next update. For a log line naming them.
 pub fn left_behind(ctx: &InstallContext) -> Vec<String> {
-    let kept = kept_paths(ctx);
+    let kept = kept_paths(&ctx.settings);
     ctx.installed_files
         .iter()
         .filter(|f| !f.contains('/'))
@@ -229,7 +229,7 @@ mod tests {
         ];
         c.staging_files = vec!["bin".into(), "bin/demo".into(), "settings.ini".into()];
         c.settings = vec![("keep".into(), "settings.ini, logs/".into())];
-        assert_eq!(kept_paths(&c), ["settings.ini", "logs"]);
+        assert_eq!(kept_paths(&c.settings), ["settings.ini", "logs"]);
         let plan = native_plan(&c);
         assert_eq!(
             plan[1..4],

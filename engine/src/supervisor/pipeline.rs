@@ -646,6 +646,7 @@ async fn try_patches(
         signed: installed_tar(&checked.view, &config.app_name, &input.current),
         signed_modes: installed_archive(&checked.view, &config.app_name, &input.current)
             .and_then(|a| a.modes.clone()),
+        exclude: tufd_core::install_plan::native::kept_paths(&config.hook_settings),
     };
     // Secure the base tar before any patch byte is fetched: when the install folder no longer
     // rebuilds to the signed tar (a file added by the app, say), the patches would be wasted.

@@ -59,6 +59,19 @@ pub enum EngineError {
     /// The operation was cancelled by request.
     #[error("cancelled")]
     Cancelled,
+    /// The archive was refused before (`state.json`) and the metadata still signs the same
+    /// bytes: it is not downloaded again until a fixed release changes them.
+    #[error(
+        "{target} was refused before and is not downloaded again until the repository publishes different bytes: {reason}"
+    )]
+    RefusedBefore {
+        /// The archive's target name.
+        target: String,
+        /// The kind of the first refusal.
+        kind: ErrorKind,
+        /// The first refusal, in words.
+        reason: String,
+    },
     /// A local file operation of the engine itself failed (data folder, state file).
     #[error("i/o error on {}", path.display())]
     Io {
@@ -143,6 +156,7 @@ impl EngineError {
             EngineError::NoUpdate { .. } => ErrorKind::NoUpdate,
             EngineError::Busy { .. } => ErrorKind::Busy,
             EngineError::Cancelled => ErrorKind::Cancelled,
+            EngineError::RefusedBefore { kind, .. } => *kind,
             EngineError::Io { .. } => ErrorKind::Io,
             EngineError::RolledBack { .. } => ErrorKind::RolledBack,
             EngineError::WorkerStopped { .. } | EngineError::Invariant(_) => ErrorKind::Internal,

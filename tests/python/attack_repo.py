@@ -23,14 +23,21 @@ OUT/stage-1/metadata/1.root.json. Scenarios:
                         keys (refused)
     rotate-root-below-threshold
                         stage 2: root v2 signed by 1 of the old keys (threshold 2) + 2 new keys
+    refused-archive BUNDLE
+                        stage 1: a signed demo-2.0.tar.gz whose tar holds ../evil.txt; stage 2:
+                        the fixed demo-2.0.tar.gz made of the folder BUNDLE (targets in
+                        OUT/stage-N/targets/, named <sha256>.demo-2.0.tar.gz)
 
-Usage: attack_repo.py SCENARIO OUT
+Usage: attack_repo.py SCENARIO OUT [BUNDLE]
 """
 
 import copy
+import gzip
 import hashlib
+import io
 import os
 import sys
+import tarfile
 from datetime import datetime, timedelta, timezone
 
 from securesystemslib.formats import encode_canonical
@@ -249,7 +256,66 @@ class Repo:
         return signers
 
 
-def scenario(name: str, out: str) -> None:
+def archive_bytes(members) -> bytes:
+    """A gzip-compressed GNU tar of `members` ((name, data, mode, link) tuples: `link` is a
+    symlink's target, else None), mtime 0."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for member, data, mode, link in members:
+            info = tarfile.TarInfo(member)
+            info.mode = mode
+            if link is not None:
+                info.type = tarfile.SYMTYPE
+                info.linkname = link
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(buf.getvalue(), mtime=0)
+
+
+def bundle_members(bundle: str):
+    """Every file and symlink of the folder `bundle` (links not followed) as
+    (relative name, bytes, mode, link target or None)."""
+    members = []
+    for folder, dirs, files in sorted(os.walk(bundle)):
+        for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]):
+            path = os.path.join(folder, name)
+            rel = os.path.relpath(path, bundle)
+            if os.path.islink(path):
+                members.append((rel, b"", 0o777, os.readlink(path)))
+            else:
+                with open(path, "rb") as f:
+                    data = f.read()
+                members.append((rel, data, os.lstat(path).st_mode & 0o777, None))
+    return members
+
+
+def refused_archive(repo: "Repo", bundle: str) -> None:
+    """Stage 1: demo-2.0.tar.gz, correctly signed, whose tar holds `../evil.txt` (a client
+    refuses to extract it). Stage 2: a fixed demo-2.0.tar.gz (the bundle), new bytes."""
+    for good in (False, True):
+        if good:
+            data = archive_bytes(bundle_members(bundle))
+        else:
+            data = archive_bytes(
+                [("readme.txt", b"fine\n", 0o644, None), ("../evil.txt", b"x\n", 0o644, None)]
+            )
+        target = TargetFile.from_data("demo-2.0.tar.gz", data)
+        target.unrecognized_fields["custom"] = {"user": None, "tufup": {"required": False}}
+        repo.targets.signed.targets = {"demo-2.0.tar.gz": target}
+        repo.publish_all()
+        repo.write_stage()
+        folder = os.path.join(repo.out, f"stage-{repo.stage}", "targets")
+        os.makedirs(folder)
+        with open(os.path.join(folder, f"{target.hashes['sha256']}.demo-2.0.tar.gz"), "wb") as f:
+            f.write(data)
+
+
+def scenario(name: str, out: str, extra: list) -> None:
+    if name == "refused-archive":
+        refused_archive(Repo(out), extra[0])
+        return
     if name.startswith("rotate-root"):
         repo = Repo(out, root_keys=3, root_threshold=2)
     else:
@@ -306,10 +372,10 @@ def scenario(name: str, out: str) -> None:
 
 
 def main() -> int:
-    if len(sys.argv) != 3:
+    if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
-    scenario(sys.argv[1], sys.argv[2])
+    scenario(sys.argv[1], sys.argv[2], sys.argv[3:])
     return 0
 
 

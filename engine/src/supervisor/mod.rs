@@ -255,6 +255,7 @@ impl SupervisorState {
             config: self.config.clone(),
             current: self.current.clone(),
             failed_patches: self.persisted.failed_patches.clone(),
+            refused_archives: self.persisted.refused_archives.clone(),
             staged: self.staged.clone(),
             recent_check: self.checked.clone().filter(|c| {
                 self.phase == Phase::Available && c.at.elapsed() < pipeline::CHECK_REUSE
@@ -400,6 +401,7 @@ impl SupervisorState {
         let learned = outcome::Learned {
             checked: out.checked.is_some(),
             failed_patches: out.failed_patches,
+            refused: out.refused,
             decision: out.decision,
             installed: out.installed.as_ref().map(|(v, _)| v.clone()),
         };

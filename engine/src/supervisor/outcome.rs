@@ -20,6 +20,8 @@ pub struct Learned {
     pub decision: Option<(Version, Decision)>,
     /// The version installed, if one was.
     pub installed: Option<Version>,
+    /// An archive refused after download (target name and what is remembered of it).
+    pub refused: Option<(String, super::persist::RefusedArchive)>,
 }
 
 /// Records `learned` in `state` at `now_unix` (seconds since the Unix epoch).
@@ -28,6 +30,9 @@ pub fn record(state: &mut PersistedState, learned: Learned, now_unix: u64) {
         state.last_check_unix = Some(now_unix);
     }
     state.failed_patches.extend(learned.failed_patches);
+    if let Some((name, refused)) = learned.refused {
+        state.refused_archives.insert(name, refused);
+    }
     match learned.decision {
         Some((version, Decision::Skip)) => {
             state.skipped_versions.insert(version.to_string());
@@ -89,6 +94,7 @@ mod tests {
                 failed_patches: vec!["a-2.0.patch".into()],
                 decision: Some((v("2.0"), Decision::Skip)),
                 installed: None,
+                refused: None,
             },
             100,
         );
@@ -99,6 +105,14 @@ mod tests {
                 failed_patches: vec!["a-3.0.patch".into()],
                 decision: Some((v("3.0"), Decision::DeferUntil { unix_seconds: 500 })),
                 installed: Some(v("3.0")),
+                refused: Some((
+                    "a-3.0.tar.gz".into(),
+                    super::super::persist::RefusedArchive {
+                        digest: "sha256:00".into(),
+                        kind: tufd_protocol::ErrorKind::InstallFailed,
+                        reason: "an entry leaves the folder".into(),
+                    },
+                )),
             },
             200,
         );
@@ -108,6 +122,10 @@ mod tests {
             "no check ran the second time"
         );
         assert_eq!(state.failed_patches.len(), 2);
+        assert_eq!(
+            state.refused_archives["a-3.0.tar.gz"].kind,
+            tufd_protocol::ErrorKind::InstallFailed
+        );
         assert!(state.skipped_versions.contains("2.0"));
         assert_eq!(
             state.deferred,

@@ -1,9 +1,10 @@
 //! `state.json`: what the engine remembers between runs (docs/architecture.md, "The data
 //! folder"): the version it last installed, the patches that failed (never planned again, rule 5
 //! of [`tufd_core::planner`]), when it last checked, and the versions the hook's update policy
-//! skipped or deferred. Written atomically (temporary file + rename).
+//! skipped or deferred, and the archives it refused. Written atomically (temporary file +
+//! rename).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,24 @@ pub struct PersistedState {
     /// The hook's last `defer-until` answer (no auto-install of that version before then).
     #[serde(default)]
     pub deferred: Option<super::policy::Deferral>,
+    /// Archives this client refused (extraction, or their signed tar hash), by target name:
+    /// not downloaded again while the metadata signs the same digest.
+    #[serde(default)]
+    pub refused_archives: BTreeMap<String, RefusedArchive>,
+}
+
+/// An archive that was downloaded, verified against TUF, and then refused by this client (its
+/// tar did not match the signed `tar_hash`, or extraction found an entry it never writes).
+/// Downloading the same bytes again would fail the same way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedArchive {
+    /// The signed digest of the archive refused (`sha256:<hex>`); a different digest in newer
+    /// metadata (a fixed release) is tried again.
+    pub digest: String,
+    /// The error kind of the refusal (`install-failed`, `target-mismatch`).
+    pub kind: tufd_protocol::ErrorKind,
+    /// Why, in words.
+    pub reason: String,
 }
 
 impl PersistedState {
@@ -80,6 +99,15 @@ mod tests {
                 version: "2.1".parse().unwrap(),
                 until_unix: 99,
             }),
+            refused_archives: [(
+                "demo-3.0.tar.gz".to_owned(),
+                RefusedArchive {
+                    digest: "sha256:ab".into(),
+                    kind: tufd_protocol::ErrorKind::InstallFailed,
+                    reason: "an entry leaves the folder".into(),
+                },
+            )]
+            .into(),
         };
         state.save(&path).unwrap();
         assert_eq!(PersistedState::load(&path), state);

@@ -10,7 +10,7 @@
 //! full archive is fetched in the same run; a missing base tar that cannot be rebuilt also falls
 //! back to the archive.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
@@ -26,16 +26,17 @@ use crate::error::EngineError;
 use crate::event::{CheckReport, Event, check_report};
 use crate::supervisor::fallback::{self, Fallback};
 use crate::supervisor::machine::{Input, Phase};
+use crate::supervisor::persist::RefusedArchive;
 use crate::supervisor::policy::{self, Deferral, Gate};
 use crate::workers::download::DownloadMsg;
 use crate::workers::install::InstallMsg;
 use crate::workers::metadata::MetadataMsg;
 use crate::workers::patch::PatchMsg;
 use tufd_core::install_plan::{Decision, UpdateInfo};
-use tufd_install::PlanSource;
 use tufd_install::build::{BaseSource, BuildError, BuildJob, PatchStep};
 use tufd_install::commit::AfterInstall;
 use tufd_install::stage::{self as install, InstallJob, InstallRun, Placement};
+use tufd_install::{InstallError, PlanSource};
 use tufd_net::RepoView;
 use tufd_net::TrustedStoreError;
 use tufd_net::download::DownloadRequest;
@@ -107,6 +108,8 @@ pub struct OpInput {
     pub current: Version,
     /// Patches that failed before.
     pub failed_patches: BTreeSet<String>,
+    /// Archives refused before, by name (`state.json`).
+    pub refused_archives: BTreeMap<String, RefusedArchive>,
     /// The staged update, if any.
     pub staged: Option<StagedUpdate>,
     /// A check young enough to download from without refreshing again (only in `available`).
@@ -151,6 +154,8 @@ pub struct OpOutput {
     pub failed_patches: Vec<String>,
     /// The update policy's answer for a version, to remember.
     pub decision: Option<(Version, Decision)>,
+    /// An archive refused in this operation, to remember (`state.json`).
+    pub refused: Option<(String, RefusedArchive)>,
     /// The version whose install was handed to a copy of tufd outside the install folder
     /// (`tufd_install::handoff`); it installs once this daemon has exited.
     pub handed_off: Option<Version>,
@@ -577,9 +582,26 @@ async fn download_and_stage(
         )
         .await?;
     }
+    let name = archive.name.as_str();
+    let signed_digest = checked
+        .view
+        .files
+        .get(name)
+        .map(|f| f.digest.to_string())
+        .unwrap_or_default();
     let tar = match tar {
         Some(tar) => tar,
         None => {
+            if let Some(refused) = input.refused_archives.get(name)
+                && refused.digest == signed_digest
+            {
+                tracing::warn!(target = name, reason = %refused.reason, "this archive was refused before and the metadata still signs the same bytes: not downloading it again");
+                return Err(EngineError::RefusedBefore {
+                    target: name.to_owned(),
+                    kind: refused.kind,
+                    reason: refused.reason.clone(),
+                });
+            }
             let file = fetch(input, &checked.view, archive.name.as_str()).await?;
             used_files.push(file.clone());
             phases.downloaded();
@@ -595,7 +617,19 @@ async fn download_and_stage(
                 app: config.app_name.clone(),
                 to: to.clone(),
             };
-            build(input, job).await??
+            match build(input, job).await? {
+                Ok(tar) => tar,
+                Err(e) => {
+                    let e = EngineError::from(e);
+                    if matches!(
+                        &e,
+                        EngineError::Build(tufd_install::build::BuildError::ArchiveFailed { .. })
+                    ) {
+                        out.refused = Some(refusal(name, &signed_digest, &e));
+                    }
+                    return Err(e);
+                }
+            }
         }
     };
 
@@ -608,7 +642,7 @@ async fn download_and_stage(
     );
     let installer = workers(input).installer;
     let staging = placement.staging.clone();
-    cancellable(&input.cancel, async {
+    let staged = cancellable(&input.cancel, async {
         call(&installer, "install", |reply| InstallMsg::Stage {
             tar,
             staging,
@@ -616,7 +650,14 @@ async fn download_and_stage(
         })
         .await?
     })
-    .await?;
+    .await;
+    if let Err(e) = &staged
+        && matches!(e, EngineError::Install(InstallError::Extract { .. }))
+        && !signed_digest.is_empty()
+    {
+        out.refused = Some(refusal(name, &signed_digest, e));
+    }
+    staged?;
     for file in used_files {
         let _ = std::fs::remove_file(file);
     }
@@ -624,6 +665,18 @@ async fn download_and_stage(
         version: to.clone(),
         placement,
     })
+}
+
+/// What to remember of an archive refused with `error`.
+fn refusal(name: &str, digest: &str, error: &EngineError) -> (String, RefusedArchive) {
+    (
+        name.to_owned(),
+        RefusedArchive {
+            digest: digest.to_owned(),
+            kind: error.kind(),
+            reason: crate::error::report(error),
+        },
+    )
 }
 
 /// Downloads and applies the patch chain; `Ok(None)` means "use the full archive" (a patch

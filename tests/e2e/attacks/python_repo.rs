@@ -32,6 +32,12 @@ impl Scenario {
     /// Writes scenario `name` with python-tuf and installs version 1.0 of the demo app.
     #[track_caller]
     fn new(name: &str) -> Self {
+        Self::with_args(name, &[])
+    }
+
+    /// As [`Self::new`], with further arguments for the script.
+    #[track_caller]
+    fn with_args(name: &str, extra: &[&Path]) -> Self {
         let tmp = tempfile::Builder::new()
             .prefix("tufd-attack-")
             .tempdir()
@@ -41,7 +47,8 @@ impl Scenario {
             Command::new(python())
                 .arg(&script)
                 .arg(name)
-                .arg(tmp.path().join("stages")),
+                .arg(tmp.path().join("stages"))
+                .args(extra),
             DAEMON_TIMEOUT,
         );
         out.assert_success();
@@ -64,6 +71,23 @@ impl Scenario {
         copy_tree(&self.path(&format!("stages/stage-{n}/metadata")), &live);
     }
 
+    /// Serves stage `n`'s target files too (replacing the live targets folder).
+    #[track_caller]
+    fn serve_targets(&self, n: u32) {
+        let live = self.path("live/targets");
+        if live.exists() {
+            std::fs::remove_dir_all(&live).expect("remove live targets");
+        }
+        copy_tree(&self.path(&format!("stages/stage-{n}/targets")), &live);
+    }
+
+    /// Runs `tufd update --yes` against the live folders.
+    fn update(&self) -> RunOutput {
+        let mut cmd = self.command("update");
+        cmd.arg("--yes");
+        run(&mut cmd, DAEMON_TIMEOUT)
+    }
+
     /// The trusted copy of `file` in the daemon's data folder.
     fn trusted(&self, file: &str) -> PathBuf {
         self.path("data/metadata").join(file)
@@ -71,28 +95,28 @@ impl Scenario {
 
     /// Runs `tufd check --json` against the live folder.
     fn check(&self) -> RunOutput {
-        let mut cmd = Command::new(bins::tufd());
-        cmd.args([
-            "check",
-            "--json",
-            "--app-name",
-            APP,
-            "--current-version",
-            "1.0",
-        ])
-        .arg("--install-dir")
-        .arg(self.path("install"))
-        .arg("--data-dir")
-        .arg(self.path("data"))
-        .arg("--metadata-url")
-        .arg(file_url(&self.path("live/metadata")))
-        .arg("--targets-url")
-        .arg(file_url(&self.path("live/targets")))
-        .arg("--trusted-root")
-        .arg(self.path("stages/stage-1/metadata/1.root.json"))
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1");
+        let mut cmd = self.command("check");
+        cmd.arg("--json");
         run(&mut cmd, DAEMON_TIMEOUT)
+    }
+
+    /// `tufd <subcommand>` with the client's flags.
+    fn command(&self, subcommand: &str) -> Command {
+        let mut cmd = Command::new(bins::tufd());
+        cmd.args([subcommand, "--app-name", APP, "--current-version", "1.0"])
+            .arg("--install-dir")
+            .arg(self.path("install"))
+            .arg("--data-dir")
+            .arg(self.path("data"))
+            .arg("--metadata-url")
+            .arg(file_url(&self.path("live/metadata")))
+            .arg("--targets-url")
+            .arg(file_url(&self.path("live/targets")))
+            .arg("--trusted-root")
+            .arg(self.path("stages/stage-1/metadata/1.root.json"))
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1");
+        cmd
     }
 
     /// Trusts stage 1, then serves stage 2 and expects `kind`; the trusted copy of the attacked
@@ -205,4 +229,30 @@ fn root_rotation_below_the_old_threshold_is_refused() {
     let s = Scenario::new("rotate-root-below-threshold");
     s.trust_then_attack("metadata-invalid", "root.json");
     assert_eq!(version_of(&s.trusted("root.json")), 1);
+}
+
+#[test]
+fn a_refused_archive_is_not_downloaded_again_until_the_repository_changes_it() {
+    let bundles = tempfile::tempdir().expect("tempdir");
+    let fixed = bundles.path().join("2.0");
+    bundle::write_bundle(&fixed, "2.0", SMALL_BLOB_BYTES);
+    let s = Scenario::with_args("refused-archive", &[&fixed]);
+    let before = tree::snapshot(&s.path("install"));
+    // Stage 1: the signed archive holds `../evil.txt`; extraction refuses it.
+    s.serve(1);
+    s.serve_targets(1);
+    assert_refused(&s.update(), "install-failed");
+    assert_eq!(tree::snapshot(&s.path("install")), before);
+    // The archive is gone from the server: a second download would fail differently. The
+    // refusal is remembered by its signed digest, so nothing is fetched and the kind is the
+    // first refusal's.
+    std::fs::remove_dir_all(s.path("live/targets")).expect("remove targets");
+    std::fs::create_dir_all(s.path("live/targets")).expect("targets folder");
+    assert_refused(&s.update(), "install-failed");
+    assert_eq!(tree::snapshot(&s.path("install")), before);
+    // Stage 2: the repository signs a fixed archive (other bytes): it is tried, and installs.
+    s.serve(2);
+    s.serve_targets(2);
+    s.update().assert_success();
+    tree::assert_same_tree(&fixed, &s.path("install"));
 }

@@ -123,6 +123,29 @@ fn progress_bar(mut events: broadcast::Receiver<Event>) -> tokio::task::JoinHand
     })
 }
 
+/// Prints a line on stdout whenever the announced plan changes at run time (`plan-changed`:
+/// the full archive instead of the patches, and why), in a terminal or not.
+fn plan_notes(mut events: broadcast::Receiver<Event>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(Event::PlanChanged {
+                    full,
+                    bytes,
+                    reason,
+                }) => {
+                    let _ = print_line(format_args!(
+                        "plan changed: downloading the full archive {full} ({bytes} bytes) \
+                         instead: {reason}"
+                    ));
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    })
+}
+
 /// Asks on stderr whether to install, reading the answer from stdin.
 fn confirm(report: &CheckReport) -> Result<bool, DaemonError> {
     if !std::io::stdin().is_terminal() {
@@ -157,8 +180,10 @@ pub async fn update(engine: &Engine, yes: bool) -> Result<(), DaemonError> {
     let bar = std::io::stderr()
         .is_terminal()
         .then(|| progress_bar(engine.subscribe()));
+    let notes = plan_notes(engine.subscribe());
     let started = std::time::Instant::now();
     let result = engine.install().await;
+    notes.abort();
     if let Some(bar) = bar {
         bar.abort();
     }

@@ -28,6 +28,16 @@ pub enum Notification {
         /// How to get there.
         plan: Option<PlanSummary>,
     },
+    /// `plan-changed`: the announced patches cannot be used after all, and the full archive is
+    /// downloaded instead (the base tar does not rebuild, a patch was refused or failed).
+    PlanChanged {
+        /// The archive downloaded instead.
+        full: String,
+        /// Its signed length in bytes.
+        bytes: u64,
+        /// Why, in words.
+        reason: String,
+    },
     /// `restart-required`: installed, and no relaunch was configured.
     RestartRequired {
         /// The new version.
@@ -66,6 +76,7 @@ impl Notification {
             Notification::Progress { .. } => "progress",
             Notification::UpdateAvailable { .. } => "update-available",
             Notification::RestartRequired { .. } => "restart-required",
+            Notification::PlanChanged { .. } => "plan-changed",
             Notification::Error { .. } => "error",
             Notification::Other { method, .. } => method,
         }
@@ -86,6 +97,11 @@ impl Notification {
                 plan,
             } => json!({ "current": current, "latest": latest, "plan": plan }),
             Notification::RestartRequired { version } => json!({ "version": version }),
+            Notification::PlanChanged {
+                full,
+                bytes,
+                reason,
+            } => json!({ "full": full, "bytes": bytes, "reason": reason }),
             Notification::Error { kind, message } => json!({ "kind": kind, "message": message }),
             Notification::Other { params, .. } => params.clone(),
         }
@@ -115,6 +131,12 @@ impl Notification {
             version: String,
         }
         #[derive(Deserialize)]
+        struct PlanChangedParams {
+            full: String,
+            bytes: u64,
+            reason: String,
+        }
+        #[derive(Deserialize)]
         struct ErrorParams {
             kind: ErrorKind,
             message: String,
@@ -138,6 +160,13 @@ impl Notification {
             }
             "restart-required" => as_::<RestartParams>(&params)
                 .map(|p| Notification::RestartRequired { version: p.version }),
+            "plan-changed" => {
+                as_::<PlanChangedParams>(&params).map(|p| Notification::PlanChanged {
+                    full: p.full,
+                    bytes: p.bytes,
+                    reason: p.reason,
+                })
+            }
             "error" => as_::<ErrorParams>(&params).map(|p| Notification::Error {
                 kind: p.kind,
                 message: p.message,
@@ -174,6 +203,11 @@ mod tests {
             },
             Notification::RestartRequired {
                 version: "2.0".into(),
+            },
+            Notification::PlanChanged {
+                full: "demo-2.0.tar.gz".into(),
+                bytes: 5_000_000,
+                reason: "patch demo-2.0.patch was refused".into(),
             },
             Notification::Error {
                 kind: ErrorKind::Network,

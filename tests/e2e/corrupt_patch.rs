@@ -86,6 +86,12 @@ fn a_patch_the_server_does_not_serve_falls_back_to_the_full_archive() {
     let out = client.update();
     out.assert_success();
     assert_same_tree(&fx.bundle("2.0"), &client.install_dir);
+    // The changed plan is said on stdout (the `plan-changed` notification), not only logged:
+    // the archive named, after the announced patch.
+    assert!(
+        out.stdout.contains("demo-2.0.patch") && out.stdout.contains("demo-2.0.tar.gz"),
+        "stdout names the patch announced and the archive fetched instead: {out}"
+    );
 
     let log = nginx.access_log();
     let patch = log

@@ -154,6 +154,8 @@ pub struct OpOutput {
     pub failed_patches: Vec<String>,
     /// The update policy's answer for a version, to remember.
     pub decision: Option<(Version, Decision)>,
+    /// Why the patches were given up for the full archive in this operation, in words.
+    pub plan_changed: Option<String>,
     /// An archive refused in this operation, to remember (`state.json`).
     pub refused: Option<(String, RefusedArchive)>,
     /// The version whose install was handed to a copy of tufd outside the install folder
@@ -581,6 +583,15 @@ async fn download_and_stage(
             &mut used_files,
         )
         .await?;
+        if tar.is_none()
+            && let Some(reason) = out.plan_changed.take()
+        {
+            (input.emit)(Event::PlanChanged {
+                full: archive.name.as_str().to_owned(),
+                bytes: archive.length,
+                reason,
+            });
+        }
     }
     let name = archive.name.as_str();
     let signed_digest = checked
@@ -712,6 +723,11 @@ async fn try_patches(
         return match fallback::after_base_tar(&e) {
             Fallback::Archive { .. } => {
                 tracing::warn!(error = %e, "no base tar; using the full archive without fetching patches");
+                out.plan_changed = Some(format!(
+                    "the install folder of {} does not rebuild to its signed tar ({})",
+                    input.current,
+                    crate::error::report(&e)
+                ));
                 Ok(None)
             }
             Fallback::Stop => Err(e.into()),
@@ -744,6 +760,10 @@ async fn try_patches(
                 return match fallback::after_patch_download(name, &e) {
                     Fallback::Archive { failed_patch } => {
                         tracing::warn!(patch = name, error = %e, "patch rejected; falling back to the full archive");
+                        out.plan_changed = Some(format!(
+                            "patch {name} was refused ({})",
+                            crate::error::report(&e)
+                        ));
                         out.failed_patches.extend(failed_patch);
                         Ok(None)
                     }
@@ -765,6 +785,10 @@ async fn try_patches(
         Err(e) => match fallback::after_patch_build(&e) {
             Fallback::Archive { failed_patch } => {
                 tracing::warn!(error = %e, "patch chain failed; falling back to the full archive");
+                out.plan_changed = Some(format!(
+                    "the patch chain failed ({})",
+                    crate::error::report(&e)
+                ));
                 out.failed_patches.extend(failed_patch);
                 Ok(None)
             }

@@ -48,6 +48,12 @@ pub enum Command {
     Keys(commands::keys::KeysArgs),
     /// Read the published tree as a client does and report every problem (exit 1 on any).
     Verify(commands::verify::VerifyArgs),
+    /// Print each role's expiry; exit 1 (`error[expiring]`) when one expires within
+    /// `--within` (default 12h): a CI alert.
+    Expiry(commands::expiry::ExpiryArgs),
+    /// Re-sign every online role (targets, snapshot, timestamp) expiring within `--within`
+    /// (default 12h), with the roles that hash it: the one line a cron job runs.
+    Renew(commands::expiry::ExpiryArgs),
     /// Serve the repository folder over HTTP (static, supports Range) for demos and tests.
     Serve(commands::serve::ServeArgs),
 }
@@ -98,6 +104,23 @@ pub async fn run(cli: Cli) -> Result<()> {
             let outcome = commands::verify::run(&ctx, a).await?;
             println!("{outcome}");
             outcome.into_result()?;
+        }
+        Command::Expiry(a) => {
+            let ctx = Ctx::load(&cli.config, passphrase)?;
+            let report = commands::expiry::run(&ctx, &a)?;
+            println!("{report}");
+            report.into_result()?;
+        }
+        Command::Renew(a) => {
+            let (ctx, _lock) = locked(passphrase)?;
+            let outcome = commands::expiry::renew(&ctx, &a).await?;
+            println!("{outcome}");
+            if outcome.root_soon {
+                return Err(Error::ExpiringSoon {
+                    roles: "root".into(),
+                    within: a.within.unwrap_or(commands::expiry::DEFAULT_WITHIN),
+                });
+            }
         }
         Command::Serve(a) => {
             let ctx = Ctx::load(&cli.config, passphrase)?;

@@ -63,6 +63,9 @@ pub enum ErrorKind {
     Locked,
     /// `verify-failed`: `verify` found problems (listed on stdout).
     VerifyFailed,
+    /// `expiring`: a role expires within the threshold of `expiry` (or `renew` could not renew
+    /// it: root, which is signed offline).
+    Expiring,
     /// `io`: a local file or network operation failed (writing, renaming, binding a port).
     Io,
     /// `internal`: serialisation of metadata or config, canonical JSON, or a worker thread
@@ -72,7 +75,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::Usage,
         ErrorKind::Config,
         ErrorKind::AlreadyExists,
@@ -84,6 +87,7 @@ impl ErrorKind {
         ErrorKind::TargetMismatch,
         ErrorKind::Locked,
         ErrorKind::VerifyFailed,
+        ErrorKind::Expiring,
         ErrorKind::Io,
         ErrorKind::Internal,
     ];
@@ -102,6 +106,7 @@ impl ErrorKind {
             ErrorKind::TargetMismatch => "target-mismatch",
             ErrorKind::Locked => "locked",
             ErrorKind::VerifyFailed => "verify-failed",
+            ErrorKind::Expiring => "expiring",
             ErrorKind::Io => "io",
             ErrorKind::Internal => "internal",
         }
@@ -574,6 +579,16 @@ pub enum Error {
     },
 
     // ---- verify-failed
+    /// A role expires within the threshold.
+    #[error(
+        "{roles} expire(s) within {within}: run `tufd-repo renew` (root: `tufd-repo sign root`)"
+    )]
+    ExpiringSoon {
+        /// The roles, comma-separated.
+        roles: String,
+        /// The threshold.
+        within: crate::lifetime::Lifetime,
+    },
     /// `verify` found problems.
     #[error("{problems} problem(s) in {}", dir.display())]
     VerifyFailed {
@@ -743,6 +758,7 @@ impl Error {
             | E::PreviousTarMismatch { .. } => ErrorKind::TargetMismatch,
             E::Locked { .. } => ErrorKind::Locked,
             E::VerifyFailed { .. } => ErrorKind::VerifyFailed,
+            E::ExpiringSoon { .. } => ErrorKind::Expiring,
             E::Io { .. } | E::Bind { .. } | E::Runtime(_) => ErrorKind::Io,
             E::Compress(source) => match **source {
                 ArchiveError::Io { .. } | ArchiveError::Stream { .. } => ErrorKind::Io,

@@ -47,6 +47,13 @@ impl Lifetime {
         }
     }
 
+    /// `hours` hours.
+    pub const fn hours(hours: u64) -> Self {
+        Self {
+            seconds: hours.saturating_mul(3600),
+        }
+    }
+
     /// The lifetime in seconds.
     pub const fn seconds(self) -> u64 {
         self.seconds

@@ -650,3 +650,36 @@ fn zstd_archives_and_normalised_versions() {
     );
     ok(w, &["verify"]);
 }
+
+#[test]
+fn expiry_alerts_and_renew_re_signs_what_expires_soon() {
+    let work = init_repo(&[]);
+    let w = work.path();
+    add_release(w, 1, "1.0", &[]);
+    // Fresh metadata: the one-day timestamp is not within the default 12 hours.
+    let fresh = ok(w, &["expiry"]);
+    assert_eq!(fresh.lines().count(), 4, "{fresh}");
+    assert_eq!(ok(w, &["renew"]).trim(), "nothing to renew");
+
+    // A timestamp signed for one hour: `expiry` fails with its own kind, `renew` fixes it.
+    ok(w, &["sign", "timestamp", "--expires-in", "1h"]);
+    let out = run(w, &["expiry"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error[expiring]: "), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("EXPIRES SOON"));
+    let renewed = ok(w, &["renew"]);
+    assert!(renewed.starts_with("renewed timestamp"), "{renewed}");
+    ok(w, &["expiry"]);
+
+    // A snapshot expiring within a wider threshold: renewed with the timestamp that hashes it.
+    ok(w, &["sign", "snapshot", "--expires-in", "2d"]);
+    let out = run(w, &["expiry", "--within", "3d"]);
+    assert_eq!(out.status.code(), Some(1));
+    let renewed = ok(w, &["renew", "--within", "3d"]);
+    assert!(
+        renewed.starts_with("renewed snapshot, timestamp"),
+        "{renewed}"
+    );
+    ok(w, &["verify"]);
+}

@@ -11,6 +11,7 @@
 //! [`Ctx::lock`] while it runs, as the command line does.
 
 pub mod add;
+pub mod expiry;
 pub mod init;
 pub mod keys;
 pub mod remove_latest;

@@ -10,6 +10,8 @@
 #   else it stops and prints the `sudo apt-get install ...` command to run): nginx-light (the
 #   end-to-end tests serve repositories with a real nginx), python3-venv, gcc-mingw-w64-x86-64
 #   and wine64 (the Windows build and its test under Wine);
+# - s3s-fs 0.14.1 with `cargo install` into $HOME/.cache/tufd-tools/s3s-fs (the S3 server the
+#   object-storage publishing test runs);
 # - Rust targets with rustup: wasm32-wasip2 and wasm32-wasip1 (the tests build the example and
 #   hostile hooks for them) and x86_64-pc-windows-gnu;
 # - `.venv/` with python-tuf 7 and bsdiff4 (the independent TUF client and patch tool the
@@ -127,6 +129,20 @@ sys.exit(not m.version("tufup").startswith("0.10."))' 2>/dev/null; then
 fi
 export TUFD_TUFUP_PYTHON="$tufup_venv/bin/python"
 export TUFD_REQUIRE_TUFUP=1
+
+# ---- S3 server ------------------------------------------------------------------------------
+# tests/e2e/object_storage.rs publishes to a real S3-protocol server on 127.0.0.1: s3s-fs from
+# crates.io (0.14.1: the newest release that builds on Rust 1.95), installed into its own root
+# under $HOME/.cache/tufd-tools (~3 minutes once). TUFD_REQUIRE_S3=1: fail, not skip.
+s3s_root="$HOME/.cache/tufd-tools/s3s-fs"
+if [ ! -x "$s3s_root/bin/s3s-fs" ]; then
+  echo "==> cargo install s3s-fs 0.14.1 into $s3s_root" >&2
+  CARGO_TARGET_DIR="$HOME/.cache/tufd-tools/s3s-fs-build" cargo install --quiet --locked \
+    s3s-fs --version 0.14.1 --features binary --root "$s3s_root"
+  rm -rf "$HOME/.cache/tufd-tools/s3s-fs-build"
+fi
+export TUFD_S3S_FS="$s3s_root/bin/s3s-fs"
+export TUFD_REQUIRE_S3=1
 
 # ---- Tests ----------------------------------------------------------------------------------
 # The end-to-end tests run the real binaries; build them first so the tests find them.

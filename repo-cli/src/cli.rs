@@ -56,6 +56,9 @@ pub enum Command {
     Renew(commands::expiry::ExpiryArgs),
     /// Serve the repository folder over HTTP (static, supports Range) for demos and tests.
     Serve(commands::serve::ServeArgs),
+    /// Upload the served tree to `s3://bucket/prefix` or a folder: what the destination lacks,
+    /// targets first and `timestamp.json` last, with content types and cache headers.
+    Publish(commands::publish::PublishArgs),
 }
 
 /// Runs the parsed command line: reads the passphrase, loads the config (and takes the
@@ -132,6 +135,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .map_err(Error::io("write to", "stdout"))?;
             drop(out);
             server.run().await?;
+        }
+        Command::Publish(a) => {
+            let (ctx, _lock) = locked(passphrase)?;
+            println!("{}", commands::publish::run(&ctx, a).await?);
         }
     }
     Ok(())

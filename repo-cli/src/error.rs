@@ -645,6 +645,51 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    // ---- publish (kinds: config, already-exists, io)
+    /// `publish` cannot use its destination (an unknown scheme, no bucket, an S3 setting the
+    /// environment gets wrong). Kind `config`.
+    #[error("cannot publish to {dest}: {reason}")]
+    PublishDestination {
+        /// The destination as given.
+        dest: String,
+        /// Why.
+        reason: String,
+    },
+    /// The destination's `metadata/1.root.json` is not ours. Kind `already-exists`.
+    #[error(
+        "{dest} holds a different repository (its metadata/1.root.json is not ours): publish to an empty destination or to this repository's own"
+    )]
+    ForeignDestination {
+        /// The destination as given.
+        dest: String,
+    },
+    /// Listing, reading or writing the destination failed (credentials, a missing bucket, an
+    /// unreachable endpoint). Kind `io`.
+    #[error("cannot {op} {dest}{}{key}", if key.is_empty() { "" } else { "/" })]
+    PublishStore {
+        /// The destination as given.
+        dest: String,
+        /// `list`, `read`.
+        op: &'static str,
+        /// The key under the destination, empty for the destination itself.
+        key: String,
+        /// `object_store`'s error.
+        #[source]
+        source: Box<object_store::Error>,
+    },
+    /// Uploading an object failed (the object is not there; what is complete stays as it was).
+    /// Kind `io`.
+    #[error("cannot upload {key} to {dest}")]
+    PublishUpload {
+        /// The destination as given.
+        dest: String,
+        /// The key under the destination.
+        key: String,
+        /// The cause (`object_store`'s error inside an io error).
+        #[source]
+        source: std::io::Error,
+    },
+
     // ---- internal
     /// The config cannot be serialised.
     #[error("cannot serialise the config")]
@@ -769,6 +814,9 @@ impl Error {
                 _ => ErrorKind::Internal,
             },
             E::Publish { source, .. } => source.kind(),
+            E::PublishDestination { .. } => ErrorKind::Config,
+            E::ForeignDestination { .. } => ErrorKind::AlreadyExists,
+            E::PublishStore { .. } | E::PublishUpload { .. } => ErrorKind::Io,
             E::ConfigSerialize(_)
             | E::MetadataSerialize(_)
             | E::CanonicalForm { .. }

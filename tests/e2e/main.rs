@@ -21,6 +21,7 @@ mod expired;
 mod health;
 mod hooks;
 mod keep;
+mod object_storage;
 mod resume;
 mod sidecar;
 mod tufup_repo;

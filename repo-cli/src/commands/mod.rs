@@ -14,6 +14,7 @@ pub mod add;
 pub mod expiry;
 pub mod init;
 pub mod keys;
+pub mod publish;
 pub mod remove_latest;
 pub mod serve;
 pub mod sign;

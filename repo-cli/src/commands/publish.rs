@@ -1,0 +1,433 @@
+//! `tufd-repo publish DEST`: copies the served tree (`repository/{metadata,targets}`) to object
+//! storage (`s3://bucket/prefix`, any S3-compatible service with `--endpoint URL`) or a local
+//! folder, through the `object_store` crate.
+//!
+//! It uploads what the destination lacks, in an order that keeps every state a client can
+//! observe consistent: targets first, then the versioned metadata of targets (and delegated
+//! roles), then snapshot, then `N.root.json` and `root.json`, and `timestamp.json` last; each
+//! group is complete before the next one starts. Objects under a consistent-snapshot name
+//! (`N.role.json`, `<sha256>.<target>`) never change content, so one that exists with the same
+//! size is skipped; the other names (`timestamp.json`, `root.json`) are compared byte for byte.
+//! Metadata is sent as `Content-Type: application/json`; consistent-snapshot names carry
+//! `Cache-Control: public, max-age=31536000, immutable`, the others `no-cache` (a local folder
+//! has no object metadata: its web server decides). Nothing is ever deleted.
+//!
+//! A destination whose `metadata/1.root.json` differs from ours holds another repository: it is
+//! refused before anything is uploaded.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+use futures::{StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::buffered::BufWriter;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::prefix::PrefixStore;
+use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt};
+use tokio::io::AsyncWriteExt;
+
+use super::Ctx;
+use crate::error::{Error, Result};
+
+/// `Cache-Control` of objects whose name never changes content.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` of `timestamp.json`, `root.json` and other names that change content.
+pub const NO_CACHE: &str = "no-cache";
+
+/// Uploads running at the same time within one group.
+const CONCURRENCY: usize = 4;
+/// Objects up to this size go in one PUT; larger ones as a multipart upload.
+const PART_BYTES: usize = 16 << 20;
+
+/// Arguments of `publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Where to publish: `s3://bucket/prefix` (credentials and region from the standard AWS
+    /// environment variables) or a local folder.
+    pub dest: String,
+    /// S3-compatible endpoint URL (MinIO, R2, …), e.g. `http://127.0.0.1:9000`; path-style
+    /// requests.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// List what would be uploaded, upload nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// One object of the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upload {
+    /// The key under the destination (`metadata/timestamp.json`).
+    pub key: String,
+    /// Its size in bytes.
+    pub len: u64,
+    /// `Cache-Control` sent with it.
+    pub cache_control: &'static str,
+}
+
+/// What `publish` did (or, with `--dry-run`, would do).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishOutcome {
+    /// The destination as given.
+    pub dest: String,
+    /// Whether nothing was uploaded on purpose.
+    pub dry_run: bool,
+    /// The objects uploaded (or to upload), in order.
+    pub uploaded: Vec<Upload>,
+    /// Objects already at the destination.
+    pub skipped: usize,
+}
+
+impl fmt::Display for PublishOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bytes: u64 = self.uploaded.iter().map(|u| u.len).sum();
+        if self.dry_run {
+            for u in &self.uploaded {
+                writeln!(f, "would upload {} ({} bytes)", u.key, u.len)?;
+            }
+            write!(
+                f,
+                "dry run: would upload {} object(s), {bytes} bytes, to {}; {} already there",
+                self.uploaded.len(),
+                self.dest,
+                self.skipped
+            )
+        } else {
+            write!(
+                f,
+                "published {} object(s), {bytes} bytes, to {}; {} already there",
+                self.uploaded.len(),
+                self.dest,
+                self.skipped
+            )
+        }
+    }
+}
+
+/// A file of the served tree and where it goes.
+#[derive(Clone, Debug)]
+struct Local {
+    path: PathBuf,
+    key: String,
+    len: u64,
+    group: u8,
+    version: u64,
+    immutable: bool,
+    json: bool,
+}
+
+/// The opened destination.
+struct Dest {
+    store: Arc<dyn ObjectStore>,
+    attributes: bool,
+}
+
+/// Publishes the served tree to `args.dest`.
+///
+/// # Errors
+/// [`Error::PublishDestination`] for a destination that cannot be used (kind `config`),
+/// [`Error::ForeignDestination`] when it holds another repository (`already-exists`),
+/// [`Error::PublishStore`] when listing, reading or uploading fails (`io`: credentials, a
+/// missing bucket, an unreachable endpoint), [`Error::Io`] for local files.
+pub async fn run(ctx: &Ctx, args: PublishArgs) -> Result<PublishOutcome> {
+    let layout = &ctx.layout;
+    if !layout.metadata.is_dir() {
+        return Err(Error::NoMetadataFolder {
+            dir: layout.dir.clone(),
+        });
+    }
+    let mut files = Vec::new();
+    collect(&layout.targets, "targets", &mut files)?;
+    collect(&layout.metadata, "metadata", &mut files)?;
+    if !files.iter().any(|f| f.key == "metadata/1.root.json") {
+        return Err(Error::NotARepository {
+            metadata: layout.metadata.clone(),
+        });
+    }
+    files.sort_by(|a, b| (a.group, a.version, &a.key).cmp(&(b.group, b.version, &b.key)));
+
+    let dest = open(&args)?;
+    let store_err = |op: &'static str, key: &str| {
+        let dest = args.dest.clone();
+        let key = key.to_owned();
+        move |source| Error::PublishStore {
+            dest,
+            op,
+            key,
+            source: Box::new(source),
+        }
+    };
+
+    // Refuse another repository before anything is uploaded.
+    let ours = std::fs::read(layout.metadata.join("1.root.json"))
+        .map_err(Error::io("read", layout.metadata.join("1.root.json")))?;
+    if let Some(theirs) = get(&dest, "metadata/1.root.json")
+        .await
+        .map_err(store_err("read", "metadata/1.root.json"))?
+        && theirs != ours
+    {
+        return Err(Error::ForeignDestination { dest: args.dest });
+    }
+
+    let existing: HashMap<String, u64> = dest
+        .store
+        .list(None)
+        .map_ok(|m| (m.location.to_string(), m.size))
+        .try_collect()
+        .await
+        .map_err(store_err("list", ""))?;
+
+    let mut plan = Vec::new();
+    let mut skipped = 0;
+    for file in files {
+        let there = match existing.get(&file.key) {
+            Some(&len) if len == file.len && file.immutable => true,
+            Some(&len) if len == file.len => {
+                let theirs = get(&dest, &file.key)
+                    .await
+                    .map_err(store_err("read", &file.key))?;
+                let ours = std::fs::read(&file.path).map_err(Error::io("read", &file.path))?;
+                theirs.is_some_and(|t| t == ours)
+            }
+            _ => false,
+        };
+        if there {
+            skipped += 1;
+        } else {
+            plan.push(file);
+        }
+    }
+
+    let uploaded = plan
+        .iter()
+        .map(|f| Upload {
+            key: f.key.clone(),
+            len: f.len,
+            cache_control: cache_control(f.immutable),
+        })
+        .collect();
+    if !args.dry_run {
+        let mut start = 0;
+        while start < plan.len() {
+            let group = plan[start].group;
+            let end = plan[start..]
+                .iter()
+                .position(|f| f.group != group)
+                .map_or(plan.len(), |n| start + n);
+            futures::stream::iter(
+                plan[start..end]
+                    .iter()
+                    .map(|f| upload(&dest, &args.dest, f)),
+            )
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+            start = end;
+        }
+    }
+    Ok(PublishOutcome {
+        dest: args.dest,
+        dry_run: args.dry_run,
+        uploaded,
+        skipped,
+    })
+}
+
+fn cache_control(immutable: bool) -> &'static str {
+    if immutable { IMMUTABLE } else { NO_CACHE }
+}
+
+/// Opens `args.dest`: S3 with the standard AWS environment, or a local folder (created).
+fn open(args: &PublishArgs) -> Result<Dest> {
+    let bad = |reason: String| Error::PublishDestination {
+        dest: args.dest.clone(),
+        reason,
+    };
+    if let Some(rest) = args.dest.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(bad("no bucket: use s3://bucket/prefix".into()));
+        }
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        if let Some(endpoint) = &args.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"))
+                .with_virtual_hosted_style_request(false);
+        }
+        let s3 = builder.build().map_err(|e| bad(e.to_string()))?;
+        let prefix = prefix.trim_matches('/');
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(PrefixStore::new(s3, prefix))
+        };
+        return Ok(Dest {
+            store,
+            attributes: true,
+        });
+    }
+    if let Some((scheme, _)) = args.dest.split_once("://") {
+        return Err(bad(format!(
+            "{scheme}:// destinations are not supported: use s3://bucket/prefix or a local folder"
+        )));
+    }
+    if args.endpoint.is_some() {
+        return Err(bad("--endpoint needs an s3:// destination".into()));
+    }
+    let dir = Path::new(&args.dest);
+    std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
+    let local = LocalFileSystem::new_with_prefix(dir).map_err(|e| bad(e.to_string()))?;
+    Ok(Dest {
+        store: Arc::new(local),
+        attributes: false,
+    })
+}
+
+/// The object at `key`, or `None` when there is none.
+async fn get(dest: &Dest, key: &str) -> object_store::Result<Option<Vec<u8>>> {
+    match dest.store.get(&ObjectPath::from(key)).await {
+        Ok(r) => Ok(Some(r.bytes().await?.to_vec())),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn upload(dest: &Dest, name: &str, file: &Local) -> Result<()> {
+    let mut attributes = Attributes::new();
+    if dest.attributes {
+        let content_type = if file.json {
+            "application/json"
+        } else {
+            "application/octet-stream"
+        };
+        attributes.insert(Attribute::ContentType, content_type.into());
+        attributes.insert(
+            Attribute::CacheControl,
+            cache_control(file.immutable).into(),
+        );
+    }
+    let mut reader = tokio::fs::File::open(&file.path)
+        .await
+        .map_err(Error::io("open", &file.path))?;
+    let mut writer = BufWriter::with_capacity(
+        Arc::clone(&dest.store),
+        ObjectPath::from(file.key.as_str()),
+        PART_BYTES,
+    )
+    .with_attributes(attributes);
+    let copied = async {
+        tokio::io::copy(&mut reader, &mut writer).await?;
+        writer.shutdown().await
+    }
+    .await;
+    copied.map_err(|source| Error::PublishUpload {
+        dest: name.to_owned(),
+        key: file.key.clone(),
+        source,
+    })
+}
+
+/// Adds every regular file under `dir` (recursively, hidden names left out) as `<prefix>/…`.
+fn collect(dir: &Path, prefix: &str, out: &mut Vec<Local>) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("list", dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(Error::io("list", dir))?;
+        let path = entry.path();
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        let meta = std::fs::metadata(&path).map_err(Error::io("read", &path))?;
+        let key = format!("{prefix}/{name}");
+        if meta.is_dir() {
+            collect(&path, &key, out)?;
+        } else if meta.is_file() {
+            let (group, version, immutable) = classify(&key, &name);
+            out.push(Local {
+                path,
+                json: key.starts_with("metadata/"),
+                key,
+                len: meta.len(),
+                group,
+                version,
+                immutable,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Upload group (0 targets, 1 targets and delegated roles, 2 snapshot, 3 root, 4 timestamp),
+/// version for ordering within the group, and whether the name never changes content.
+fn classify(key: &str, name: &str) -> (u8, u64, bool) {
+    if key.starts_with("targets/") {
+        let hashed = name
+            .split_once('.')
+            .is_some_and(|(h, _)| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        return (0, 0, hashed);
+    }
+    let (version, role) = match name.split_once('.') {
+        Some((v, rest)) if v.parse::<u64>().is_ok() => (v.parse().ok(), rest),
+        _ => (None, name),
+    };
+    let group = match role {
+        "snapshot.json" => 2,
+        "root.json" => 3,
+        "timestamp.json" => 4,
+        _ => 1,
+    };
+    // Unversioned names sort after every versioned one of their group.
+    (group, version.unwrap_or(u64::MAX), version.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_and_cache_control_follow_the_names() {
+        let sha = "a".repeat(64);
+        assert_eq!(
+            classify(
+                &format!("targets/{sha}.demo-1.0.tar.gz"),
+                &format!("{sha}.demo-1.0.tar.gz")
+            ),
+            (0, 0, true)
+        );
+        assert_eq!(
+            classify("targets/demo-1.0.tar.gz", "demo-1.0.tar.gz"),
+            (0, 0, false)
+        );
+        assert_eq!(
+            classify("metadata/3.targets.json", "3.targets.json"),
+            (1, 3, true)
+        );
+        assert_eq!(
+            classify("metadata/3.snapshot.json", "3.snapshot.json"),
+            (2, 3, true)
+        );
+        assert_eq!(
+            classify("metadata/2.root.json", "2.root.json"),
+            (3, 2, true)
+        );
+        assert_eq!(
+            classify("metadata/root.json", "root.json"),
+            (3, u64::MAX, false)
+        );
+        assert_eq!(
+            classify("metadata/timestamp.json", "timestamp.json"),
+            (4, u64::MAX, false)
+        );
+    }
+}

@@ -187,6 +187,11 @@ pub struct Flags {
     /// or drips is given up on with the error kind `timed-out`. Default 60.
     #[arg(long, global = true, value_name = "SECONDS")]
     pub network_timeout: Option<u64>,
+    /// The administrator's policy file for this app (default `/etc/tufd/<app>.toml`, on
+    /// Windows `%ProgramData%\tufd\<app>.toml`): `disable = true`, `pin = "1.*"`,
+    /// `channel = "stable"`. It wins over the app's own flags.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub admin_policy: Option<PathBuf>,
     /// Wait for this process to exit before swapping folders.
     #[arg(long, global = true, value_name = "PID")]
     pub app_pid: Option<u32>,

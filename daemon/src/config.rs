@@ -7,8 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::Deserialize;
 use tufd_core::{Channel, Version};
-use tufd_engine::config::HookConfig;
+use tufd_engine::config::{AdminPolicy, HookConfig, VersionPin};
 use tufd_engine::{EngineConfig, ValidConfig};
 use url::Url;
 
@@ -191,6 +192,7 @@ fn overlay(under: Flags, over: Flags) -> Flags {
         relaunch: over.relaunch.or(under.relaunch),
         keep: over.keep.or(under.keep),
         network_timeout: over.network_timeout.or(under.network_timeout),
+        admin_policy: over.admin_policy.or(under.admin_policy),
         app_pid: over.app_pid.or(under.app_pid),
         auto_install: over.auto_install || under.auto_install,
         health_command: over.health_command.or(under.health_command),
@@ -301,6 +303,14 @@ pub fn resolve(flags: &Flags) -> Result<ValidConfig, ConfigError> {
     }
     config.app_pid = flags.app_pid;
     config.auto_install = flags.auto_install;
+    let policy_path = flags
+        .admin_policy
+        .clone()
+        .unwrap_or_else(|| default_admin_policy(&config.app_name));
+    config.admin = admin_policy(&policy_path, &config.data_dir);
+    if let Some(channel) = config.admin.channel {
+        config.channel = channel;
+    }
     if let Some(seconds) = flags.network_timeout {
         config.network_timeout = Duration::from_secs(seconds.max(1));
     }
@@ -344,6 +354,84 @@ pub fn resolve(flags: &Flags) -> Result<ValidConfig, ConfigError> {
     }
     config.hook_settings = settings.into_iter().collect();
     Ok(config.validate()?)
+}
+
+/// Where an administrator puts the policy of `app`: `/etc/tufd/<app>.toml`, on Windows
+/// `%ProgramData%\tufd\<app>.toml`.
+pub fn default_admin_policy(app: &str) -> PathBuf {
+    if cfg!(windows) {
+        let base = std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into());
+        PathBuf::from(base).join("tufd").join(format!("{app}.toml"))
+    } else {
+        PathBuf::from("/etc/tufd").join(format!("{app}.toml"))
+    }
+}
+
+/// The keys of an administrator's policy file.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct PolicyFile {
+    /// No updates at all.
+    #[serde(default)]
+    disable: bool,
+    /// `1.*` or an exact version.
+    pin: Option<String>,
+    /// The channel to lock to.
+    channel: Option<String>,
+}
+
+/// Parses the text of a policy file.
+fn parse_policy(text: &str, source: &Path) -> Result<AdminPolicy, String> {
+    let file: PolicyFile = toml::from_str(text).map_err(|e| e.to_string().trim().to_owned())?;
+    Ok(AdminPolicy {
+        source: Some(source.to_path_buf()),
+        disabled: file.disable,
+        pin: file.pin.as_deref().map(VersionPin::parse).transpose()?,
+        channel: file
+            .channel
+            .as_deref()
+            .map(|c| c.parse::<Channel>().map_err(|e| e.to_string()))
+            .transpose()?,
+        error: None,
+    })
+}
+
+/// The administrator's policy at `path`: none when the file does not exist; when it does not
+/// parse, the last good one (kept as `<data-dir>/admin-policy.toml`) with the error, so a
+/// broken edit neither lifts nor tightens what was in force.
+pub fn admin_policy(path: &Path, data_dir: &Path) -> AdminPolicy {
+    let last_good = data_dir.join("admin-policy.toml");
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let _ = std::fs::remove_file(&last_good);
+            return AdminPolicy::default();
+        }
+        Err(e) => return fallback(path, &last_good, format!("cannot read it: {e}")),
+    };
+    match parse_policy(&text, path) {
+        Ok(policy) => {
+            let _ = std::fs::create_dir_all(data_dir);
+            if let Err(e) = std::fs::write(&last_good, &text) {
+                tracing::warn!(path = %last_good.display(), error = %e, "cannot keep the last good admin policy");
+            }
+            policy
+        }
+        Err(e) => fallback(path, &last_good, e),
+    }
+}
+
+fn fallback(path: &Path, last_good: &Path, error: String) -> AdminPolicy {
+    tracing::error!(policy = %path.display(), %error, "the admin policy file cannot be used; the last good policy applies");
+    let mut policy = std::fs::read_to_string(last_good)
+        .ok()
+        .and_then(|text| parse_policy(&text, path).ok())
+        .unwrap_or_else(|| AdminPolicy {
+            source: Some(path.to_path_buf()),
+            ..AdminPolicy::default()
+        });
+    policy.error = Some(error);
+    policy
 }
 
 #[cfg(test)]
@@ -407,6 +495,31 @@ mod tests {
                 ("executables".to_owned(), "bin/app".to_owned()),
                 ("keep".to_owned(), "logs".to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn an_admin_policy_applies_and_a_broken_edit_keeps_the_last_good_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, data) = (dir.path().join("demo.toml"), dir.path().join("data"));
+        assert_eq!(admin_policy(&file, &data), AdminPolicy::default());
+        std::fs::write(&file, "pin = \"1.*\"\nchannel = \"beta\"\n").unwrap();
+        let good = admin_policy(&file, &data);
+        assert_eq!(good.pin, Some(VersionPin::Series("1".into())));
+        assert_eq!(good.channel, Some(Channel::Beta));
+        assert!(good.error.is_none());
+        std::fs::write(&file, "pin = [\"nonsense\"]\n").unwrap();
+        let broken = admin_policy(&file, &data);
+        assert_eq!(broken.pin, good.pin, "the last good policy applies");
+        assert!(broken.error.is_some());
+        assert!(broken.describe().is_some_and(|d| d.contains("last good")));
+        std::fs::write(&file, "unknown-key = 1\n").unwrap();
+        assert!(admin_policy(&file, &data).error.is_some());
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(admin_policy(&file, &data), AdminPolicy::default());
+        assert!(
+            !data.join("admin-policy.toml").exists(),
+            "a lifted policy is forgotten"
         );
     }
 

@@ -26,6 +26,14 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, DaemonError> {
 }
 
 fn describe(report: &CheckReport) -> String {
+    let line = describe_plan(report);
+    match &report.managed {
+        Some(managed) => format!("{line} (updates are managed: {managed})"),
+        None => line,
+    }
+}
+
+fn describe_plan(report: &CheckReport) -> String {
     match &report.plan {
         None => format!("{} is up to date", report.current),
         Some(PlanSummary::Patches { patches, bytes }) => format!(
@@ -73,7 +81,11 @@ pub async fn status(engine: &Engine, json: bool) -> Result<(), DaemonError> {
         print_line(format_args!(
             "installed {} ({})",
             status.current, status.state
-        ))
+        ))?;
+        match &status.managed {
+            Some(managed) => print_line(format_args!("updates are managed: {managed}")),
+            None => Ok(()),
+        }
     }
 }
 

@@ -118,6 +118,112 @@ pub struct EngineConfig {
     /// (`--network-timeout`; `tufd_net::transport::TransportSettings::request_deadline`).
     /// Default 60 s.
     pub network_timeout: Duration,
+    /// An administrator's policy for this app on this machine (a file outside the app); it wins
+    /// over the app's own flags. None by default.
+    pub admin: AdminPolicy,
+}
+
+/// An administrator's policy for one app on one machine, read by the daemon from a file outside
+/// the app (`/etc/tufd/<app>.toml`, `%ProgramData%\tufd\<app>.toml`): it can disable updates,
+/// pin a version prefix or lock the channel (the daemon applies the lock to
+/// [`EngineConfig::channel`]), and `status` and `check` say that updates are managed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AdminPolicy {
+    /// The policy file in force, if any.
+    pub source: Option<PathBuf>,
+    /// No update is checked (the server is not contacted), downloaded or installed.
+    pub disabled: bool,
+    /// Only versions whose text starts with this release prefix are offered (`pin = "1.*"` is
+    /// the prefix `1.`; `pin = "1.4"` is exactly 1.4).
+    pub pin: Option<VersionPin>,
+    /// The channel the policy locks (already applied to the config's channel).
+    pub channel: Option<Channel>,
+    /// Why the policy file could not be used this time (the last good policy applies).
+    pub error: Option<String>,
+}
+
+/// A pinned version: `1.*` (every release of the 1 series) or one exact version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VersionPin {
+    /// Releases whose version text starts with `<prefix>.` (PEP 440 release segments).
+    Series(String),
+    /// Exactly this version.
+    Exact(Version),
+}
+
+impl VersionPin {
+    /// Parses `1.*`, `1.4.*` or an exact PEP 440 version.
+    ///
+    /// # Errors
+    /// Why `text` is neither, in words.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if let Some(series) = text.strip_suffix(".*") {
+            if !series.is_empty()
+                && series
+                    .split('.')
+                    .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return Ok(VersionPin::Series(series.to_owned()));
+            }
+            return Err(format!(
+                "{text:?} is not a release series such as `1.*` or `2.4.*`"
+            ));
+        }
+        text.parse::<Version>()
+            .map(VersionPin::Exact)
+            .map_err(|e| format!("{text:?} is not a version or a series such as `1.*`: {e}"))
+    }
+
+    /// Whether `version` is allowed. Pure.
+    pub fn allows(&self, version: &Version) -> bool {
+        match self {
+            VersionPin::Exact(v) => v == version,
+            VersionPin::Series(series) => {
+                let text = version.to_string();
+                text == *series
+                    || text
+                        .strip_prefix(series.as_str())
+                        .is_some_and(|rest| rest.starts_with('.'))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for VersionPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VersionPin::Series(s) => write!(f, "{s}.*"),
+            VersionPin::Exact(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+impl AdminPolicy {
+    /// What the policy does, in words, for `status` and `check` (`None` when no policy
+    /// applies).
+    pub fn describe(&self) -> Option<String> {
+        let source = self.source.as_ref()?;
+        let mut what = Vec::new();
+        if self.disabled {
+            what.push("updates disabled".to_owned());
+        }
+        if let Some(pin) = &self.pin {
+            what.push(format!("pinned to {pin}"));
+        }
+        if let Some(channel) = self.channel {
+            what.push(format!("channel locked to {channel}"));
+        }
+        let mut text = if what.is_empty() {
+            format!("managed by {} (no restriction)", source.display())
+        } else {
+            format!("{} by {}", what.join(", "), source.display())
+        };
+        if let Some(error) = &self.error {
+            text.push_str(&format!(" (last good policy; the file now fails: {error})"));
+        }
+        Some(text)
+    }
 }
 
 /// An [`EngineConfig`] that passed [`EngineConfig::validate`]: the only form the engine
@@ -181,6 +287,7 @@ impl EngineConfig {
             health: tufd_install::health::HealthPolicy::default(),
             handoff_args: None,
             network_timeout: TransportSettings::default().request_deadline,
+            admin: AdminPolicy::default(),
         }
     }
 
@@ -322,6 +429,23 @@ pub(crate) fn test_config(dir: &Path) -> EngineConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_series_pin_allows_its_releases_only() {
+        let pin = VersionPin::parse("1.*").unwrap();
+        for v in ["1.0", "1.4.2", "1"] {
+            assert!(pin.allows(&v.parse().unwrap()), "{v}");
+        }
+        for v in ["10.0", "2.0", "0.9"] {
+            assert!(!pin.allows(&v.parse().unwrap()), "{v}");
+        }
+        let exact = VersionPin::parse("2.1").unwrap();
+        assert!(exact.allows(&"2.1".parse().unwrap()));
+        assert!(!exact.allows(&"2.1.1".parse().unwrap()));
+        for bad in ["*", "1.x.*", "one"] {
+            assert!(VersionPin::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     fn config(dir: &Path) -> EngineConfig {
         let mut c = test_config(dir);

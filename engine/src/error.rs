@@ -59,6 +59,12 @@ pub enum EngineError {
     /// The operation was cancelled by request.
     #[error("cancelled")]
     Cancelled,
+    /// An administrator's policy disables updates on this machine.
+    #[error("updates are managed: {reason}")]
+    Managed {
+        /// What the policy does and where it is.
+        reason: String,
+    },
     /// The archive was refused before (`state.json`) and the metadata still signs the same
     /// bytes: it is not downloaded again until a fixed release changes them.
     #[error(
@@ -157,6 +163,7 @@ impl EngineError {
             EngineError::Busy { .. } => ErrorKind::Busy,
             EngineError::Cancelled => ErrorKind::Cancelled,
             EngineError::RefusedBefore { kind, .. } => *kind,
+            EngineError::Managed { .. } => ErrorKind::Managed,
             EngineError::Io { .. } => ErrorKind::Io,
             EngineError::RolledBack { .. } => ErrorKind::RolledBack,
             EngineError::WorkerStopped { .. } | EngineError::Invariant(_) => ErrorKind::Internal,

@@ -14,6 +14,7 @@ pub fn check_report(current: &Version, plan: &Plan) -> CheckReport {
             latest: current.to_string(),
             update_available: false,
             plan: None,
+            managed: None,
         },
         Plan::Patches { to, patches, .. } => CheckReport {
             current: current.to_string(),
@@ -23,6 +24,7 @@ pub fn check_report(current: &Version, plan: &Plan) -> CheckReport {
                 patches: patches.iter().map(|p| p.name.as_str().to_owned()).collect(),
                 bytes: patches.iter().map(|p| p.length).sum(),
             }),
+            managed: None,
         },
         Plan::Full {
             to,
@@ -37,6 +39,7 @@ pub fn check_report(current: &Version, plan: &Plan) -> CheckReport {
                 reason: describe_reason(reason),
                 bytes: archive.length,
             }),
+            managed: None,
         },
     }
 }

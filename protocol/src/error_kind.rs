@@ -37,6 +37,8 @@ pub enum ErrorKind {
     PatchFailed,
     /// Nothing newer on the channel.
     NoUpdate,
+    /// An administrator's policy file disables updates on this machine (`status` says which).
+    Managed,
     /// Another operation is running.
     Busy,
     /// Extraction, the install plan, the swap or the relaunch failed; the install folder was
@@ -80,6 +82,7 @@ impl ErrorKind {
             ErrorKind::TargetMismatch => "target-mismatch",
             ErrorKind::PatchFailed => "patch-failed",
             ErrorKind::NoUpdate => "no-update",
+            ErrorKind::Managed => "managed",
             ErrorKind::Busy => "busy",
             ErrorKind::InstallFailed => "install-failed",
             ErrorKind::Cancelled => "cancelled",

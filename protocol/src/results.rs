@@ -18,6 +18,10 @@ pub struct Status {
     /// The staged version waiting for `install`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<String>,
+    /// Set when an administrator's policy file manages updates on this machine: what it does
+    /// and where it is (`updates disabled by /etc/tufd/demo.toml`), or why it could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<String>,
 }
 
 /// Result of `check`, the `update-available` notification's params and `tufd check --json`'s
@@ -32,6 +36,9 @@ pub struct CheckReport {
     pub update_available: bool,
     /// How to get there; `null` when up to date.
     pub plan: Option<PlanSummary>,
+    /// Set when an administrator's policy file manages updates (see [`Status::managed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<String>,
 }
 
 /// How an update is downloaded: a chain of patches or the full archive.
@@ -124,6 +131,7 @@ mod tests {
             current: "1.0".into(),
             latest: None,
             pending: None,
+            managed: None,
         };
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v, json!({"state": "idle", "current": "1.0"}));

@@ -9,6 +9,7 @@
 //! they are missing or stale). Each test works in its own temp folder with its own nginx on a
 //! free port, so they run in parallel.
 
+mod admin_policy;
 mod attacks;
 mod base_mismatch;
 mod benchmark;

@@ -243,6 +243,7 @@ impl SupervisorState {
                 .filter(|l| *l != self.current)
                 .map(|v| v.to_string()),
             pending: self.staged.as_ref().map(|s| s.version.to_string()),
+            managed: self.config.admin.describe(),
         }
     }
 

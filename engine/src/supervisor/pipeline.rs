@@ -242,7 +242,12 @@ pub fn plan_for(
         &config.data_dir,
     ))
     .bad;
-    let targets = tufd_install::health::skip_bad(&view.targets, &bad);
+    let mut targets = tufd_install::health::skip_bad(&view.targets, &bad);
+    // An administrator's pin: versions outside it are never offered (patches included: a
+    // chain cannot lead through a version the plan may not reach).
+    if let Some(pin) = &config.admin.pin {
+        targets.retain(|t| pin.allows(t.name.version()) || t.name.version() == current);
+    }
     plan(&PlanInput {
         app_name: &config.app_name,
         installed: current,
@@ -283,6 +288,31 @@ async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineErro
     let staged_ready = input.start_phase == Phase::Staged && input.staged.is_some();
     let check_ready = input.start_phase == Phase::Available && input.recent_check.is_some();
     let need_check = needs_check(input.goal, staged_ready, check_ready);
+    if input.config.admin.disabled {
+        // The administrator's policy: the server is not contacted at all.
+        let reason = input.config.admin.describe().unwrap_or_default();
+        advance(Input::CheckStarted);
+        out.checked = Some(Checked {
+            plan: Plan::UpToDate,
+            report: CheckReport {
+                managed: Some(reason.clone()),
+                ..check_report(&input.current, &Plan::UpToDate)
+            },
+            latest: input.current.clone(),
+            view: RepoView {
+                targets: Vec::new(),
+                files: Default::default(),
+                consistent_snapshot: false,
+            },
+            at: std::time::Instant::now(),
+        });
+        advance(Input::UpToDate);
+        return if input.goal == Goal::Check {
+            Ok(())
+        } else {
+            Err(EngineError::Managed { reason })
+        };
+    }
     if !need_check && check_ready {
         out.checked = input.recent_check.clone();
     }
@@ -294,7 +324,10 @@ async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineErro
         })
         .await?;
         let plan = plan_for(&input.config, &input.current, &view, &input.failed_patches);
-        let report = check_report(&input.current, &plan);
+        let report = CheckReport {
+            managed: input.config.admin.describe(),
+            ..check_report(&input.current, &plan)
+        };
         tracing::info!(current = %report.current, latest = %report.latest, plan = ?report.plan, "checked");
         out.checked = Some(Checked {
             plan: plan.clone(),

@@ -11,7 +11,8 @@
 //! install at 1.0 checks and updates to 3.0 through the two patches read from the bucket; HEAD
 //! shows `application/json` and the cache headers (immutable for consistent-snapshot names,
 //! `no-cache` for `timestamp.json` and `root.json`); a second publish uploads nothing; another
-//! repository's publish to the same prefix is refused and uploads nothing.
+//! repository's publish to the same prefix is refused and uploads nothing. A second test kills
+//! publishes midway while a client polls the bucket: no check ever fails verification.
 //!
 //! Without `s3s-fs` the test is skipped with a message, unless `TUFD_REQUIRE_S3=1` (set by
 //! `scripts/test.sh`) makes that a failure.
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use tufd_tests::support::bins;
 use tufd_tests::support::bundle::SMALL_BLOB_BYTES;
+use tufd_tests::support::daemon::Client;
 use tufd_tests::support::fixture::{Fixture, Release};
 use tufd_tests::support::process::{ChildGuard, RunOutput, run};
 use tufd_tests::support::repo::{REPO_TIMEOUT, Repo};
@@ -224,20 +226,7 @@ fn publish_to_s3_then_tufd_updates_from_the_bucket() {
         .filter_map(|l| l.strip_prefix("would upload "))
         .filter_map(|l| l.split(' ').next())
         .collect();
-    let group = |k: &str| {
-        if k.starts_with("targets/") {
-            0
-        } else if k.ends_with(".targets.json") {
-            1
-        } else if k.ends_with("snapshot.json") {
-            2
-        } else if k.ends_with("root.json") {
-            3
-        } else {
-            4
-        }
-    };
-    assert!(keys.is_sorted_by_key(|k| group(k)), "{keys:#?}");
+    assert!(keys.is_sorted_by_key(|k| upload_group(k)), "{keys:#?}");
     assert_eq!(keys.last(), Some(&"metadata/timestamp.json"), "{keys:#?}");
 
     let out = publish(&fx.repo, &dest, &signed.url(), &[]);
@@ -316,4 +305,241 @@ fn publish_to_s3_then_tufd_updates_from_the_bucket() {
         "{out}"
     );
     assert_eq!(objects(&bucket_dir), published);
+}
+
+/// The upload group of a key in `publish`'s order: targets, targets metadata, snapshot, root,
+/// timestamp.
+fn upload_group(key: &str) -> u8 {
+    if key.starts_with("targets/") {
+        0
+    } else if key.ends_with(".targets.json") {
+        1
+    } else if key.ends_with("snapshot.json") {
+        2
+    } else if key.ends_with("root.json") {
+        3
+    } else {
+        4
+    }
+}
+
+/// The keys `publish --dry-run` would upload, in order.
+fn planned_keys(out: &RunOutput) -> Vec<String> {
+    out.stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("would upload "))
+        .filter_map(|l| l.split(' ').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The client's `tufd check --json` with an empty data folder: exit code and `latest`.
+fn fresh_check(client: &Client) -> (Option<i32>, Option<String>, String) {
+    let _ = std::fs::remove_dir_all(&client.data_dir);
+    let out = client.check();
+    let latest = serde_json::from_str::<serde_json::Value>(out.stdout.trim())
+        .ok()
+        .and_then(|v| v["latest"].as_str().map(str::to_owned));
+    (out.code(), latest, out.to_string())
+}
+
+/// The files of the bucket's prefix with their bytes.
+fn bucket_state(bucket_dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let base = bucket_dir.join(PREFIX);
+    objects(bucket_dir)
+        .into_iter()
+        .map(|k| {
+            let bytes = std::fs::read(base.join(&k)).expect("read object");
+            (k, bytes)
+        })
+        .collect()
+}
+
+/// Puts the bucket's prefix back to `state`: the mutable names first (the bucket then shows
+/// `state`'s release, whose files are all there), then removes what `state` lacks.
+fn reset_bucket(bucket_dir: &Path, state: &[(String, Vec<u8>)]) {
+    let base = bucket_dir.join(PREFIX);
+    for (key, bytes) in state {
+        if std::fs::read(base.join(key)).ok().as_deref() != Some(bytes.as_slice()) {
+            std::fs::write(base.join(key), bytes).expect("restore object");
+        }
+    }
+    for key in objects(bucket_dir) {
+        if !state.iter().any(|(k, _)| *k == key) {
+            std::fs::remove_file(base.join(&key)).expect("remove object");
+        }
+    }
+}
+
+/// A small deterministic generator for the kill delays (the seed is printed).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n.max(1)
+    }
+}
+
+/// Publishing 3.0 over a bucket at 2.0, interrupted. First every state an interruption can
+/// leave (the upload groups before one complete, any subset of that group's objects) is built
+/// in the bucket and checked by a new install: it sees 2.0 until `timestamp.json` is there,
+/// then 3.0, and verifies. Then 30 publishes are killed (SIGKILL) at random points, the delay
+/// window closing in on the uploads, while a client checks the bucket in a loop (with an empty
+/// data folder each time, as a new install does): every check sees 2.0 or 3.0 and verifies,
+/// and after each kill the next publish completes 3.0 (then the bucket is put back to 2.0).
+#[test]
+fn interrupted_publish_never_shows_a_client_an_inconsistent_bucket() {
+    const RUNS: usize = 30;
+    let Some(bin) = s3s_fs() else { return };
+    let mut fx = Fixture::publish(
+        &[Release::plain("1.0"), Release::plain("2.0")],
+        SMALL_BLOB_BYTES,
+    );
+    let store = fx.root().join("s3");
+    let bucket_dir = store.join(BUCKET);
+    std::fs::create_dir_all(&bucket_dir).expect("bucket folder");
+    let signed = S3Server::start(&bin, &store, true, &fx.root().join("s3s-signed.log"));
+    let public = S3Server::start(&bin, &store, false, &fx.root().join("s3s-public.log"));
+    let dest = format!("s3://{BUCKET}/{PREFIX}");
+    publish(&fx.repo, &dest, &signed.url(), &[]).assert_success();
+    let at_2 = bucket_state(&bucket_dir);
+    fx.add(Release::plain("3.0"));
+
+    // The time a complete publish of 3.0 takes bounds the kill delays.
+    let started = std::time::Instant::now();
+    publish(&fx.repo, &dest, &signed.url(), &[]).assert_success();
+    let full = started.elapsed();
+    let at_3 = bucket_state(&bucket_dir);
+    reset_bucket(&bucket_dir, &at_2);
+    assert_eq!(bucket_state(&bucket_dir), at_2);
+
+    let base = format!("{}/{BUCKET}/{PREFIX}", public.url());
+    let client = fx.install(
+        "poller",
+        "1.0",
+        &format!("{base}/metadata/"),
+        &format!("{base}/targets/"),
+    );
+    // Every state an interrupted publish can leave: the groups before one complete, any subset
+    // of that group's objects (they upload concurrently). Each is checked by a new install.
+    let out = publish(&fx.repo, &dest, &signed.url(), &["--dry-run"]);
+    out.assert_success();
+    let plan = planned_keys(&out);
+    assert!(plan.len() >= 4, "{out}");
+    let base_dir = bucket_dir.join(PREFIX);
+    let mut states = 0;
+    for g in 0..=4u8 {
+        let done: Vec<&String> = plan.iter().filter(|k| upload_group(k) < g).collect();
+        let group: Vec<&String> = plan.iter().filter(|k| upload_group(k) == g).collect();
+        for mask in 0..(1u32 << group.len()) {
+            reset_bucket(&bucket_dir, &at_2);
+            let uploaded = done.iter().copied().chain(
+                group
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask & (1 << i) != 0)
+                    .map(|(_, k)| *k),
+            );
+            for key in uploaded {
+                let bytes = &at_3.iter().find(|(k, _)| k == key).expect("in 3.0").1;
+                std::fs::write(base_dir.join(key), bytes).expect("write object");
+            }
+            let (code, latest, out) = fresh_check(&client);
+            assert_eq!(code, Some(0), "group {g}, subset {mask:b}: {out}");
+            let expected = if g == 4 && mask == 1 { "3.0" } else { "2.0" };
+            assert_eq!(
+                latest.as_deref(),
+                Some(expected),
+                "group {g}, subset {mask:b}: {out}"
+            );
+            states += 1;
+        }
+    }
+    eprintln!("{states} intermediate states checked");
+    reset_bucket(&bucket_dir, &at_2);
+
+    // The poller checks while holding the read side; a reset takes the write side.
+    let gate = std::sync::Arc::new(std::sync::RwLock::new(()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let poller = {
+        let (gate, stop, client) = (gate.clone(), stop.clone(), client.clone());
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let _read = gate.read().expect("gate");
+                seen.push(fresh_check(&client));
+            }
+            seen
+        })
+    };
+
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64);
+    eprintln!("kill delays: seed {seed}, full publish {full:?}");
+    let mut rng = Lcg(seed);
+    // The kill delay is drawn from [lo, hi), a window that closes in on the uploads: a kill
+    // that left the bucket at 2.0 came too early (lo moves up), one at 3.0 too late (hi
+    // moves down); it never gets narrower than 4 ms.
+    let (mut lo, mut hi) = (0u64, (full.as_micros() as u64).max(1_000) * 3 / 2);
+    let (mut attempts, mut killed_midway) = (0, 0);
+    while attempts < RUNS {
+        attempts += 1;
+        {
+            let _write = gate.write().expect("gate");
+            reset_bucket(&bucket_dir, &at_2);
+        }
+        let mut cmd = Command::new(bins::tufd_repo());
+        cmd.current_dir(fx.repo.work())
+            .args(["publish", &dest, "--endpoint", &signed.url()])
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_REGION", "us-east-1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let delay = lo + rng.below(hi - lo);
+        let mut child = ChildGuard::new(cmd.spawn().expect("spawn publish"), "publish");
+        std::thread::sleep(Duration::from_micros(delay));
+        child.kill();
+        let after_kill = bucket_state(&bucket_dir);
+        if after_kill == at_2 {
+            lo = delay;
+        } else if after_kill == at_3 {
+            hi = delay;
+        } else {
+            killed_midway += 1;
+        }
+        if hi < lo + 4_000 {
+            let mid = (lo + hi) / 2;
+            (lo, hi) = (mid.saturating_sub(2_000), mid + 2_000);
+        }
+        // The next publish completes 3.0.
+        let out = publish(&fx.repo, &dest, &signed.url(), &[]);
+        out.assert_success();
+        assert_eq!(bucket_state(&bucket_dir), at_3, "attempt {attempts}: {out}");
+        // Let the poller see the completed state too.
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = poller.join().expect("poller");
+    eprintln!(
+        "{attempts} publishes killed, {killed_midway} of them midway, {} client checks",
+        seen.len()
+    );
+    assert!(!seen.is_empty());
+    for (code, latest, out) in &seen {
+        assert_eq!(*code, Some(0), "a check failed: {out}");
+        assert!(
+            matches!(latest.as_deref(), Some("2.0" | "3.0")),
+            "a check saw {latest:?}: {out}"
+        );
+    }
+    assert!(
+        seen.iter().any(|(_, l, _)| l.as_deref() == Some("3.0")),
+        "no check saw 3.0"
+    );
 }

@@ -12,7 +12,9 @@
 //! shows `application/json` and the cache headers (immutable for consistent-snapshot names,
 //! `no-cache` for `timestamp.json` and `root.json`); a second publish uploads nothing; another
 //! repository's publish to the same prefix is refused and uploads nothing. A second test kills
-//! publishes midway while a client polls the bucket: no check ever fails verification.
+//! publishes midway while a client polls the bucket: no check ever fails verification. A third
+//! gives bad destinations (wrong credentials, a missing bucket, an unreachable endpoint, `gs://`)
+//! and expects one `error[<kind>]` line naming the destination.
 //!
 //! Without `s3s-fs` the test is skipped with a message, unless `TUFD_REQUIRE_S3=1` (set by
 //! `scripts/test.sh`) makes that a failure.
@@ -542,4 +544,81 @@ fn interrupted_publish_never_shows_a_client_an_inconsistent_bucket() {
         seen.iter().any(|(_, l, _)| l.as_deref() == Some("3.0")),
         "no check saw 3.0"
     );
+}
+
+/// Wrong credentials, a missing bucket, an unreachable endpoint and an unsupported scheme: one
+/// line on stderr naming the destination and the cause, exit 1, nothing uploaded.
+#[test]
+fn bad_destinations_fail_with_one_line_naming_them() {
+    let Some(bin) = s3s_fs() else { return };
+    let tmp = tempfile::Builder::new()
+        .prefix("tufd-e2e-")
+        .tempdir()
+        .expect("tempdir");
+    let repo = Repo::init(&tmp.path().join("repo"), "demo");
+    let store = tmp.path().join("s3");
+    let bucket_dir = store.join(BUCKET);
+    std::fs::create_dir_all(&bucket_dir).expect("bucket folder");
+    let signed = S3Server::start(&bin, &store, true, &tmp.path().join("s3s.log"));
+    // A port nothing listens on: bind one, then free it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+
+    let dest = format!("s3://{BUCKET}/{PREFIX}");
+    let cases = [
+        (
+            "wrong credentials",
+            dest.clone(),
+            signed.url(),
+            true,
+            "error[io]: ",
+        ),
+        (
+            "missing bucket",
+            format!("s3://no-such-bucket/{PREFIX}"),
+            signed.url(),
+            false,
+            "error[io]: ",
+        ),
+        (
+            "unreachable endpoint",
+            dest.clone(),
+            format!("http://127.0.0.1:{closed}"),
+            false,
+            "error[io]: ",
+        ),
+        (
+            "unsupported scheme",
+            format!("gs://{BUCKET}/{PREFIX}"),
+            signed.url(),
+            false,
+            "error[config]: ",
+        ),
+    ];
+    for (what, dest, endpoint, wrong_secret, kind) in cases {
+        let mut cmd = Command::new(bins::tufd_repo());
+        cmd.current_dir(repo.work())
+            .args(["publish", &dest, "--endpoint", &endpoint])
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                if wrong_secret {
+                    "not-the-secret"
+                } else {
+                    SECRET_KEY
+                },
+            )
+            .env("AWS_REGION", "us-east-1")
+            .env("RUST_LOG", "off");
+        let out = run(&mut cmd, REPO_TIMEOUT);
+        assert_eq!(out.code(), Some(1), "{what}: {out}");
+        let line = out.stderr.trim();
+        assert!(
+            line.starts_with(kind) && line.contains(&dest) && !line.contains('\n'),
+            "{what}: {out}"
+        );
+        assert!(objects(&bucket_dir).is_empty(), "{what}: {out}");
+    }
 }

@@ -26,6 +26,15 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub passphrase_file: Option<PathBuf>,
 
+    /// After a command that changes the repository (init, add, remove-latest, sign, keys,
+    /// renew) succeeds, upload the tree to DEST as `tufd-repo publish DEST` does.
+    #[arg(long, global = true, value_name = "DEST")]
+    pub publish: Option<String>,
+
+    /// The `--endpoint` of `--publish`: an S3-compatible service.
+    #[arg(long, global = true, value_name = "URL", requires = "publish")]
+    pub publish_endpoint: Option<String>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -74,6 +83,30 @@ pub async fn run(cli: Cli) -> Result<()> {
         let ctx = Ctx::load(&cli.config, passphrase)?;
         let lock = ctx.lock()?;
         Ok((ctx, lock))
+    };
+    let publish_after = match (&cli.publish, &cli.command) {
+        (None, _) => None,
+        (
+            Some(dest),
+            Command::Init(_)
+            | Command::Add(_)
+            | Command::RemoveLatest(_)
+            | Command::Sign(_)
+            | Command::Keys(_)
+            | Command::Renew(_),
+        ) => Some(commands::publish::PublishArgs {
+            dest: dest.clone(),
+            endpoint: cli.publish_endpoint.clone(),
+            dry_run: false,
+        }),
+        (Some(dest), _) => {
+            return Err(Error::PublishDestination {
+                dest: dest.clone(),
+                reason: "--publish goes with init, add, remove-latest, sign, keys and renew; \
+                         run `tufd-repo publish DEST` instead"
+                    .into(),
+            });
+        }
     };
     match cli.command {
         Command::Init(a) => {
@@ -140,6 +173,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             let (ctx, _lock) = locked(passphrase)?;
             println!("{}", commands::publish::run(&ctx, a).await?);
         }
+    }
+    if let Some(args) = publish_after {
+        let ctx = Ctx::load(&cli.config, Passphrase::none())?;
+        let _lock = ctx.lock()?;
+        println!("{}", commands::publish::run(&ctx, args).await?);
     }
     Ok(())
 }

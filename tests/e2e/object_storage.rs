@@ -10,7 +10,8 @@
 //! The story: three releases published locally, then to `s3://tufd-e2e/releases/demo`; an
 //! install at 1.0 checks and updates to 3.0 through the two patches read from the bucket; HEAD
 //! shows `application/json` and the cache headers (immutable for consistent-snapshot names,
-//! `no-cache` for `timestamp.json` and `root.json`); a second publish uploads nothing; another
+//! `no-cache` for `timestamp.json` and `root.json`); a second publish uploads nothing;
+//! `sign timestamp --publish` uploads the new `timestamp.json` alone; another
 //! repository's publish to the same prefix is refused and uploads nothing. A second test kills
 //! publishes midway while a client polls the bucket: no check ever fails verification. A third
 //! gives bad destinations (wrong credentials, a missing bucket, an unreachable endpoint, `gs://`)
@@ -116,10 +117,16 @@ impl S3Server {
 /// `tufd-repo publish <dest> --endpoint <endpoint>` in `repo`'s working folder, with the test
 /// credentials in the standard AWS environment variables.
 fn publish(repo: &Repo, dest: &str, endpoint: &str, extra: &[&str]) -> RunOutput {
+    let mut args = vec!["publish", dest, "--endpoint", endpoint];
+    args.extend_from_slice(extra);
+    publish_with(repo, &args)
+}
+
+/// `tufd-repo <args>` in `repo`'s working folder with the test credentials.
+fn publish_with(repo: &Repo, args: &[&str]) -> RunOutput {
     let mut cmd = Command::new(bins::tufd_repo());
     cmd.current_dir(repo.work())
-        .args(["publish", dest, "--endpoint", endpoint])
-        .args(extra)
+        .args(args)
         .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         .env("AWS_REGION", "us-east-1")
@@ -293,6 +300,31 @@ fn publish_to_s3_then_tufd_updates_from_the_bucket() {
         )),
         "{out}"
     );
+
+    // `--publish` after a command that changes the repository: a new timestamp, one upload.
+    let out = publish_with(
+        &fx.repo,
+        &[
+            "sign",
+            "timestamp",
+            "--publish",
+            &dest,
+            "--publish-endpoint",
+            &signed.url(),
+        ],
+    );
+    out.assert_success();
+    assert!(
+        out.stdout
+            .contains(&format!("published 1 object(s), {} bytes, to {dest}", {
+                std::fs::metadata(fx.repo.metadata_dir().join("timestamp.json"))
+                    .expect("timestamp.json")
+                    .len()
+            })),
+        "{out}"
+    );
+    let check = client.clone().with_current("3.0").check_json();
+    assert_eq!(check["update_available"], false, "{check}");
 
     // Another repository is refused before anything is uploaded.
     let other = Repo::init(&fx.root().join("other"), "demo");

@@ -10,7 +10,8 @@
 //! size is skipped; the other names (`timestamp.json`, `root.json`) are compared byte for byte.
 //! Metadata is sent as `Content-Type: application/json`; consistent-snapshot names carry
 //! `Cache-Control: public, max-age=31536000, immutable`, the others `no-cache` (a local folder
-//! has no object metadata: its web server decides). Nothing is ever deleted.
+//! has no object metadata: its web server decides). Nothing is ever deleted. Progress (bytes
+//! uploaded) goes to stderr as `add`'s does.
 //!
 //! A destination whose `metadata/1.root.json` differs from ours holds another repository: it is
 //! refused before anything is uploaded.
@@ -28,10 +29,11 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
 use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::Ctx;
 use crate::error::{Error, Result};
+use crate::progress;
 
 /// `Cache-Control` of objects whose name never changes content.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -210,7 +212,8 @@ pub async fn run(ctx: &Ctx, args: PublishArgs) -> Result<PublishOutcome> {
             cache_control: cache_control(f.immutable),
         })
         .collect();
-    if !args.dry_run {
+    if !args.dry_run && !plan.is_empty() {
+        let bar = progress::bytes_bar("uploading", plan.iter().map(|f| f.len).sum());
         let mut start = 0;
         while start < plan.len() {
             let group = plan[start].group;
@@ -221,13 +224,14 @@ pub async fn run(ctx: &Ctx, args: PublishArgs) -> Result<PublishOutcome> {
             futures::stream::iter(
                 plan[start..end]
                     .iter()
-                    .map(|f| upload(&dest, &args.dest, f)),
+                    .map(|f| upload(&dest, &args.dest, f, &bar)),
             )
             .buffer_unordered(CONCURRENCY)
             .try_collect::<Vec<()>>()
             .await?;
             start = end;
         }
+        bar.finish_and_clear();
     }
     Ok(PublishOutcome {
         dest: args.dest,
@@ -297,7 +301,7 @@ async fn get(dest: &Dest, key: &str) -> object_store::Result<Option<Vec<u8>>> {
     }
 }
 
-async fn upload(dest: &Dest, name: &str, file: &Local) -> Result<()> {
+async fn upload(dest: &Dest, name: &str, file: &Local, bar: &indicatif::ProgressBar) -> Result<()> {
     let mut attributes = Attributes::new();
     if dest.attributes {
         let content_type = if file.json {
@@ -321,7 +325,15 @@ async fn upload(dest: &Dest, name: &str, file: &Local) -> Result<()> {
     )
     .with_attributes(attributes);
     let copied = async {
-        tokio::io::copy(&mut reader, &mut writer).await?;
+        let mut buf = vec![0; 1 << 20];
+        loop {
+            let n = reader.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            writer.write_all(&buf[..n]).await?;
+            bar.inc(n as u64);
+        }
         writer.shutdown().await
     }
     .await;

@@ -5,12 +5,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The workspace root (this crate sits in `<root>/testkit`).
+/// The workspace root: found at run time from the package under test (cargo sets
+/// `CARGO_MANIFEST_DIR` for every test process) by walking up to the folder holding
+/// `examples/hooks/Cargo.toml`, so that a build cached from another checkout of the workspace
+/// never points at that checkout; else where this crate was compiled (`<root>/testkit`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("testkit sits in the workspace root")
-        .to_path_buf()
+    let holds_hooks = |dir: &Path| dir.join("examples/hooks/Cargo.toml").is_file();
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .and_then(|dir| dir.ancestors().find(|d| holds_hooks(d)).map(Path::to_path_buf))
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("testkit sits in the workspace root")
+                .to_path_buf()
+        })
 }
 
 /// The cargo target folder of the running test binary (`<target>/<profile>/deps/<test>`).

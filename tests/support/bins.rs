@@ -47,9 +47,13 @@ pub fn tufd_repo() -> PathBuf {
     bin_dir().join("tufd-repo")
 }
 
-/// The workspace root (parent of this crate's folder).
+/// The workspace root (parent of this crate's folder): from `CARGO_MANIFEST_DIR` at run time
+/// (cargo sets it for every test process), so that a build cached from another checkout never
+/// points at that checkout; else where this crate was compiled.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .parent()
         .expect("workspace root")
         .to_path_buf()

@@ -13,7 +13,11 @@ pub fn workspace_root() -> PathBuf {
     let holds_hooks = |dir: &Path| dir.join("examples/hooks/Cargo.toml").is_file();
     std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
-        .and_then(|dir| dir.ancestors().find(|d| holds_hooks(d)).map(Path::to_path_buf))
+        .and_then(|dir| {
+            dir.ancestors()
+                .find(|d| holds_hooks(d))
+                .map(Path::to_path_buf)
+        })
         .unwrap_or_else(|| {
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .parent()

@@ -411,6 +411,10 @@ pub fn admin_policy(path: &Path, data_dir: &Path) -> AdminPolicy {
     };
     match parse_policy(&text, path) {
         Ok(policy) => {
+            // Written only when it changed: every start reads the policy.
+            if std::fs::read_to_string(&last_good).is_ok_and(|kept| kept == text) {
+                return policy;
+            }
             let _ = std::fs::create_dir_all(data_dir);
             if let Err(e) = std::fs::write(&last_good, &text) {
                 tracing::warn!(path = %last_good.display(), error = %e, "cannot keep the last good admin policy");

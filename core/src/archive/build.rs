@@ -75,11 +75,7 @@ pub fn write_tar(
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> Result<TarDigest, ArchiveError> {
-    let members = list_bundle(bundle)?;
-    let mut hashing = HashingWriter::new(out);
-    write_members(&members, &mut hashing, progress)?;
-    let (sha256, size_bytes, _) = hashing.finish();
-    Ok(TarDigest { sha256, size_bytes })
+    write_tar_with(bundle, Rebuild::default(), out, progress)
 }
 
 /// The permission bits of `bundle`'s members that differ from the defaults, for the archive's

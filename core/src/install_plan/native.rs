@@ -24,7 +24,9 @@ pub fn native_plan(ctx: &InstallContext) -> Vec<Step> {
 
 /// The plan of Linux and macOS: wait for the app to exit, exchange the install folder and
 /// staging in one step, carry the [`kept_paths`] from the old tree (now in staging) into the
-/// new one, move the old tree to the backup, relaunch if configured.
+/// new one, move the old tree to the backup, relaunch if configured. For a macOS `.app`
+/// bundle (the install root is the bundle) the bundle path never disappears, as Launch
+/// Services and the Dock expect.
 pub fn swap_plan(ctx: &InstallContext) -> Vec<Step> {
     let mut steps = wait_for_app(ctx);
     steps.push(Step::Swap {
@@ -110,14 +112,6 @@ pub fn tree_plan(ctx: &InstallContext) -> Vec<Step> {
     steps.extend(carry_over(ctx, Root::Backup));
     steps.extend(relaunch(ctx));
     steps
-}
-
-/// A macOS `.app` bundle (the install root is the bundle): wait for the app to exit, swap
-/// the whole bundle with the staged one in one step (the bundle path never disappears, as
-/// Launch Services and the Dock expect), keep the old bundle as the backup, relaunch if
-/// configured.
-pub fn macos_app_plan(ctx: &InstallContext) -> Vec<Step> {
-    swap_plan(ctx)
 }
 
 fn wait_for_app(ctx: &InstallContext) -> Vec<Step> {

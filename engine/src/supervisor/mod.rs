@@ -150,6 +150,9 @@ pub struct SupervisorState {
     queue: VecDeque<Pending>,
     workers: Arc<RwLock<Workers>>,
     shutdown: Option<RpcReplyPort<()>>,
+    /// The version whose install was handed to a helper copy outside the install folder: no
+    /// further operation runs in this daemon (the copy owns the data folder once it exits).
+    handed_off: Option<Version>,
     /// The install hook (or native plan), shared with the InstallWorker.
     plans: Arc<PlanSource>,
     /// The armed health deadline tick, if any.
@@ -299,6 +302,10 @@ impl SupervisorState {
     fn enqueue(&mut self, myself: &ActorRef<SupervisorMsg>, pending: Pending) {
         if self.shutdown.is_some() {
             pending.fail(EngineError::Cancelled);
+        } else if self.handed_off.is_some() {
+            pending.fail(EngineError::Busy {
+                state: self.phase.as_str(),
+            });
         } else if self.running.is_none() {
             self.start(myself, pending);
         } else if self.queue.len() < QUEUE_LIMIT {
@@ -412,6 +419,9 @@ impl SupervisorState {
         }
         self.staged = out.staged;
         let handed_off = out.handed_off;
+        if handed_off.is_some() {
+            self.handed_off.clone_from(&handed_off);
+        }
         let mut relaunched = false;
         if let Some((version, did_relaunch)) = out.installed {
             self.current = version;
@@ -511,6 +521,7 @@ impl Actor for SupervisorActor {
             queue: VecDeque::new(),
             workers: Arc::new(RwLock::new(workers)),
             shutdown: None,
+            handed_off: None,
             plans,
             health_timer: None,
         })

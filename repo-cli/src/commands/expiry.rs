@@ -10,8 +10,8 @@
 
 use std::fmt;
 
+use crate::config::role_name;
 use clap::Args;
-use tough::schema::RoleType;
 
 use super::{Chain, Ctx, resign};
 use crate::error::{Error, Result};
@@ -241,19 +241,9 @@ pub async fn renew(ctx: &Ctx, args: &ExpiryArgs) -> Result<RenewOutcome> {
             root_soon,
         });
     };
-    let (renewed, types): (Vec<&'static str>, Vec<RoleType>) = match chain {
-        Chain::Targets => (
-            vec!["targets", "snapshot", "timestamp"],
-            vec![RoleType::Targets, RoleType::Snapshot, RoleType::Timestamp],
-        ),
-        Chain::Snapshot => (
-            vec!["snapshot", "timestamp"],
-            vec![RoleType::Snapshot, RoleType::Timestamp],
-        ),
-        Chain::Timestamp => (vec!["timestamp"], vec![RoleType::Timestamp]),
-    };
+    let renewed = chain.roles().iter().map(|r| role_name(*r)).collect();
     let root = state.root.signed.signed.clone();
-    let signers = ctx.signers(&types).await?;
+    let signers = ctx.signers(chain.roles()).await?;
     let mut staging = Staging::new(&ctx.layout)?;
     resign(
         ctx,

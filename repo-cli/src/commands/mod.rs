@@ -138,6 +138,17 @@ pub enum Chain {
     Timestamp,
 }
 
+impl Chain {
+    /// The roles the chain re-signs, first to last (whose keys it needs).
+    pub fn roles(self) -> &'static [RoleType] {
+        match self {
+            Chain::Targets => &[RoleType::Targets, RoleType::Snapshot, RoleType::Timestamp],
+            Chain::Snapshot => &[RoleType::Snapshot, RoleType::Timestamp],
+            Chain::Timestamp => &[RoleType::Timestamp],
+        }
+    }
+}
+
 /// Publishes `targets` as the new targets role: re-signs targets, snapshot and timestamp with
 /// `signers` into `staging`, then moves everything into the repository (metadata last). `what`
 /// names the operation in the error (`"the release"`).

@@ -128,7 +128,7 @@ pub async fn run(ctx: &Ctx, args: SignArgs) -> Result<SignOutcome> {
         staging.commit(&ctx.layout)?;
         return Ok(SignOutcome::SignatureAdded { role: args.role });
     }
-    let (chain, roles) = match args.role {
+    let chain = match args.role {
         RoleArg::Root => {
             let signers = ctx.signers(&[RoleType::Root]).await?;
             let mut new_root = root.clone();
@@ -143,17 +143,11 @@ pub async fn run(ctx: &Ctx, args: SignArgs) -> Result<SignOutcome> {
                 version: new_root.version,
             });
         }
-        RoleArg::Targets => (
-            Chain::Targets,
-            vec![RoleType::Targets, RoleType::Snapshot, RoleType::Timestamp],
-        ),
-        RoleArg::Snapshot => (
-            Chain::Snapshot,
-            vec![RoleType::Snapshot, RoleType::Timestamp],
-        ),
-        RoleArg::Timestamp => (Chain::Timestamp, vec![RoleType::Timestamp]),
+        RoleArg::Targets => Chain::Targets,
+        RoleArg::Snapshot => Chain::Snapshot,
+        RoleArg::Timestamp => Chain::Timestamp,
     };
-    let signers = ctx.signers(&roles).await?;
+    let signers = ctx.signers(chain.roles()).await?;
     resign(
         ctx,
         &state,

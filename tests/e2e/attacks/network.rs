@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use tufd_tests::support::bundle::SMALL_BLOB_BYTES;
+use tufd_tests::support::daemon::Client;
 use tufd_tests::support::fixture::{Fixture, Release};
 use tufd_tests::support::tree::assert_same_tree;
 
@@ -19,10 +20,11 @@ fn two_releases() -> Fixture {
     )
 }
 
-#[test]
-fn a_dripping_timestamp_is_given_up_at_the_deadline_as_timed_out() {
+/// Two releases behind a server that drips the files whose path contains `path`, and a 1.0
+/// client with a 2 s network timeout.
+fn dripping(path: &str) -> (Fixture, HostileServer, Client) {
     let fx = two_releases();
-    let server = HostileServer::start(&fx.repo.repository(), &[("timestamp.json", Fault::Drip)]);
+    let server = HostileServer::start(&fx.repo.repository(), &[(path, Fault::Drip)]);
     let mut client = fx.install(
         "client",
         "1.0",
@@ -30,6 +32,12 @@ fn a_dripping_timestamp_is_given_up_at_the_deadline_as_timed_out() {
         &server.targets_url(),
     );
     client.extra = vec!["--network-timeout".into(), "2".into()];
+    (fx, server, client)
+}
+
+#[test]
+fn a_dripping_timestamp_is_given_up_at_the_deadline_as_timed_out() {
+    let (fx, _server, client) = dripping("timestamp.json");
     let started = Instant::now();
     let out = client.check();
     let elapsed = started.elapsed();
@@ -45,15 +53,7 @@ fn a_dripping_timestamp_is_given_up_at_the_deadline_as_timed_out() {
 
 #[test]
 fn a_dripping_patch_download_times_out_and_leaves_the_app_untouched() {
-    let fx = two_releases();
-    let server = HostileServer::start(&fx.repo.repository(), &[(".patch", Fault::Drip)]);
-    let mut client = fx.install(
-        "client",
-        "1.0",
-        &server.metadata_url(),
-        &server.targets_url(),
-    );
-    client.extra = vec!["--network-timeout".into(), "2".into()];
+    let (fx, server, client) = dripping(".patch");
     let started = Instant::now();
     let out = client.update();
     assert_refused(&out, "timed-out");

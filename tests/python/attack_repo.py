@@ -23,6 +23,20 @@ OUT/stage-1/metadata/1.root.json. Scenarios:
                         keys (refused)
     rotate-root-below-threshold
                         stage 2: root v2 signed by 1 of the old keys (threshold 2) + 2 new keys
+    duplicate-key-root  stage 2: root v2 lists its one root key under a second key id too,
+                        threshold 2, signed by that one key under both ids
+    duplicate-key-timestamp
+                        stage 2: root v2 (honestly signed) lists the timestamp key under two
+                        ids, timestamp threshold 2; timestamp v3 signed under both ids
+    duplicate-key-delegation
+                        stage 2: targets v3 delegates `team` to one key listed under two ids,
+                        threshold 2; team v1 signed under both ids
+    unknown-keytype     stage 2: root v2 adds a key of keytype `x-unknown` to the root role
+                        (threshold 1) and carries a signature by it (accepted: the real key
+                        meets the threshold); stage 3: root v3, root threshold 2 over the real
+                        and the unknown key, signed by both (refused: only one key counts)
+    delegation-cycle    stage 2: targets v3 delegates `a` (paths *), `a` delegates `b`, `b`
+                        delegates `a` again; no role lists a release of the app
     refused-archive BUNDLE
                         stage 1: a signed demo-2.0.tar.gz whose tar holds ../evil.txt; stage 2:
                         the fixed demo-2.0.tar.gz made of the folder BUNDLE (targets in
@@ -43,6 +57,8 @@ from datetime import datetime, timedelta, timezone
 from securesystemslib.formats import encode_canonical
 from securesystemslib.signer import Signature, Signer, SSlibKey
 from tuf.api.metadata import (
+    DelegatedRole,
+    Delegations,
     Metadata,
     MetaFile,
     Root,
@@ -159,6 +175,24 @@ def new_signer() -> Ed25519Signer:
     return Ed25519Signer()
 
 
+def twin(signer: Ed25519Signer) -> Ed25519Signer:
+    """The same private key as `signer`, declared under another key id."""
+    other = copy.copy(signer)
+    key = signer.public_key
+    other._key = SSlibKey("twin-" + key.keyid[:56], key.keytype, key.scheme, dict(key.keyval))
+    return other
+
+
+def unknown_key() -> SSlibKey:
+    """A key of a type no TUF client knows."""
+    return SSlibKey("x-unknown-key", "x-unknown", "x-unknown", {"public": "00" * 32})
+
+
+def add_signature(md: Metadata, keyid: str) -> None:
+    """A signature attributed to `keyid` (bytes no key verifies)."""
+    md.signatures[keyid] = Signature(keyid, "00" * 64)
+
+
 class Repo:
     """The newest signed version of each role, the keys, and a writer of stages."""
 
@@ -223,6 +257,36 @@ class Repo:
             md.signed.snapshot_meta = MetaFile(version=self.snapshot.signed.version)
         self.sign(md, self.signers[role])
         self.keep(role, md)
+
+    def new_root(self, signers) -> None:
+        """Root v+1 of the edited `self.root.signed`, signed by `signers`."""
+        self.root.signed.version += 1
+        self.root.signed.expires = fresh()
+        self.sign(self.root, signers)
+        self.keep("root", self.root)
+
+    def delegate(self, delegations: dict, signers: dict) -> None:
+        """Targets v+1 delegating as `delegations` ({role: (delegated roles, keys)}, `targets`
+        included), each delegated role v1 signed by `signers[role]`, snapshot listing them all."""
+        roles = {}
+        for name, (children, keys) in delegations.items():
+            md = self.targets if name == "targets" else Metadata(Targets(expires=fresh()))
+            md.signed.delegations = Delegations(
+                keys={k.keyid: k for k in keys}, roles={c.name: c for c in children}
+            )
+            roles[name] = md
+        self.targets.signed.version += 1
+        self.targets.signed.expires = fresh()
+        self.sign(self.targets, self.signers["targets"])
+        self.keep("targets", self.targets)
+        names = {c.name for children, _ in delegations.values() for c in children}
+        for name in sorted(names):
+            md = roles.get(name) or Metadata(Targets(expires=fresh()))
+            self.sign(md, signers[name])
+            self.keep(name, md)
+            self.snapshot.signed.meta[f"{name}.json"] = MetaFile(version=1)
+        self.bump("snapshot")
+        self.bump("timestamp")
 
     def publish_all(self) -> None:
         """Honest publish: targets, snapshot, timestamp each one version up."""
@@ -366,6 +430,55 @@ def scenario(name: str, out: str, extra: list) -> None:
     elif name == "rotate-root-below-threshold":
         old = repo.signers["root"]
         repo.rotate_root(3, 2, old[:1])
+        repo.write_stage()
+    elif name == "duplicate-key-root":
+        [signer] = repo.signers["root"]
+        other = twin(signer)
+        repo.root.signed.add_key(other.public_key, "root")
+        repo.root.signed.roles["root"].threshold = 2
+        repo.new_root([signer, other])
+        repo.write_stage()
+    elif name == "duplicate-key-timestamp":
+        [signer] = repo.signers["timestamp"]
+        other = twin(signer)
+        repo.root.signed.add_key(other.public_key, "timestamp")
+        repo.root.signed.roles["timestamp"].threshold = 2
+        repo.new_root(repo.signers["root"])
+        repo.signers["timestamp"] = [signer, other]
+        repo.bump("timestamp")
+        repo.write_stage()
+    elif name == "duplicate-key-delegation":
+        signer = new_signer()
+        other = twin(signer)
+        keys = [signer.public_key, other.public_key]
+        team = DelegatedRole("team", [k.keyid for k in keys], 2, False, paths=["*"])
+        repo.delegate({"targets": ([team], keys)}, {"team": [signer, other]})
+        repo.write_stage()
+    elif name == "unknown-keytype":
+        [signer] = repo.signers["root"]
+        unknown = unknown_key()
+        repo.root.signed.add_key(unknown, "root")
+        repo.new_root([signer])
+        add_signature(repo.root, unknown.keyid)
+        repo.keep("root", repo.root)
+        repo.write_stage()
+        repo.root.signed.roles["root"].threshold = 2
+        repo.new_root([signer])
+        add_signature(repo.root, unknown.keyid)
+        repo.keep("root", repo.root)
+        repo.write_stage()
+    elif name == "delegation-cycle":
+        signer = new_signer()
+        key = signer.public_key
+        role = lambda n: DelegatedRole(n, [key.keyid], 1, False, paths=["*"])
+        repo.delegate(
+            {
+                "targets": ([role("a")], [key]),
+                "a": ([role("b")], [key]),
+                "b": ([role("a")], [key]),
+            },
+            {"a": [signer], "b": [signer]},
+        )
         repo.write_stage()
     else:
         raise SystemExit(f"unknown scenario {name}")

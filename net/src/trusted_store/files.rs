@@ -7,6 +7,8 @@
 //! - It hands every role it verified to [`MetadataStore::store`] as the exact bytes received;
 //!   they wait in memory and [`StoreFiles::flush`] writes them atomically under their
 //!   non-versioned name, only when they differ from the file's bytes.
+//! - A stored role that lists one key under two ids of a role ([`super::keys`]) is not handed to
+//!   the client.
 //! - Names the store does not keep are neither read nor written: the client's root history
 //!   (`root_history/N.root.json`; `root.json` is the newest trusted root and a refresh starts
 //!   from it), version-prefixed copies (`N.snapshot.json`, kept as `snapshot.json`) and cached
@@ -19,6 +21,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use sigstore_tuf::MetadataStore;
 
+use super::keys::{MetadataKind, check_metadata};
 use super::{TrustedStoreError, io};
 
 /// The store files read before every load: the root to start from and the local copies the TUF
@@ -154,12 +157,22 @@ impl MetadataStore for StoreFiles {
         if let Some(bytes) = lock(&self.pending).get(name) {
             return Ok(Some(bytes.clone()));
         }
-        self.read(name).map_err(|e| match e {
+        let bytes = self.read(name).map_err(|e| match e {
             TrustedStoreError::Io { path, source } => {
                 sigstore_tuf::Error::io(format!("reading {}", path.display()), source)
             }
             other => sigstore_tuf::Error::Malformed(other.to_string()),
-        })
+        })?;
+        // A copy stored before tufd refused one key under two ids is no local copy: the
+        // repository's is fetched, and refused, instead.
+        if let Some(reuse) = bytes
+            .as_deref()
+            .and_then(|b| check_metadata(name, MetadataKind::of(name), b).err())
+        {
+            tracing::warn!(error = %reuse, "stored metadata ignored");
+            return Ok(None);
+        }
+        Ok(bytes)
     }
 
     fn store(&self, name: &str, bytes: &[u8]) -> sigstore_tuf::Result<()> {

@@ -16,11 +16,16 @@
 //!   starting from an older root would let a key rotation erase the version floors. After a
 //!   rotation of the timestamp or snapshot keys, the stored copies no longer verify and stop
 //!   being floors (fast-forward recovery, TUF 5.3.11) until the new ones replace them.
+//! - One key counts once toward a threshold: a root or delegating targets role that lists one
+//!   public key under two key ids of a role is refused before the client trusts it, whether it is
+//!   the root the load starts from, a new root or targets role from the repository, or a stored
+//!   copy ([`keys`], [`TrustedStoreError::KeyReuse`]).
 //! - Delegated targets roles are loaded as TUF's pre-order depth-first search reaches them
 //!   ([`LoadedRepository::target_info`]), or all at once for the planner's view
 //!   ([`LoadedRepository::all_targets`]).
 
 mod files;
+mod keys;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -32,6 +37,8 @@ use url::Url;
 
 use crate::transport::{FetchError, NetFailure, TufTransport};
 use files::StoreFiles;
+pub use keys::KeyReuse;
+use keys::{MetadataKind, check_metadata};
 
 pub use sigstore_tuf::UpdaterConfig;
 
@@ -47,6 +54,10 @@ pub enum TrustedStoreError {
         #[source]
         source: Box<sigstore_tuf::Error>,
     },
+    /// A root or a delegating targets role lists one public key under two key ids of one role,
+    /// so one key could count twice toward a threshold; refused before it is trusted.
+    #[error(transparent)]
+    KeyReuse(KeyReuse),
     /// A local file operation failed.
     #[error("i/o error on {}", path.display())]
     Io {
@@ -94,7 +105,22 @@ pub enum TufFailure {
 }
 
 impl TrustedStoreError {
+    /// The TUF client's error; a [`KeyReuse`] refusal raised in the transport comes back out as
+    /// [`TrustedStoreError::KeyReuse`].
     fn tuf(source: sigstore_tuf::Error) -> Self {
+        let source = match source {
+            sigstore_tuf::Error::Transport {
+                message,
+                source: Some(inner),
+            } => match inner.downcast::<KeyReuse>() {
+                Ok(reuse) => return TrustedStoreError::KeyReuse(*reuse),
+                Err(inner) => sigstore_tuf::Error::Transport {
+                    message,
+                    source: Some(inner),
+                },
+            },
+            other => other,
+        };
         TrustedStoreError::Tuf {
             source: Box::new(source),
         }
@@ -139,9 +165,9 @@ impl TrustedStoreError {
                 E::Io { .. } => TufFailure::Io,
                 _ => TufFailure::Invalid,
             },
-            TrustedStoreError::UnknownTarget { .. } | TrustedStoreError::TargetUrl { .. } => {
-                TufFailure::Invalid
-            }
+            TrustedStoreError::UnknownTarget { .. }
+            | TrustedStoreError::TargetUrl { .. }
+            | TrustedStoreError::KeyReuse(_) => TufFailure::Invalid,
         }
     }
 
@@ -198,11 +224,23 @@ impl RepoTransport {
             .await
             .map_err(|e| sigstore_tuf::Error::transport_with_source(format!("fetching {name}"), e))
     }
+
+    /// Metadata file `name`, refused (before the TUF client sees it) when it lists one key
+    /// under two ids of a role ([`keys`]).
+    async fn metadata(&self, name: &str, max_length: u64) -> sigstore_tuf::Result<Option<Vec<u8>>> {
+        let bytes = self.get(&self.metadata_url, name, max_length).await?;
+        if let Some(bytes) = &bytes {
+            check_metadata(name, MetadataKind::of(name), bytes).map_err(|reuse| {
+                sigstore_tuf::Error::transport_with_source(format!("refusing {name}"), reuse)
+            })?;
+        }
+        Ok(bytes)
+    }
 }
 
 impl Repository for RepoTransport {
     fn fetch_metadata<'a>(&'a self, name: &'a str, max_length: u64) -> FetchFuture<'a> {
-        Box::pin(self.get(&self.metadata_url, name, max_length))
+        Box::pin(self.metadata(name, max_length))
     }
 
     fn fetch_target<'a>(&'a self, path: &'a str, max_length: u64) -> FetchFuture<'a> {
@@ -270,6 +308,8 @@ impl TrustedStore {
             let (files, shipped) = (Arc::clone(&files), request.shipped_root.clone());
             blocking(move || files.prepare(shipped.as_deref())).await?
         };
+        check_metadata("root.json", MetadataKind::Root, &initial_root)
+            .map_err(TrustedStoreError::KeyReuse)?;
         let prepared_at = started.elapsed();
         let repo = RepoTransport {
             transport: request.transport,

@@ -238,3 +238,51 @@ async fn an_unreachable_repository_is_unreachable() {
         "{err}"
     );
 }
+
+/// `root` (JSON) with the root role's key listed a second time under the id `"twin"`, at
+/// version `version` (the signatures no longer match: the refusal must come first).
+fn root_with_twin_key(root: &[u8], version: u64) -> Vec<u8> {
+    let mut root: serde_json::Value = serde_json::from_slice(root).unwrap();
+    let signed = &mut root["signed"];
+    let id = signed["roles"]["root"]["keyids"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = signed["keys"][&id].clone();
+    signed["keys"]["twin"] = key;
+    signed["roles"]["root"]["keyids"] = serde_json::json!([id, "twin"]);
+    signed["roles"]["root"]["threshold"] = 2.into();
+    signed["version"] = version.into();
+    serde_json::to_vec(&root).unwrap()
+}
+
+#[tokio::test]
+async fn a_shipped_root_listing_one_key_twice_is_refused_and_nothing_stored() {
+    let f = Fixture::new();
+    let twin = root_with_twin_key(&f.remote("2.root.json"), 2);
+    std::fs::write(f.remote.join("2.root.json"), twin).unwrap();
+    let err = f.load().await.unwrap_err();
+    assert!(
+        matches!(&err, TrustedStoreError::KeyReuse(r) if r.role == "root"),
+        "{err:?}"
+    );
+    assert_eq!(err.failure(), TufFailure::Invalid);
+    assert!(!f.store.dir().join("root.json").exists());
+}
+
+#[tokio::test]
+async fn a_new_root_listing_one_key_twice_is_refused_before_it_is_trusted() {
+    let f = Fixture::new();
+    f.load().await.unwrap();
+    let trusted = f.stored("root.json");
+    let twin = root_with_twin_key(&trusted, 3);
+    std::fs::write(f.remote.join("3.root.json"), twin).unwrap();
+    let err = f.load().await.unwrap_err();
+    assert!(
+        matches!(&err, TrustedStoreError::KeyReuse(r) if r.metadata == "3.root.json"),
+        "{err:?}"
+    );
+    assert_eq!(err.failure(), TufFailure::Invalid);
+    assert_eq!(f.stored("root.json"), trusted);
+    assert!(!f.store.dir().join("root_history").exists());
+}

@@ -256,3 +256,71 @@ fn a_refused_archive_is_not_downloaded_again_until_the_repository_changes_it() {
     s.update().assert_success();
     tree::assert_same_tree(&fixed, &s.path("install"));
 }
+
+#[test]
+fn a_root_listing_one_key_under_two_ids_does_not_meet_a_threshold_of_two() {
+    let s = Scenario::new("duplicate-key-root");
+    s.trust_then_attack("metadata-invalid", "root.json");
+    assert_eq!(version_of(&s.trusted("root.json")), 1);
+    // Shipped as the trusted root of a fresh install, the same root is refused and nothing is
+    // stored.
+    let fresh = s.path("fresh-data");
+    let mut cmd = s.command("check");
+    cmd.arg("--data-dir")
+        .arg(&fresh)
+        .arg("--trusted-root")
+        .arg(s.path("stages/stage-2/metadata/2.root.json"));
+    assert_refused(&run(&mut cmd, DAEMON_TIMEOUT), "metadata-invalid");
+    assert!(!fresh.join("metadata/root.json").exists());
+}
+
+#[test]
+fn a_timestamp_role_listing_one_key_under_two_ids_is_refused_with_its_root() {
+    let s = Scenario::new("duplicate-key-timestamp");
+    s.trust_then_attack("metadata-invalid", "root.json");
+    assert_eq!(version_of(&s.trusted("root.json")), 1);
+    assert_eq!(version_of(&s.trusted("timestamp.json")), 2);
+}
+
+#[test]
+fn a_delegation_to_one_key_under_two_ids_is_refused() {
+    let s = Scenario::new("duplicate-key-delegation");
+    s.trust_then_attack("metadata-invalid", "targets.json");
+    assert_eq!(version_of(&s.trusted("targets.json")), 2);
+    assert!(!s.trusted("team.json").exists());
+}
+
+#[test]
+fn keys_of_an_unknown_type_are_ignored_and_their_signatures_do_not_count() {
+    let s = Scenario::new("unknown-keytype");
+    s.serve(1);
+    s.check().assert_success();
+    // Root v2 lists an `x-unknown` key beside the real one (threshold 1): accepted.
+    s.serve(2);
+    let out = s.check();
+    out.assert_success();
+    assert_eq!(version_of(&s.trusted("root.json")), 2, "{out}");
+    // Root v3 needs two keys and only the unknown one is the second: refused.
+    let before = tree::snapshot(&s.path("install"));
+    s.serve(3);
+    assert_refused(&s.check(), "metadata-invalid");
+    assert_eq!(version_of(&s.trusted("root.json")), 2);
+    assert_eq!(tree::snapshot(&s.path("install")), before);
+}
+
+#[test]
+fn a_delegation_cycle_ends_the_search_without_a_release() {
+    let s = Scenario::new("delegation-cycle");
+    s.serve(2);
+    let before = tree::snapshot(&s.path("install"));
+    let out = s.check();
+    out.assert_success();
+    let report: serde_json::Value = serde_json::from_str(out.stdout.trim()).expect("check json");
+    assert_eq!(report["update_available"], false, "{out}");
+    // `update` finds nothing to install either (exit 0, up to date) and touches nothing.
+    s.update().assert_success();
+    assert_eq!(tree::snapshot(&s.path("install")), before);
+    // Both roles of the cycle were loaded once and kept.
+    assert_eq!(version_of(&s.trusted("a.json")), 1);
+    assert_eq!(version_of(&s.trusted("b.json")), 1);
+}

@@ -63,6 +63,10 @@ pub enum Command {
     /// Re-sign every online role (targets, snapshot, timestamp) expiring within `--within`
     /// (default 12h), with the roles that hash it: the one line a cron job runs.
     Renew(commands::expiry::ExpiryArgs),
+    /// Adopt a repository tufup 0.10 made, keys and all: run in the folder holding
+    /// `.tufup-repo-config`; writes tufd-repo.toml (compat = "tufup") and leaves the repository
+    /// as it is until the next add.
+    ImportTufup(commands::import_tufup::ImportTufupArgs),
     /// Serve the repository folder over HTTP (static, supports Range) for demos and tests.
     Serve(commands::serve::ServeArgs),
     /// Upload the served tree to `s3://bucket/prefix` or a folder: what the destination lacks,
@@ -157,6 +161,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                     within: a.within.unwrap_or(commands::expiry::DEFAULT_WITHIN),
                 });
             }
+        }
+        Command::ImportTufup(a) => {
+            println!(
+                "{}",
+                commands::import_tufup::run(&cli.config, &passphrase, a)?
+            );
         }
         Command::Serve(a) => {
             let ctx = Ctx::load(&cli.config, passphrase)?;

@@ -64,6 +64,17 @@ impl CompressionName {
     }
 }
 
+/// A compatibility mode: which other tool's clients the repository must stay readable by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compat {
+    /// tufup 0.10 clients (python-tuf 4 inside) read the repository as well as tufd: no
+    /// consistent snapshots, `bsdiff4` patches, `.tar.gz` archives, the key ids tufup's root
+    /// declares (legacy securesystemslib ids) on every signature, and `root.json` kept beside
+    /// `N.root.json`. Written by `import-tufup`; docs/coming-from-tufup.md says how to leave it.
+    Tufup,
+}
+
 /// The whole `tufd-repo.toml`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +97,9 @@ pub struct Config {
     /// Archive compression for `add`.
     #[serde(default)]
     pub compression: CompressionName,
+    /// Compatibility mode (`compat = "tufup"`), absent for a plain tufd repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compat: Option<Compat>,
     /// Role settings, by role name (`root`, `targets`, `snapshot`, `timestamp`).
     pub roles: BTreeMap<String, RoleConfig>,
     /// Where the file was read from (not serialised).
@@ -145,6 +159,7 @@ impl Config {
             consistent_snapshot: true,
             codec: Codec::default(),
             compression: CompressionName::default(),
+            compat: None,
             roles,
             path,
         }
@@ -173,8 +188,26 @@ impl Config {
     ///
     /// # Errors
     /// [`Error::ConfigAppName`], [`Error::ConfigMissingRole`], [`Error::ConfigThreshold`] (0 or
-    /// more than the role's keys), [`Error::ConfigKeyName`].
+    /// more than the role's keys), [`Error::ConfigKeyName`], [`Error::ConfigCompat`] (a
+    /// setting tufup clients cannot read, with `compat = "tufup"`).
     pub fn check(&self) -> Result<()> {
+        if self.compat == Some(Compat::Tufup) {
+            let refused = if self.consistent_snapshot {
+                Some("consistent_snapshot = true")
+            } else if self.codec != Codec::Bsdiff4 {
+                Some("a codec other than bsdiff4")
+            } else if self.compression != CompressionName::Gzip {
+                Some("a compression other than gzip")
+            } else {
+                None
+            };
+            if let Some(setting) = refused {
+                return Err(Error::ConfigCompat {
+                    path: self.path.clone(),
+                    setting,
+                });
+            }
+        }
         tufd_core::target_name::check_app_name(&self.app_name).map_err(|source| {
             Error::ConfigAppName {
                 path: self.path.clone(),

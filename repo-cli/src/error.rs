@@ -31,7 +31,8 @@ pub enum ErrorKind {
     /// `usage`: the command line does not parse (unknown flag, bad value). Exit code 2.
     Usage,
     /// `config`: `tufd-repo.toml` is missing, unreadable or invalid (TOML, a missing role, a
-    /// threshold outside 1..=keys, a bad key name), or a setting given on the command line
+    /// threshold outside 1..=keys, a bad key name, a setting its `compat` mode refuses; tufup's
+    /// `.tufup-repo-config` or a folder it names missing or invalid), or a setting given on the command line
     /// cannot be used (an app name with other characters than ASCII letters, digits, `_`, `-`;
     /// an expiry too far in the future).
     Config,
@@ -64,7 +65,7 @@ pub enum ErrorKind {
     /// `verify-failed`: `verify` found problems (listed on stdout).
     VerifyFailed,
     /// `expiring`: a role expires within the threshold of `expiry` (or `renew` could not renew
-    /// it: root, which is signed offline).
+    /// it: root, which is signed offline), or `import-tufup` found a role already expired.
     Expiring,
     /// `io`: a local file or network operation failed (writing, renaming, binding a port).
     Io,
@@ -196,6 +197,65 @@ pub enum Error {
     /// `init --app-name` is not a valid app name.
     #[error(transparent)]
     AppName(tufd_core::Error),
+    /// With `compat = "tufup"`, a setting tufup clients cannot read.
+    #[error(
+        "config {}: {setting} is not readable by tufup clients (compat = \"tufup\"): remove the setting, or remove `compat` once every install runs tufd (docs/coming-from-tufup.md)",
+        path.display()
+    )]
+    ConfigCompat {
+        /// The config path.
+        path: PathBuf,
+        /// The refused setting (`consistent_snapshot = true`, …).
+        setting: &'static str,
+    },
+    /// `add --codec` asks for a codec tufup clients cannot apply (`compat = "tufup"`).
+    #[error(
+        "--codec {codec}: tufup clients apply only bsdiff4 patches (compat = \"tufup\" in the config): drop --codec"
+    )]
+    CodecNotCompat {
+        /// The refused codec.
+        codec: Codec,
+    },
+    /// tufup's `.tufup-repo-config` cannot be read (usually: not in this folder).
+    #[error(
+        "cannot read tufup's config {}: run import-tufup in the folder holding .tufup-repo-config (where tufup ran)",
+        path.display()
+    )]
+    TufupConfigRead {
+        /// The `.tufup-repo-config` path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// tufup's `.tufup-repo-config` is not the JSON tufup 0.10 writes.
+    #[error("tufup's config {} is not valid: fix the file or save it again with tufup", path.display())]
+    TufupConfigParse {
+        /// The `.tufup-repo-config` path.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A folder tufup's config names does not exist.
+    #[error(
+        "tufup's {what} {} does not exist: fix {what} in .tufup-repo-config, or run import-tufup where tufup ran",
+        path.display()
+    )]
+    TufupFolderMissing {
+        /// `repo_dir`, `keys_dir`, `repo_dir/metadata`.
+        what: &'static str,
+        /// The missing folder.
+        path: PathBuf,
+    },
+    /// tufup's config names a custom `binary_diff` class: its patches are not bsdiff4.
+    #[error(
+        "tufup's config uses the binary_diff class {class}: tufd-repo writes bsdiff4 patches only, which clients with that class cannot apply; publish with tufup, or remove binary_diff once no client uses it"
+    )]
+    TufupBinaryDiff {
+        /// The fully qualified class name.
+        class: String,
+    },
     /// An expiry `lifetime` from now is past the largest representable date.
     #[error("an expiry {lifetime} from now is out of range: use a shorter lifetime")]
     ExpiryOutOfRange {
@@ -204,6 +264,15 @@ pub enum Error {
     },
 
     // ---- already-exists
+    /// `import-tufup` found an existing `tufd-repo.toml`.
+    #[error(
+        "config {} already exists: import-tufup refuses to overwrite it; pass --force to replace it",
+        path.display()
+    )]
+    ImportConfigExists {
+        /// The config path.
+        path: PathBuf,
+    },
     /// `init` found an existing config.
     #[error(
         "config {} already exists: init refuses to overwrite it; use another folder or --config FILE",
@@ -281,6 +350,16 @@ pub enum Error {
         #[source]
         source: pkcs8::Error,
     },
+    /// A tufup (securesystemslib) key is encrypted and the passphrase does not decrypt it (its
+    /// HMAC does not match).
+    #[error(
+        "cannot decrypt tufup key {}: wrong passphrase; check {PASSPHRASE_ENV} or --passphrase-file (one passphrase for every encrypted key)",
+        key.display()
+    )]
+    TufupPassphraseWrong {
+        /// The key file.
+        key: PathBuf,
+    },
     /// `init --encrypt-keys` without a passphrase.
     #[error(
         "--encrypt-keys needs a passphrase: set {PASSPHRASE_ENV} or pass --passphrase-file FILE"
@@ -332,6 +411,40 @@ pub enum Error {
         /// The cause (`aws_lc_rs`, `pkcs8` or `der` error).
         #[source]
         source: BoxError,
+    },
+    /// A key tufup's `key_map` names for a role is not in its keystore.
+    #[error(
+        "role {role}'s key {name} is not in the keystore ({}): copy the private key file there, or fix key_map in .tufup-repo-config",
+        path.display()
+    )]
+    TufupKeyMissing {
+        /// The role.
+        role: &'static str,
+        /// The key name.
+        name: String,
+        /// The missing file.
+        path: PathBuf,
+    },
+    /// A tufup key file is in a format `tufd-repo` does not read.
+    #[error(
+        "key {} is not a tufup 0.10 ed25519 key file ({reason}): tufd-repo reads securesystemslib's plain JSON and its encrypted (PBKDF2, AES-256-CTR) format; rotate the key with tufup (`tufup keys`) first",
+        path.display()
+    )]
+    TufupKeyFormat {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong (`not JSON`, `key type rsa`, …).
+        reason: &'static str,
+    },
+    /// A key tufup's `key_map` names for a role is not one the current root lists for it.
+    #[error(
+        "key {name} is not listed for role {role} in the current root: fix key_map in .tufup-repo-config (tufup updates it on `tufup keys replace`)"
+    )]
+    TufupKeyNotInRoot {
+        /// The role.
+        role: &'static str,
+        /// The key name.
+        name: String,
     },
     /// The key of `sign --key` is not listed for the role in the current root.
     #[error(
@@ -579,6 +692,16 @@ pub enum Error {
     },
 
     // ---- verify-failed
+    /// `import-tufup` found a role whose metadata expired.
+    #[error(
+        "{role}.json of the tufup repository expired at {expires}: re-sign it with tufup first (`tufup sign {role} -e`), then run import-tufup again"
+    )]
+    TufupExpired {
+        /// The role.
+        role: &'static str,
+        /// When it expired.
+        expires: jiff::Timestamp,
+    },
     /// A role expires within the threshold.
     #[error(
         "{roles} expire(s) within {within}: run `tufd-repo renew` (root: `tufd-repo sign root`)"
@@ -757,18 +880,26 @@ impl Error {
             | E::ConfigMissingRole { .. }
             | E::ConfigThreshold { .. }
             | E::ConfigKeyName { .. }
+            | E::ConfigCompat { .. }
+            | E::CodecNotCompat { .. }
+            | E::TufupConfigRead { .. }
+            | E::TufupConfigParse { .. }
+            | E::TufupFolderMissing { .. }
+            | E::TufupBinaryDiff { .. }
             | E::AppName(_)
             | E::ExpiryOutOfRange { .. } => ErrorKind::Config,
             E::ConfigExists { .. }
             | E::RepositoryNotEmpty { .. }
             | E::KeyExists { .. }
             | E::TargetConflict { .. }
-            | E::NotRegularFile { .. } => ErrorKind::AlreadyExists,
+            | E::NotRegularFile { .. }
+            | E::ImportConfigExists { .. } => ErrorKind::AlreadyExists,
             E::PassphraseRead { .. }
             | E::PassphraseEmpty { .. }
             | E::PassphraseMissing { .. }
             | E::PassphraseWrong { .. }
-            | E::EncryptNeedsPassphrase => ErrorKind::Passphrase,
+            | E::EncryptNeedsPassphrase
+            | E::TufupPassphraseWrong { .. } => ErrorKind::Passphrase,
             E::KeyRead { .. }
             | E::KeyInvalid { .. }
             | E::KeyId { .. }
@@ -777,7 +908,10 @@ impl Error {
             | E::KeyNotListed { .. }
             | E::TooFewKeys { .. }
             | E::TooFewRootKeys { .. }
-            | E::Sign { .. } => ErrorKind::Key,
+            | E::Sign { .. }
+            | E::TufupKeyMissing { .. }
+            | E::TufupKeyFormat { .. }
+            | E::TufupKeyNotInRoot { .. } => ErrorKind::Key,
             E::NotARepository { .. }
             | E::NoMetadataFolder { .. }
             | E::MetadataRead { .. }
@@ -803,7 +937,7 @@ impl Error {
             | E::PreviousTarMismatch { .. } => ErrorKind::TargetMismatch,
             E::Locked { .. } => ErrorKind::Locked,
             E::VerifyFailed { .. } => ErrorKind::VerifyFailed,
-            E::ExpiringSoon { .. } => ErrorKind::Expiring,
+            E::ExpiringSoon { .. } | E::TufupExpired { .. } => ErrorKind::Expiring,
             E::Io { .. } | E::Bind { .. } | E::Runtime(_) => ErrorKind::Io,
             E::Compress(source) => match **source {
                 ArchiveError::Io { .. } | ArchiveError::Stream { .. } => ErrorKind::Io,

@@ -74,6 +74,11 @@ impl Passphrase {
     pub fn is_set(&self) -> bool {
         self.0.is_some()
     }
+
+    /// The passphrase's bytes, if one was given.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        self.0.as_deref()
+    }
 }
 
 /// A loaded private key ready to sign, with its TUF key and key id.
@@ -177,25 +182,36 @@ pub fn plain_der(path: &Path, bytes: &[u8], passphrase: &Passphrase) -> Result<V
     Ok(doc.as_bytes().to_vec())
 }
 
-/// Loads key `name` from `keystore`.
+/// Loads key `name` from `keystore`: `<name>.der`, or else tufup's key file `<name>`
+/// (securesystemslib's format, [`crate::tufup::keyfile`]) when only that exists.
 ///
 /// # Errors
 /// As [`load_file`].
 pub async fn load(keystore: &Path, name: &str, passphrase: &Passphrase) -> Result<Signer> {
-    load_file(&key_path(keystore, name), name, passphrase).await
+    let der = key_path(keystore, name);
+    let tufup = keystore.join(name);
+    if !der.exists() && tufup.is_file() {
+        return load_file(&tufup, name, passphrase).await;
+    }
+    load_file(&der, name, passphrase).await
 }
 
-/// Loads the key in `path` (plain or encrypted PKCS#8), naming it `name`.
+/// Loads the key in `path` (plain or encrypted PKCS#8, or a tufup key file), naming it `name`.
 ///
 /// # Errors
-/// [`Error::KeyRead`] (a missing key file), the passphrase errors of [`plain_der`],
-/// [`Error::KeyInvalid`] (not an ed25519/RSA/ECDSA PKCS#8 key), [`Error::KeyId`].
+/// [`Error::KeyRead`] (a missing key file), the passphrase errors of [`plain_der`] and
+/// [`crate::tufup::keyfile::decode`], [`Error::KeyInvalid`] (not an ed25519/RSA/ECDSA PKCS#8
+/// key), [`Error::TufupKeyFormat`], [`Error::KeyId`].
 pub async fn load_file(path: &Path, name: &str, passphrase: &Passphrase) -> Result<Signer> {
     let bytes = std::fs::read(path).map_err(|source| Error::KeyRead {
         path: path.to_path_buf(),
         source,
     })?;
-    let der = plain_der(path, &bytes, passphrase)?;
+    let der = if crate::tufup::keyfile::looks_like(&bytes) {
+        crate::tufup::keyfile::decode(path, &bytes, passphrase)?.pkcs8(path)?
+    } else {
+        plain_der(path, &bytes, passphrase)?
+    };
     let pair = parse_keypair(&der).map_err(|e| Error::KeyInvalid {
         path: path.to_path_buf(),
         source: Box::new(e),

@@ -50,6 +50,7 @@ pub mod keys;
 pub mod lifetime;
 mod progress;
 pub mod repo;
+pub mod tufup;
 
 pub use commands::{Ctx, RepoLock};
 pub use config::Config;

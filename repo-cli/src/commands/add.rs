@@ -126,6 +126,9 @@ pub async fn run(ctx: &Ctx, args: AddArgs) -> Result<AddOutcome> {
         },
     };
     let codec = args.codec.unwrap_or(ctx.config.codec);
+    if ctx.config.compat == Some(crate::config::Compat::Tufup) && codec != Codec::Bsdiff4 {
+        return Err(Error::CodecNotCompat { codec });
+    }
     let app = ctx.config.app_name.clone();
     let state = State::load(&ctx.layout)?;
     if let Some(latest) = state.latest_version(&app)

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::keys::{Passphrase, Signer};
 use crate::lifetime::Lifetime;
 use crate::repo::sign::{
-    SPEC_VERSION, build_snapshot, build_timestamp, expiry, sign_role, sign_with, signers_for,
+    SPEC_VERSION, build_snapshot, build_timestamp, expiry, sign_as, sign_role, signers_for,
 };
 use crate::repo::txn::Staging;
 use crate::repo::{Layout, role_file};
@@ -173,7 +173,7 @@ async fn publish_initial(config: &Config, layout: &Layout, signers: &[Signer]) -
     let consistent = root.consistent_snapshot;
     let one = NonZeroU64::MIN;
     let mut staging = Staging::new(layout)?;
-    let root_file = sign_with(
+    let root_file = sign_as(
         root.clone(),
         &signers_for(&root, RoleType::Root, signers),
         &[],

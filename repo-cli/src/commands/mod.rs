@@ -12,6 +12,7 @@
 
 pub mod add;
 pub mod expiry;
+pub mod import_tufup;
 pub mod init;
 pub mod keys;
 pub mod publish;

@@ -20,7 +20,7 @@ use super::{Chain, Ctx, resign};
 use crate::error::{Error, Result};
 use crate::keys::Signer;
 use crate::lifetime::Lifetime;
-use crate::repo::sign::{SignedFile, bump, expiry, sign_with, signers_for};
+use crate::repo::sign::{RootSigner, SignedFile, bump, expiry, root_key_id, sign_as, signers_for};
 use crate::repo::txn::Staging;
 use crate::repo::{Loaded, State};
 
@@ -204,7 +204,7 @@ pub async fn stage_root(
             all.push(k);
         }
     }
-    let file = sign_with(new_root.clone(), &all, keep).await?;
+    let file = sign_as(new_root.clone(), &all, keep).await?;
     staging.add_metadata(&format!("{}.root.json", new_root.version), &file.bytes)?;
     staging.add_metadata("root.json", &file.bytes)?;
     Ok(file)
@@ -215,16 +215,21 @@ async fn add_signature(
     state: &State,
     root: &Root,
     role: RoleArg,
-    extra: &Signer,
+    extra: &crate::keys::Signer,
     staging: &mut Staging,
 ) -> Result<()> {
-    let listed = root
-        .roles
-        .get(&role.role_type())
-        .is_some_and(|k| k.keyids.contains(&extra.key_id));
-    if !listed {
+    let listed = root_key_id(root, &extra.key).filter(|id| {
+        root.roles
+            .get(&role.role_type())
+            .is_some_and(|k| k.keyids.contains(id))
+    });
+    let Some(key_id) = listed else {
         return Err(Error::KeyNotListed { role: role.name() });
-    }
+    };
+    let extra = RootSigner {
+        key_id,
+        signer: extra,
+    };
     match role {
         RoleArg::Root => {
             let file = add_to(&state.root, extra).await?;
@@ -280,14 +285,14 @@ async fn add_signature(
 
 async fn add_to<T: Role + serde::Serialize + Clone>(
     loaded: &Loaded<T>,
-    extra: &Signer,
+    extra: RootSigner<'_>,
 ) -> Result<SignedFile<T>> {
     let Signed { signed, signatures } = loaded.signed.clone();
     let mut keep: Vec<_> = signatures
         .into_iter()
-        .filter(|s| s.keyid != extra.key_id)
+        .filter(|s| &s.keyid != extra.key_id)
         .collect();
-    let file = sign_with(signed, &[extra], &[]).await?;
+    let file = sign_as(signed, &[extra], &[]).await?;
     let mut sigs = std::mem::take(&mut keep);
     sigs.extend(file.signed.signatures);
     SignedFile::from_signed(Signed {

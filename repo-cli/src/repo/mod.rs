@@ -53,12 +53,20 @@ pub struct Loaded<T> {
 }
 
 fn read_json<T: DeserializeOwned>(dir: &Path, file_name: &str) -> Result<Loaded<T>> {
+    read_with(dir, file_name, |bytes| serde_json::from_slice(bytes))
+}
+
+fn read_with<T>(
+    dir: &Path,
+    file_name: &str,
+    parse: impl FnOnce(&[u8]) -> serde_json::Result<Signed<T>>,
+) -> Result<Loaded<T>> {
     let path = dir.join(file_name);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(source) => return Err(Error::MetadataRead { path, source }),
     };
-    let signed = match serde_json::from_slice(&bytes) {
+    let signed = match parse(&bytes) {
         Ok(s) => s,
         Err(source) => return Err(Error::MetadataParse { path, source }),
     };
@@ -67,6 +75,30 @@ fn read_json<T: DeserializeOwned>(dir: &Path, file_name: &str) -> Result<Loaded<
         bytes,
         file_name: file_name.to_owned(),
     })
+}
+
+/// Parses a root file keeping its key ids as written. tough's `Root` deserialiser refuses a key
+/// id that is not the sha256 of the key's canonical JSON, which the key ids of tufup (legacy
+/// securesystemslib ids, computed over fields the file does not hold) are not; the TUF
+/// specification treats key ids as opaque, so the keys map is read on its own, unchecked.
+/// Signing looks keys up by their public half ([`sign::signers_for`]), never by a computed id.
+///
+/// # Errors
+/// The JSON error when the bytes are not a signed root.
+pub fn parse_root(bytes: &[u8]) -> serde_json::Result<Signed<Root>> {
+    use std::collections::HashMap;
+    use tough::schema::decoded::{Decoded, Hex};
+    use tough::schema::key::Key;
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)?;
+    let keys = value
+        .get_mut("signed")
+        .and_then(|s| s.get_mut("keys"))
+        .map(|k| std::mem::replace(k, serde_json::Value::Object(Default::default())));
+    let mut root: Signed<Root> = serde_json::from_value(value)?;
+    if let Some(keys) = keys {
+        root.signed.keys = serde_json::from_value::<HashMap<Decoded<Hex>, Key>>(keys)?;
+    }
+    Ok(root)
 }
 
 /// The current top-level metadata of a repository, as published.
@@ -137,7 +169,8 @@ impl State {
                 metadata: layout.metadata.clone(),
             });
         };
-        let root: Loaded<Root> = read_json(&layout.metadata, &format!("{n}.root.json"))?;
+        let root: Loaded<Root> =
+            read_with(&layout.metadata, &format!("{n}.root.json"), parse_root)?;
         let consistent = root.signed.signed.consistent_snapshot;
         let timestamp: Loaded<Timestamp> = read_json(&layout.metadata, "timestamp.json")?;
         let snap_v = timestamp

@@ -11,6 +11,8 @@ use std::num::NonZeroU64;
 
 use aws_lc_rs::rand::SystemRandom;
 use serde::Serialize;
+use tough::schema::decoded::{Decoded, Hex};
+use tough::schema::key::Key;
 use tough::schema::{
     Hashes, Metafile, Role, RoleType, Root, Signature, Signed, Snapshot, Timestamp,
 };
@@ -80,14 +82,65 @@ pub fn metafile(bytes: &[u8], version: NonZeroU64) -> Metafile {
     }
 }
 
-/// Signs `role` with every signer in `signers` (each once, by key id) and appends `keep`
-/// signatures whose key ids are not already present.
+/// A keystore key as a root names it: the signer and the key id that root gives its public key
+/// (what every signature by it must carry, whatever id the key's own encoding hashes to).
+#[derive(Clone, Copy, Debug)]
+pub struct RootSigner<'a> {
+    /// The key id, as the root's `keys` map spells it.
+    pub key_id: &'a Decoded<Hex>,
+    /// The keystore key.
+    pub signer: &'a Signer,
+}
+
+/// The public half of a key, with its algorithm: equal for the same key written with other
+/// extra fields (`keyid_hash_algorithms`) or another key id.
+fn public_half(key: &Key) -> (u8, &[u8]) {
+    match key {
+        Key::Rsa { keyval, .. } => (0, &keyval.public),
+        Key::Ed25519 { keyval, .. } => (1, &keyval.public),
+        Key::Ecdsa { keyval, .. } | Key::EcdsaOld { keyval, .. } => (2, &keyval.public),
+    }
+}
+
+/// The key id `root` gives `key` (looked up by its public half in the root's `keys`), if the
+/// root holds it.
+pub fn root_key_id<'a>(root: &'a Root, key: &Key) -> Option<&'a Decoded<Hex>> {
+    let wanted = public_half(key);
+    root.keys
+        .iter()
+        .find(|(_, k)| public_half(k) == wanted)
+        .map(|(id, _)| id)
+}
+
+/// Signs `role` with every signer in `signers` under the key id its own encoding hashes to
+/// (each once) and appends `keep` signatures whose key ids are not already present. Roles a
+/// root's keys sign use [`sign_as`] with [`signers_for`] instead.
 ///
 /// # Errors
-/// [`Error::Sign`], or [`Error::CanonicalForm`] (a bug).
+/// As [`sign_as`].
 pub async fn sign_with<T: Role + Serialize>(
     role: T,
     signers: &[&Signer],
+    keep: &[Signature],
+) -> Result<SignedFile<T>> {
+    let as_own: Vec<RootSigner<'_>> = signers
+        .iter()
+        .map(|signer| RootSigner {
+            key_id: &signer.key_id,
+            signer,
+        })
+        .collect();
+    sign_as(role, &as_own, keep).await
+}
+
+/// Signs `role` with every signer in `signers`, each once under the key id given with it, and
+/// appends `keep` signatures whose key ids are not already present.
+///
+/// # Errors
+/// [`Error::Sign`], or [`Error::CanonicalForm`] (a bug).
+pub async fn sign_as<T: Role + Serialize>(
+    role: T,
+    signers: &[RootSigner<'_>],
     keep: &[Signature],
 ) -> Result<SignedFile<T>> {
     let data = role.canonical_form().map_err(|e| Error::CanonicalForm {
@@ -97,16 +150,17 @@ pub async fn sign_with<T: Role + Serialize>(
     let rng = SystemRandom::new();
     let mut signatures: Vec<Signature> = Vec::new();
     for s in signers {
-        if signatures.iter().any(|x| x.keyid == s.key_id) {
+        if signatures.iter().any(|x| &x.keyid == s.key_id) {
             continue;
         }
         let sig = s
+            .signer
             .sign
             .sign(&data, &rng)
             .await
             .map_err(|source| Error::Sign {
                 role: T::TYPE.to_string(),
-                key: s.name.clone(),
+                key: s.signer.name.clone(),
                 source,
             })?;
         signatures.push(Signature {
@@ -125,14 +179,24 @@ pub async fn sign_with<T: Role + Serialize>(
     })
 }
 
-/// The signers whose key `root` lists for `role`.
-pub fn signers_for<'a>(root: &Root, role: RoleType, signers: &'a [Signer]) -> Vec<&'a Signer> {
+/// The signers whose key `root` lists for `role`, each with the id `root` gives it
+/// ([`root_key_id`]).
+pub fn signers_for<'a>(
+    root: &'a Root,
+    role: RoleType,
+    signers: &'a [Signer],
+) -> Vec<RootSigner<'a>> {
     let Some(keys) = root.roles.get(&role) else {
         return Vec::new();
     };
     signers
         .iter()
-        .filter(|s| keys.keyids.contains(&s.key_id))
+        .filter_map(|signer| {
+            let key_id = root_key_id(root, &signer.key)?;
+            keys.keyids
+                .contains(key_id)
+                .then_some(RootSigner { key_id, signer })
+        })
         .collect()
 }
 
@@ -155,7 +219,7 @@ pub async fn sign_role<T: Role + Serialize>(
             available: usable.len(),
         });
     }
-    sign_with(role, &usable, &[]).await
+    sign_as(role, &usable, &[]).await
 }
 
 /// A new snapshot (version `version`, expiring `expires`) listing `targets_meta`.

@@ -817,6 +817,7 @@ fn a_rebuild_leaves_out_kept_paths_and_everything_below_them() {
     let rebuild = tufd_core::archive::Rebuild {
         modes: None,
         exclude: &exclude,
+        only: None,
     };
     let rebuilt =
         tufd_core::archive::write_tar_with(&installed, rebuild, &mut std::io::sink(), &mut |_| {})
@@ -826,4 +827,30 @@ fn a_rebuild_leaves_out_kept_paths_and_everything_below_them() {
         tufd_core::archive::tar_digest_of_folder(&installed).unwrap(),
         signed
     );
+}
+
+#[test]
+fn a_rebuild_from_the_release_entries_leaves_added_files_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let release = dir.path().join("release");
+    fs::create_dir_all(release.join("bin")).unwrap();
+    fs::write(release.join("bin/app"), b"app").unwrap();
+    let signed = tufd_core::archive::tar_digest_of_folder(&release).unwrap();
+    let installed = dir.path().join("installed");
+    fs::create_dir_all(installed.join("bin")).unwrap();
+    fs::write(installed.join("bin/app"), b"app").unwrap();
+    fs::write(installed.join("bin/crash.dmp"), b"added by the app").unwrap();
+    fs::create_dir_all(installed.join("cache")).unwrap();
+    fs::write(installed.join("notes.txt"), b"added by the user").unwrap();
+    let only: std::collections::HashSet<String> =
+        ["bin", "bin/app"].into_iter().map(str::to_owned).collect();
+    let rebuild = tufd_core::archive::Rebuild {
+        modes: None,
+        exclude: &[],
+        only: Some(&only),
+    };
+    let rebuilt =
+        tufd_core::archive::write_tar_with(&installed, rebuild, &mut std::io::sink(), &mut |_| {})
+            .unwrap();
+    assert_eq!(rebuilt, signed);
 }

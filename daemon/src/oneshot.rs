@@ -82,6 +82,19 @@ pub async fn status(engine: &Engine, json: bool) -> Result<(), DaemonError> {
             "installed {} ({})",
             status.current, status.state
         ))?;
+        if !status.kept.is_empty() {
+            print_line(format_args!(
+                "kept across updates: {}",
+                status.kept.join(", ")
+            ))?;
+        }
+        if !status.left_behind.is_empty() {
+            print_line(format_args!(
+                "not part of {}, moved to the backup (deleted at the next update): {}",
+                status.current,
+                status.left_behind.join(", ")
+            ))?;
+        }
         match &status.managed {
             Some(managed) => print_line(format_args!("updates are managed: {managed}")),
             None => Ok(()),

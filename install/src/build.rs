@@ -208,9 +208,13 @@ pub fn base_tar(layout: &DataLayout, base: &BaseSource) -> Result<PathBuf, Build
     tufd_core::faults::point("patch.before-base-rebuild");
     let tmp = tempfile::NamedTempFile::new_in(&cache).map_err(io_err(&cache))?;
     let mut out = BufWriter::new(tmp.as_file());
+    // The entries recorded when tufd installed this version: what else sits in the install
+    // folder is not part of the release.
+    let only = crate::release::files(layout, &base.installed.to_string());
     let rebuild = archive::Rebuild {
         modes: base.signed_modes.as_ref(),
         exclude: &base.exclude,
+        only: only.as_ref(),
     };
     let written = archive::write_tar_with(&base.install_dir, rebuild, &mut out, &mut |_| {});
     let digest = written.map_err(|e| BuildError::BaseUnavailable {

@@ -44,6 +44,12 @@ impl DataLayout {
         self.cache().join(format!("{app}-{version}.tar"))
     }
 
+    /// `installed/`: the record of the installed release (its entries, what its install moved
+    /// aside and kept; [`crate::release`]).
+    pub fn installed(&self) -> PathBuf {
+        self.root.join("installed")
+    }
+
     /// `downloads/`: `.part` files and finished targets.
     pub fn downloads(&self) -> PathBuf {
         self.root.join("downloads")

@@ -12,6 +12,8 @@
 //!   that clear read-only attributes and closed folder modes first.
 //! - [`process`]: running a program under a deadline (plan `run` steps, the health command).
 //! - [`preflight`]: checks before a download (writable folders, free space, no install running).
+//! - [`release`]: the record of the installed release (its entries, what its install moved
+//!   aside or kept), for `status` and the base tar rebuild.
 //! - [`layout`]: the data folder's paths; [`settings`]: what the install side knows of the app.
 //! - [`sys`]: the per-OS calls (modes, owners, folder sync, process wait).
 //! - [`error`]: [`InstallError`], every failure with its typed cause.
@@ -30,6 +32,7 @@ pub mod layout;
 pub mod plan_source;
 pub mod preflight;
 pub mod process;
+pub mod release;
 pub mod rollback;
 pub mod settings;
 pub mod stage;

@@ -171,6 +171,25 @@ pub fn install_context(
     })
 }
 
+/// Records the release just installed ([`crate::release`]): its entries (the staging tree as
+/// the plan found it), `left_behind` and the kept paths the old version had. A failure is
+/// logged, not returned: the install is done, and without a record the next base tar is rebuilt
+/// from the whole install folder as before.
+fn record_release(job: &InstallJob, ctx: &InstallContext, left_behind: Vec<String>) {
+    let kept = tufd_core::install_plan::native::kept_paths(&ctx.settings)
+        .into_iter()
+        .filter(|k| ctx.installed_files.binary_search(k).is_ok())
+        .collect();
+    let summary = crate::release::Summary {
+        version: job.to.to_string(),
+        left_behind,
+        kept,
+    };
+    if let Err((path, error)) = crate::release::record(&job.layout, &ctx.staging_files, &summary) {
+        tracing::warn!(path = %path.display(), %error, "could not record the installed release");
+    }
+}
+
 /// What [`install_blocking`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InstallRun {
@@ -207,7 +226,12 @@ pub fn install_blocking(
         hook = source.has_hook(),
         "install plan ready"
     );
-    let left = tufd_core::install_plan::native::left_behind(&ctx);
+    let mut left = tufd_core::install_plan::native::left_behind(&ctx);
+    // Entries of the old release that the new one dropped are the publisher's, not added
+    // files: told apart when tufd recorded the old release.
+    if let Some(old) = crate::release::files(&job.layout, &job.from.to_string()) {
+        left.retain(|entry| !old.contains(entry));
+    }
     if !left.is_empty() && !source.has_hook() {
         tracing::warn!(
             entries = %left.join(", "),
@@ -244,6 +268,7 @@ pub fn install_blocking(
         tracing::warn!(%failure, "installed, but a step after the relaunch failed");
     }
     tracing::info!(from = %job.from, to = %job.to, install = %job.install_dir.display(), "installed");
+    record_release(job, &ctx, if source.has_hook() { Vec::new() } else { left });
     Ok(InstallRun::Ran {
         relaunched: executed.relaunched,
     })

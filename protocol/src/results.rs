@@ -22,6 +22,15 @@ pub struct Status {
     /// and where it is (`updates disabled by /etc/tufd/demo.toml`), or why it could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed: Option<String>,
+    /// Top-level entries that were in the install folder, are not part of the installed
+    /// version and were not kept: the update that installed it moved them to the backup with
+    /// the old version, and the next update deletes them. Empty when none (or the installed
+    /// version was not installed by tufd).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_behind: Vec<String>,
+    /// The kept paths (`--keep`) the update that installed this version carried over.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
 }
 
 /// Result of `check`, the `update-available` notification's params and `tufd check --json`'s
@@ -132,9 +141,19 @@ mod tests {
             latest: None,
             pending: None,
             managed: None,
+            left_behind: Vec::new(),
+            kept: Vec::new(),
         };
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v, json!({"state": "idle", "current": "1.0"}));
+        assert_eq!(serde_json::from_value::<Status>(v).unwrap(), s);
+        let s = Status {
+            left_behind: vec!["notes.txt".into()],
+            kept: vec!["settings.ini".into()],
+            ..s
+        };
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["left_behind"], json!(["notes.txt"]));
         assert_eq!(serde_json::from_value::<Status>(v).unwrap(), s);
     }
 

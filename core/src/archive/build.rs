@@ -21,6 +21,7 @@
 //! read-only); a client there rebuilds an installed version's tar with the modes signed with
 //! its archive instead ([`write_tar_with`], [`super::modes`]).
 
+use std::collections::HashSet;
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -126,6 +127,10 @@ pub struct Rebuild<'a> {
     /// what the app writes into its install folder and tufd carries across updates
     /// (`--keep`), which is not part of any release.
     pub exclude: &'a [String],
+    /// The release's own entries (relative, `/`-separated, no trailing `/`), as recorded when
+    /// it was installed: members not listed are left out, so files added to the install folder
+    /// since do not change the tar. `None`: every member not excluded.
+    pub only: Option<&'a HashSet<String>>,
 }
 
 /// As [`write_tar`], reading the folder as `rebuild` says: how the daemon rebuilds the base
@@ -142,6 +147,9 @@ pub fn write_tar_with(
     let mut members = list_bundle(bundle)?;
     let excluded = |name: &str| {
         let name = name.trim_end_matches('/');
+        if rebuild.only.is_some_and(|only| !only.contains(name)) {
+            return true;
+        }
         rebuild.exclude.iter().any(|path| {
             name == path
                 || name

@@ -236,6 +236,10 @@ impl SupervisorState {
     }
 
     fn status(&self) -> Status {
+        // One small file (`installed/summary.json`), read when asked.
+        let installed =
+            tufd_install::release::summary(&self.config.layout(), &self.current.to_string())
+                .unwrap_or_default();
         Status {
             state: self.phase,
             current: self.current.to_string(),
@@ -247,6 +251,8 @@ impl SupervisorState {
                 .map(|v| v.to_string()),
             pending: self.staged.as_ref().map(|s| s.version.to_string()),
             managed: self.config.admin.describe(),
+            left_behind: installed.left_behind,
+            kept: installed.kept,
         }
     }
 

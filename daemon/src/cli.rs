@@ -137,10 +137,17 @@ pub struct Flags {
     /// Base URL of the targets: http://, https:// or file:///abs/path/.
     #[arg(long, global = true, value_name = "URL")]
     pub targets_url: Option<String>,
-    /// The `1.root.json` the app ships; used on first run only, then
-    /// `<data-dir>/metadata/root.json`.
+    /// The `1.root.json` the app ships (or any later trusted root, e.g. a tufup client's
+    /// `root.json`); used on first run only, then `<data-dir>/metadata/root.json`.
     #[arg(long, global = true, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
+    /// Taking over a tufup install: the tufup client's target folder (its `target_dir`, holding
+    /// `<app>-<version>.tar.gz`). With an empty data folder, the cached archive of the installed
+    /// version is checked against the signed metadata (the archive's hash, or the signed
+    /// `tar_hash` of the patch that produced it) and used as the patch base; otherwise the full
+    /// archive is fetched and the log says why.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub tufup_cache: Option<PathBuf>,
     /// Update channel: stable, rc, beta, alpha or dev. Default stable.
     #[arg(long, global = true, value_name = "CHANNEL")]
     pub channel: Option<String>,
@@ -270,6 +277,21 @@ mod tests {
         assert!(flags.auto_install);
         assert_eq!(flags.log_format, Some(LogFormat::Json));
         assert!(toml::from_str::<Flags>("no-such-key = 1").is_err());
+    }
+
+    #[test]
+    fn tufup_takeover_settings_in_the_file_and_as_flags() {
+        let flags: Flags = toml::from_str(
+            "trusted-root = \"update_cache/metadata/root.json\"\n\
+             tufup-cache = \"update_cache/targets\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            flags.tufup_cache,
+            Some(PathBuf::from("update_cache/targets"))
+        );
+        let cli = Cli::try_parse_from(["tufd", "check", "--tufup-cache", "/c/targets"]).unwrap();
+        assert_eq!(cli.flags.tufup_cache, Some(PathBuf::from("/c/targets")));
     }
 
     #[test]

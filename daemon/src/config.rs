@@ -162,6 +162,7 @@ fn anchor(mut flags: Flags, base: &Path) -> Flags {
     flags.install_dir = absolute(base, flags.install_dir);
     flags.data_dir = absolute(base, flags.data_dir);
     flags.trusted_root = absolute(base, flags.trusted_root);
+    flags.tufup_cache = absolute(base, flags.tufup_cache);
     flags.hook = absolute(base, flags.hook);
     flags.log_file = absolute(base, flags.log_file);
     flags
@@ -178,6 +179,7 @@ fn overlay(under: Flags, over: Flags) -> Flags {
         metadata_url: over.metadata_url.or(under.metadata_url),
         targets_url: over.targets_url.or(under.targets_url),
         trusted_root: over.trusted_root.or(under.trusted_root),
+        tufup_cache: over.tufup_cache.or(under.tufup_cache),
         channel: over.channel.or(under.channel),
         poll_interval: over.poll_interval.or(under.poll_interval),
         hook: over.hook.or(under.hook),
@@ -302,6 +304,7 @@ pub fn resolve(flags: &Flags) -> Result<ValidConfig, ConfigError> {
         config.relaunch = Some(relaunch.split_whitespace().map(str::to_owned).collect());
     }
     config.app_pid = flags.app_pid;
+    config.tufup_cache = flags.tufup_cache;
     config.auto_install = flags.auto_install;
     let policy_path = flags
         .admin_policy

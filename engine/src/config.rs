@@ -121,6 +121,12 @@ pub struct EngineConfig {
     /// An administrator's policy for this app on this machine (a file outside the app); it wins
     /// over the app's own flags. None by default.
     pub admin: AdminPolicy,
+    /// The target folder of a tufup client this install was updated with (absolute;
+    /// `--tufup-cache`): when the data folder holds no base tar of the installed version and
+    /// the repository signs no tar digest to rebuild one, the tufup client's cached
+    /// `<app>-<version>.tar.gz` is verified against the signed metadata and becomes the patch
+    /// base (`supervisor::tufup_cache`). `None` by default.
+    pub tufup_cache: Option<PathBuf>,
 }
 
 /// An administrator's policy for one app on one machine, read by the daemon from a file outside
@@ -288,6 +294,7 @@ impl EngineConfig {
             handoff_args: None,
             network_timeout: TransportSettings::default().request_deadline,
             admin: AdminPolicy::default(),
+            tufup_cache: None,
         }
     }
 
@@ -310,7 +317,10 @@ impl EngineConfig {
             ("install dir", &self.install_dir),
             ("data dir", &self.data_dir),
             ("trusted root", &self.trusted_root),
-        ] {
+        ]
+        .into_iter()
+        .chain(self.tufup_cache.iter().map(|dir| ("tufup cache", dir)))
+        {
             if !path.is_absolute() {
                 return Err(ConfigError::NotAbsolute {
                     what,

@@ -26,6 +26,7 @@ mod object_storage;
 mod resume;
 mod sidecar;
 mod tufup_repo;
+mod tufup_takeover;
 mod update_flow;
 mod watch;
 mod windows;

@@ -16,20 +16,18 @@
 //!    the 2.1rc1 *archive* but applies every patch up to 2.1); nginx's access log shows the two
 //!    patches and no archive.
 //!
-//! tufup comes from a Python venv: `TUFD_TUFUP_PYTHON` (`scripts/test.sh` creates
-//! `.venv-tufup/`), else `<workspace>/bench/.venv/tufup/bin/python` (`bench/run.sh` creates it;
-//! or `python3 -m venv V && V/bin/pip install 'tufup==0.10.*'`). Without one the test is skipped
-//! with a message, unless `TUFD_REQUIRE_TUFUP=1` makes that a failure.
+//! tufup comes from a Python venv (`tufd_tests::support::tufup`); without one the test is
+//! skipped with a message, unless `TUFD_REQUIRE_TUFUP=1` makes that a failure.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use tufd_tests::support::bins;
 use tufd_tests::support::copy_tree;
 use tufd_tests::support::daemon::{Client, DAEMON_TIMEOUT, VersionSource};
 use tufd_tests::support::nginx::Nginx;
 use tufd_tests::support::process::run;
 use tufd_tests::support::tree::{assert_same_tree, sha256_hex};
+use tufd_tests::support::tufup;
 
 /// Publishes releases 1.0, 1.1, 2.0 (required), a root key rotation, 2.1rc1 and 2.1 of app
 /// `demo` with tufup's `Repository` into `<work>/repository` (bundles in `<work>/bundles/<v>`),
@@ -88,35 +86,6 @@ for key_id, key in roots[1]["signed"]["keys"].items():
 print("legacy")
 "##;
 
-/// The Python with tufup 0.10, or `None` (after a message) when there is none.
-fn tufup_python() -> Option<PathBuf> {
-    let python = std::env::var_os("TUFD_TUFUP_PYTHON").map_or_else(
-        || bins::workspace_root().join("bench/.venv/tufup/bin/python"),
-        PathBuf::from,
-    );
-    let version = Command::new(&python)
-        .args([
-            "-c",
-            "import importlib.metadata as m; print(m.version('tufup'))",
-        ])
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned());
-    match version {
-        Some(v) if v.starts_with("0.10") => Some(python),
-        other => {
-            let why = format!(
-                "no tufup 0.10 in {} (found {other:?}); set TUFD_TUFUP_PYTHON",
-                python.display()
-            );
-            assert!(std::env::var_os("TUFD_REQUIRE_TUFUP").is_none(), "{why}");
-            eprintln!("skipped: {why}");
-            None
-        }
-    }
-}
-
 /// The signed `custom` of target `name` in the published `targets.json`.
 fn custom(repository: &Path, name: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(repository.join("metadata/targets.json")).expect("targets");
@@ -142,7 +111,7 @@ fn assert_cached_tar(client: &Client, repository: &Path, version: &str) {
 
 #[test]
 fn a_tufup_repository_updates_an_install_from_1_0_to_2_0_in_full_then_to_2_1_by_patches() {
-    let Some(python) = tufup_python() else {
+    let Some(python) = tufup::python() else {
         return;
     };
     let work = tempfile::Builder::new()

@@ -4,8 +4,8 @@
 //! [`repo`] publishes them with `tufd-repo`, [`fixture`] sets up a scenario (bundles + published
 //! releases + a copied install), [`nginx`] serves a repository and reads its access
 //! log, [`daemon`] runs the one-shot `tufd` commands, [`sidecar`] speaks JSON-RPC to
-//! `tufd sidecar`, [`tree`] compares folders, and [`wine`] runs the cross-built `tufd.exe` under
-//! Wine.
+//! `tufd sidecar`, [`tree`] compares folders, [`tufup`] finds a Python with tufup 0.10, and
+//! [`wine`] runs the cross-built `tufd.exe` under Wine.
 
 pub mod apps;
 pub mod bins;
@@ -17,6 +17,7 @@ pub mod process;
 pub mod repo;
 pub mod sidecar;
 pub mod tree;
+pub mod tufup;
 pub mod wine;
 
 use std::path::Path;

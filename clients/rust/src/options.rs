@@ -71,6 +71,12 @@ impl SidecarOptions {
         self.flag("--trusted-root", file)
     }
 
+    /// `--tufup-cache`: the target folder of the tufup client that updated this install until
+    /// now; its cached archive of the installed version, once verified, is the first patch base.
+    pub fn tufup_cache(self, dir: &Path) -> Self {
+        self.flag("--tufup-cache", dir)
+    }
+
     /// `--channel`: `stable` (default), `rc`, `beta`, `alpha` or `dev`.
     pub fn channel(self, channel: &str) -> Self {
         self.flag("--channel", channel)

@@ -28,6 +28,7 @@ use crate::supervisor::fallback::{self, Fallback};
 use crate::supervisor::machine::{Input, Phase};
 use crate::supervisor::persist::RefusedArchive;
 use crate::supervisor::policy::{self, Deferral, Gate};
+use crate::supervisor::tufup_cache;
 use crate::workers::download::DownloadMsg;
 use crate::workers::install::InstallMsg;
 use crate::workers::metadata::MetadataMsg;
@@ -259,6 +260,39 @@ pub fn plan_for(
     })
 }
 
+/// Verifies the tufup client's cached archive of `current` in `dir` and makes it the base tar
+/// (`tufup_cache::adopt`, on a blocking thread); whether it did. When it did not, the reason is
+/// logged as a warning (field `tufup_cache = "refused"`) and the plan stays as it was.
+async fn take_over_tufup_cache(
+    config: &EngineConfig,
+    dir: &std::path::Path,
+    current: &Version,
+    view: &RepoView,
+) -> bool {
+    let (layout, dir, app, current, view) = (
+        config.layout(),
+        dir.to_path_buf(),
+        config.app_name.clone(),
+        current.clone(),
+        view.clone(),
+    );
+    let adopted = tokio::task::spawn_blocking(move || {
+        tufup_cache::adopt(&layout, &dir, &app, &current, &view)
+    })
+    .await;
+    match adopted {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => {
+            tracing::warn!(tufup_cache = "refused", reason = %e, "the tufup client's cached archive is not used as the patch base");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(tufup_cache = "refused", reason = %e, "taking over the tufup client's cache failed");
+            false
+        }
+    }
+}
+
 /// Whether an operation toward `goal` starts with a check: always for `check`; otherwise only
 /// when neither a staged update (`staged_ready`) nor a recent check that found one
 /// (`check_ready`) lets it go on from where the engine stands.
@@ -323,7 +357,13 @@ async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineErro
             call(&metadata, "metadata", MetadataMsg::Refresh).await?
         })
         .await?;
-        let plan = plan_for(&input.config, &input.current, &view, &input.failed_patches);
+        let mut plan = plan_for(&input.config, &input.current, &view, &input.failed_patches);
+        if let Some(dir) = &input.config.tufup_cache
+            && tufup_cache::wants_base(&plan)
+            && take_over_tufup_cache(&input.config, dir, &input.current, &view).await
+        {
+            plan = plan_for(&input.config, &input.current, &view, &input.failed_patches);
+        }
         let report = CheckReport {
             managed: input.config.admin.describe(),
             ..check_report(&input.current, &plan)

@@ -1,0 +1,265 @@
+//! tufd takes over an install that tufup 0.10 kept up to date, without a full download: it starts
+//! from the tufup client's own trusted `root.json` (`--trusted-root`, a root several versions
+//! old by then) and uses the archive tufup cached for the installed version (`--tufup-cache`,
+//! tufup's target folder) as the patch base, once it verified it against the signed metadata.
+//!
+//! The story, all parts real (tufup's repository tool and `Client` from the venv of
+//! `tufd_tests::support::tufup`, nginx on 127.0.0.1):
+//! 1. tufup publishes 1.0, 1.1, a root key rotation (root 2) and 2.0;
+//! 2. tufup's `Client`, installed at 1.0 with the 1.0 archive in its cache and the shipped
+//!    `root.json`, updates to 2.0 through the 1.1 and 2.0 patches: its cache now holds
+//!    `demo-2.0.tar.gz` *re-gzipped* by tufup (other bytes than the published archive, the same
+//!    tar) and its metadata folder the rotated root 2;
+//! 3. tufup publishes another rotation (root 3) and 2.1;
+//! 4. tufd, started on that install with an empty data folder, `--trusted-root` the tufup
+//!    client's `root.json` and `--tufup-cache` its target folder, plans 2.1 through
+//!    `demo-2.1.patch` and updates through it (nginx's access log: that patch, no archive); the
+//!    tree equals the 2.1 bundle and tufd trusts root 3;
+//! 5. the same with a tampered cached archive (one byte of its tar changed, gzipped again): tufd
+//!    does not use it, logs why (`tufup_cache = "refused"`) and updates by the full archive.
+
+use std::path::Path;
+use std::process::Command;
+
+use tufd_tests::support::copy_tree;
+use tufd_tests::support::daemon::{Client, DAEMON_TIMEOUT, VersionSource};
+use tufd_tests::support::nginx::Nginx;
+use tufd_tests::support::process::run;
+use tufd_tests::support::tree::assert_same_tree;
+use tufd_tests::support::tufup;
+
+/// Steps 1–3 in one Python process (tufup keeps its rotated key names in memory): arguments
+/// `<work> <base url>`. Bundles go to `<work>/bundles/<v>`, the repository to
+/// `<work>/repository`, the tufup client's folders to `<work>/tufup-client/{metadata,targets}`,
+/// its install to `<work>/install`, a tampered copy of its cached 2.0 archive to
+/// `<work>/tampered/demo-2.0.tar.gz`. Prints `taken-over-ready` at the end.
+///
+/// Each bundle holds an executable launcher, a text file that changes with the version and a
+/// 256 KiB incompressible blob that does not: archives ~260 KB, patches a few hundred bytes.
+const STORY: &str = r##"
+import gzip, json, os, pathlib, random, shutil, sys, time
+from tufup.client import Client
+from tufup.repo import Keys, Repository
+
+work, base_url = pathlib.Path(sys.argv[1]), sys.argv[2]
+os.chdir(work)  # tufup keeps its config file in the working directory
+keystore = work / "keystore"
+published = work / "repository"
+repo = Repository(app_name="demo", repo_dir=published, keys_dir=keystore)
+repo.initialize()
+blob = random.Random(15).randbytes(256 * 1024)
+
+def release(version):
+    bundle = work / "bundles" / version
+    (bundle / "bin").mkdir(parents=True)
+    (bundle / "lib").mkdir()
+    launcher = bundle / "bin" / "demo"
+    launcher.write_text(f"#!/bin/sh\necho {version}\n")
+    launcher.chmod(0o755)
+    (bundle / "lib" / "blob.bin").write_bytes(blob)
+    (bundle / "app.txt").write_text(f"demo {version}\n" * 200)
+    repo.add_bundle(new_bundle_dir=bundle, new_version=version)
+    repo.publish_changes(private_key_dirs=[keystore])
+
+def rotate(old, new):
+    Keys.create_key_pair(private_key_path=keystore / new, encrypted=False)
+    repo.replace_key(old_key_name=old, new_public_key_path=keystore / f"{new}.pub",
+                     new_private_key_encrypted=False)
+    repo.publish_changes(private_key_dirs=[keystore])
+
+def root_version(path):
+    return json.loads(path.read_text())["signed"]["version"]
+
+# 1.
+release("1.0")
+release("1.1")
+rotate("root", "root2")
+release("2.0")
+
+# 2. The install as tufup's installer left it at 1.0: the bundle, the shipped root, the archive.
+metadata_dir = work / "tufup-client" / "metadata"
+target_dir = work / "tufup-client" / "targets"
+install = work / "install"
+extract = work / "extract"
+for folder in (metadata_dir, target_dir, extract):
+    folder.mkdir(parents=True)
+shutil.copytree(work / "bundles" / "1.0", install, symlinks=True)
+shutil.copy(published / "metadata" / "1.root.json", metadata_dir / "root.json")
+shutil.copy(published / "targets" / "demo-1.0.tar.gz", target_dir)
+
+def install_update(src_dir, dst_dir, **kwargs):
+    shutil.rmtree(dst_dir)
+    shutil.copytree(src_dir, dst_dir, symlinks=True)
+
+client = Client(app_name="demo", app_install_dir=install, current_version="1.0",
+                metadata_dir=metadata_dir, metadata_base_url=base_url + "/metadata/",
+                target_dir=target_dir, target_base_url=base_url + "/targets/",
+                extract_dir=extract)
+# gzip headers carry the time in whole seconds: let a second pass, so that the archive tufup
+# compresses again after patching has other bytes than the published one.
+time.sleep(1.1)
+new = client.check_for_updates()
+assert str(new.version) == "2.0", new
+assert sorted(m.filename for m in client.new_targets) == ["demo-1.1.patch", "demo-2.0.patch"], \
+    client.new_targets
+client.download_and_apply_update(skip_confirmation=True, install=install_update)
+
+cached = (target_dir / "demo-2.0.tar.gz").read_bytes()
+original = (published / "targets" / "demo-2.0.tar.gz").read_bytes()
+assert cached != original, "tufup re-gzips the archive it patched"
+tar = gzip.decompress(cached)
+assert tar == gzip.decompress(original)
+assert root_version(metadata_dir / "root.json") == 2
+
+# A tampered copy: one byte of the tar changed, same length, gzipped again.
+at = tar.index(b"demo 2.0\n")
+evil = tar[:at] + b"evil" + tar[at + 4:]
+assert len(evil) == len(tar) and evil != tar
+(work / "tampered").mkdir()
+(work / "tampered" / "demo-2.0.tar.gz").write_bytes(gzip.compress(evil))
+
+# 3.
+rotate("root2", "root3")
+release("2.1")
+assert root_version(published / "metadata" / "root.json") == 3
+print("taken-over-ready")
+"##;
+
+fn target_len(repository: &Path, name: &str) -> u64 {
+    std::fs::metadata(repository.join("targets").join(name))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .len()
+}
+
+/// The target files fetched (GET) since access-log entry `since`.
+fn fetched_since(nginx: &Nginx, since: usize) -> Vec<String> {
+    nginx.access_log()[since..]
+        .iter()
+        .filter(|e| e.is_target() && e.method == "GET")
+        .map(|e| e.file_name().to_owned())
+        .collect()
+}
+
+fn root_version(path: &Path) -> serde_json::Value {
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("root.json")).expect("JSON");
+    root["signed"]["version"].clone()
+}
+
+#[test]
+fn tufd_takes_over_a_tufup_install_through_a_patch_on_tufups_cached_archive() {
+    let Some(python) = tufup::python() else {
+        return;
+    };
+    let work = tempfile::Builder::new()
+        .prefix("tufd-takeover-")
+        .tempdir()
+        .expect("tempdir");
+    let repository = work.path().join("repository");
+    std::fs::create_dir_all(&repository).expect("repository folder");
+    let nginx = Nginx::start(&repository);
+
+    // Steps 1-3.
+    let out = run(
+        Command::new(&python)
+            .args(["-c", STORY])
+            .arg(work.path())
+            .arg(nginx.base_url()),
+        DAEMON_TIMEOUT,
+    );
+    out.assert_success();
+    assert!(out.stdout.contains("taken-over-ready"), "{out}");
+    let bundle = |version: &str| work.path().join("bundles").join(version);
+    let tufup_client = work.path().join("tufup-client");
+    let install = work.path().join("install");
+    // tufup's client went 1.0 -> 2.0 by its patches, never by an archive.
+    let mut by_tufup = fetched_since(&nginx, 0);
+    by_tufup.sort();
+    assert_eq!(
+        by_tufup,
+        ["demo-1.1.patch", "demo-2.0.patch"],
+        "tufup client's target requests"
+    );
+    assert_same_tree(&bundle("2.0"), &install);
+    assert_eq!(root_version(&tufup_client.join("metadata/root.json")), 2);
+
+    // Step 4: tufd from the tufup install, empty data folder.
+    let client = Client {
+        app: "demo".to_owned(),
+        version: VersionSource::Flag("2.0".to_owned()),
+        install_dir: install.clone(),
+        data_dir: work.path().join("data"),
+        metadata_url: nginx.metadata_url(),
+        targets_url: nginx.targets_url(),
+        trusted_root: tufup_client.join("metadata/root.json"),
+        extra: vec![
+            "--tufup-cache".to_owned(),
+            tufup_client.join("targets").display().to_string(),
+        ],
+    };
+    let patch_bytes = target_len(&repository, "demo-2.1.patch");
+    let report = client.check_json();
+    assert_eq!(report["latest"], "2.1", "{report}");
+    assert_eq!(
+        report["plan"]["patches"],
+        serde_json::json!(["demo-2.1.patch"]),
+        "{report}"
+    );
+    assert_eq!(report["plan"]["bytes"], patch_bytes, "{report}");
+    // tufd chained from the tufup client's root 2 to root 3.
+    assert_eq!(root_version(&client.data_dir.join("metadata/root.json")), 3);
+
+    let before = nginx.access_log().len();
+    let out = client.update();
+    out.assert_success();
+    assert_eq!(
+        fetched_since(&nginx, before),
+        ["demo-2.1.patch"],
+        "tufd's target requests"
+    );
+    assert_same_tree(&bundle("2.1"), &install);
+    let mut at_2_1 = client.clone();
+    at_2_1.version = VersionSource::Flag("2.1".to_owned());
+    assert_eq!(at_2_1.check_json()["update_available"], false);
+
+    // Step 5: a tampered cached archive is refused, with the reason logged; the full archive.
+    let install_b = work.path().join("install-b");
+    copy_tree(&bundle("2.0"), &install_b);
+    let mut tampered = client.clone();
+    tampered.install_dir = install_b.clone();
+    tampered.data_dir = work.path().join("data-b");
+    tampered.extra = vec![
+        "--tufup-cache".to_owned(),
+        work.path().join("tampered").display().to_string(),
+        "--log-format".to_owned(),
+        "json".to_owned(),
+    ];
+    let out = tampered.check();
+    out.assert_success();
+    let report: serde_json::Value = serde_json::from_str(out.stdout.trim()).expect("JSON");
+    assert_eq!(report["plan"]["full"], "demo-2.1.tar.gz", "{report}");
+    let refused = out
+        .stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|event| event["fields"]["tufup_cache"] == "refused")
+        .unwrap_or_else(|| panic!("no refusal logged: {out}"));
+    assert_eq!(refused["level"], "WARN", "{refused}");
+    assert!(refused["fields"]["reason"].is_string(), "{refused}");
+    assert!(
+        !tampered.data_dir.join("cache/demo-2.0.tar").exists(),
+        "the tampered tar was kept"
+    );
+    let before = nginx.access_log().len();
+    tampered.update().assert_success();
+    assert_eq!(
+        fetched_since(&nginx, before),
+        ["demo-2.1.tar.gz"],
+        "tampered: target requests"
+    );
+    assert_same_tree(&bundle("2.1"), &install_b);
+    println!(
+        "tufup takeover: 2.0 -> 2.1 by {patch_bytes} B of patch instead of {} B of archive",
+        target_len(&repository, "demo-2.1.tar.gz")
+    );
+}

@@ -3,6 +3,10 @@
 //! Without `--key`: re-signs `ROLE` with a new version and expiry, and the roles that depend on
 //! it: `targets` → targets, snapshot, timestamp; `snapshot` → snapshot, timestamp; `timestamp`
 //! → timestamp only (keeping the snapshot it names); `root` → a new root version (same keys).
+//! A root without consistent snapshots gets them when the config says `consistent_snapshot =
+//! true` (how a repository leaves tufup's layout): every current target is published again
+//! under its hash-prefixed name and targets, snapshot and timestamp are re-signed under
+//! versioned names, in the same atomic publication.
 //! This is what a cron job runs to keep timestamp and snapshot fresh (tufup#36).
 //!
 //! With `--key FILE` (threshold signing, best effort): adds the signature of that key to the
@@ -14,7 +18,7 @@ use std::fmt;
 use std::num::NonZeroU64;
 
 use clap::{Args, ValueEnum};
-use tough::schema::{Role, RoleType, Root, Signed};
+use tough::schema::{Role, RoleType, Root, Signed, Targets};
 
 use super::{Chain, Ctx, resign};
 use crate::error::{Error, Result};
@@ -22,7 +26,7 @@ use crate::keys::Signer;
 use crate::lifetime::Lifetime;
 use crate::repo::sign::{RootSigner, SignedFile, bump, expiry, root_key_id, sign_as, signers_for};
 use crate::repo::txn::Staging;
-use crate::repo::{Loaded, State};
+use crate::repo::{Loaded, State, target_file};
 
 /// A top-level role name on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -137,7 +141,26 @@ pub async fn run(ctx: &Ctx, args: SignArgs) -> Result<SignOutcome> {
                 Some(lifetime) => lifetime,
                 None => Lifetime::days(ctx.days(RoleType::Root)?),
             })?;
+            // Consistent snapshots are switched on (never off) by a new root: the config asks
+            // for them and the current root has none (a repository leaving tufup's layout).
+            let switch = ctx.config.consistent_snapshot && !root.consistent_snapshot;
+            new_root.consistent_snapshot |= switch;
             stage_root(&mut staging, &new_root, &root, &signers, &[]).await?;
+            if switch {
+                stage_consistent_layout(ctx, &state, &mut staging)?;
+                let chain_signers = ctx.signers(Chain::Targets.roles()).await?;
+                resign(
+                    ctx,
+                    &state,
+                    &new_root,
+                    &chain_signers,
+                    &mut staging,
+                    Chain::Targets,
+                    None,
+                    None,
+                )
+                .await?;
+            }
             staging.commit(&ctx.layout)?;
             return Ok(SignOutcome::Root {
                 version: new_root.version,
@@ -164,6 +187,48 @@ pub async fn run(ctx: &Ctx, args: SignArgs) -> Result<SignOutcome> {
         role: args.role,
         timestamp_version: bump(state.timestamp.signed.signed.version),
     })
+}
+
+/// Stages what clients of a root with consistent snapshots fetch and the plain layout lacks:
+/// every current target again as `<sha256>.<name>` (a hard link to the published file, or a
+/// copy), for the top-level targets role and each delegated role the snapshot lists, and each
+/// delegated role's metadata as `<version>.<role>.json`. The caller re-signs targets, snapshot
+/// and timestamp, which are then written under versioned names too. The plain files stay, so
+/// clients still on the previous root keep finding theirs.
+///
+/// # Errors
+/// [`Error::MetadataRead`], [`Error::MetadataParse`] (a delegated role), [`Error::Io`]
+/// (linking or copying a target, staging metadata).
+fn stage_consistent_layout(ctx: &Ctx, state: &State, staging: &mut Staging) -> Result<()> {
+    let mut listings = vec![state.targets.signed.signed.clone()];
+    for (name, meta) in &state.snapshot.signed.signed.meta {
+        if name == "targets.json" {
+            continue;
+        }
+        let path = ctx.layout.metadata.join(name);
+        let bytes = std::fs::read(&path).map_err(|source| Error::MetadataRead {
+            path: path.clone(),
+            source,
+        })?;
+        let role: Signed<Targets> = serde_json::from_slice(&bytes)
+            .map_err(|source| Error::MetadataParse { path, source })?;
+        listings.push(role.signed);
+        staging.add_metadata(&format!("{}.{name}", meta.version), &bytes)?;
+    }
+    let mut n = 0;
+    for listing in &listings {
+        for (name, target) in &listing.targets {
+            let published = ctx.layout.targets.join(name.raw());
+            let hashed = target_file(name.raw(), &hex::encode(&*target.hashes.sha256), true);
+            n += 1;
+            let staged = staging.targets_dir().join(format!("consistent-{n}"));
+            std::fs::hard_link(&published, &staged)
+                .or_else(|_| std::fs::copy(&published, &staged).map(|_| ()))
+                .map_err(Error::io("link", &published))?;
+            staging.add_target(staged, hashed);
+        }
+    }
+    Ok(())
 }
 
 /// Signs `new_root` with the keys `new_root` lists for root and the keys `old_root` lists for

@@ -25,6 +25,7 @@ mod keep;
 mod object_storage;
 mod resume;
 mod sidecar;
+mod tufup_migration;
 mod tufup_repo;
 mod tufup_takeover;
 mod update_flow;

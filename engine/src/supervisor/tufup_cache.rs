@@ -470,6 +470,39 @@ mod tests {
     }
 
     #[test]
+    fn an_archive_downloaded_whole_is_checked_by_its_own_signed_hash() {
+        let tar = b"the 1.0 tar".repeat(100);
+        let gz = gzip(&tar);
+        let dir = tempfile::tempdir().unwrap();
+        let layout = DataLayout::new(&dir.path().join("data"));
+        layout.create_dirs().unwrap();
+        let tufup = dir.path().join("tufup-targets");
+        std::fs::create_dir_all(&tufup).unwrap();
+        std::fs::write(tufup.join("demo-1.0.tar.gz"), &gz).unwrap();
+        // The first release: no patch leads to it, only the archive's own hash vouches for it.
+        let (info, _) = archive("demo-1.0.tar.gz", gz.len() as u64, None);
+        let signed = TargetFile {
+            length: gz.len() as u64,
+            digest: TargetDigest::Sha256(Sha256::digest(&gz)),
+        };
+        let repo = view(vec![(info.clone(), signed)]);
+        let path = adopt(&layout, &tufup, "demo", &v("1.0"), &repo).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), tar);
+        std::fs::remove_file(path).unwrap();
+        // Same length, other bytes: refused.
+        let other = TargetFile {
+            length: gz.len() as u64,
+            digest: TargetDigest::Sha256(Sha256::digest(b"other bytes")),
+        };
+        let repo = view(vec![(info, other)]);
+        assert!(matches!(
+            adopt(&layout, &tufup, "demo", &v("1.0"), &repo),
+            Err(AdoptError::Mismatch { .. })
+        ));
+        assert_eq!(std::fs::read_dir(layout.cache()).unwrap().count(), 0);
+    }
+
+    #[test]
     fn a_tampered_archive_is_refused_and_nothing_is_written() {
         let tar = b"the 2.0 tar".repeat(100);
         let mut evil = tar.clone();

@@ -19,6 +19,7 @@ use tufd_core::archive::{
 const LIMITS: ExtractLimits = ExtractLimits {
     max_total_bytes: 1 << 30,
     max_entries: 100_000,
+    max_path_bytes: 4096,
     windows_names: false,
 };
 
@@ -611,6 +612,7 @@ fn enforces_limits() {
     let limits = ExtractLimits {
         max_total_bytes: 1 << 20,
         max_entries: 4,
+        max_path_bytes: 4096,
         windows_names: false,
     };
     refuses!(many, ArchiveError::TooManyEntries { limit: 4 }, &limits);
@@ -622,6 +624,7 @@ fn enforces_limits() {
     let limits = ExtractLimits {
         max_total_bytes: 1000,
         max_entries: 100,
+        max_path_bytes: 4096,
         windows_names: false,
     };
     refuses!(
@@ -629,6 +632,73 @@ fn enforces_limits() {
         ArchiveError::ContentTooLarge { limit_bytes: 1000 },
         &limits
     );
+}
+
+#[test]
+fn refuses_paths_and_link_targets_over_the_path_limit() {
+    let limits = ExtractLimits {
+        max_path_bytes: 50,
+        ..LIMITS
+    };
+    let name = format!("d/{}", "n".repeat(48));
+    assert_eq!(name.len(), 50);
+    let at_limit = hostile(|b| file(b, &name, b"x"));
+    let tmp = tempfile::tempdir().unwrap();
+    extract_tar(&mut &at_limit[..], &tmp.path().join("dest"), &limits).unwrap();
+
+    let long = hostile(|b| file(b, &format!("{name}x"), b"x"));
+    refuses!(
+        long,
+        ArchiveError::PathTooLong {
+            length: 51,
+            limit: 50,
+            ..
+        },
+        &limits
+    );
+    let target = "t".repeat(60);
+    let link = hostile(|b| {
+        raw_entry(b, b"l", EntryType::Symlink, b"", Some(target.as_bytes()));
+    });
+    refuses!(
+        link,
+        ArchiveError::PathTooLong {
+            length: 60,
+            limit: 50,
+            ..
+        },
+        &limits
+    );
+}
+
+#[test]
+fn a_gnu_long_name_over_the_default_path_limit_is_refused_before_it_is_created() {
+    let limits = ExtractLimits {
+        max_path_bytes: tufd_core::archive::EntryLimits::DEFAULT.max_path_bytes,
+        ..LIMITS
+    };
+    let long = format!("{}/f", "d".repeat(5000));
+    let tar = hostile(|b| {
+        let mut h = Header::new_gnu();
+        h.set_entry_type(EntryType::Regular);
+        h.set_mode(0o644);
+        h.set_size(1);
+        b.append_data(&mut h, &long, &b"x"[..]).unwrap();
+    });
+    let (err, tmp) = extract_err(&tar, &limits);
+    match err {
+        ArchiveError::PathTooLong {
+            entry,
+            length,
+            limit,
+        } => {
+            assert_eq!((length, limit), (5002, 4096));
+            assert!(entry.len() <= 200, "{entry}");
+        }
+        other => panic!("got {other:?}"),
+    }
+    let dest = tmp.path().join("dest");
+    assert!(std::fs::read_dir(&dest).map_or(true, |mut d| d.next().is_none()));
 }
 
 #[test]

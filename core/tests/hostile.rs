@@ -52,6 +52,7 @@ fn limits(v: &Value) -> ExtractLimits {
     ExtractLimits {
         max_total_bytes: v["max_total_bytes"].as_u64().unwrap(),
         max_entries: v["max_entries"].as_u64().unwrap(),
+        max_path_bytes: 4096,
         windows_names: false,
     }
 }

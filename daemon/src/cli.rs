@@ -194,6 +194,14 @@ pub struct Flags {
     /// or drips is given up on with the error kind `timed-out`. Default 60.
     #[arg(long, global = true, value_name = "SECONDS")]
     pub network_timeout: Option<u64>,
+    /// Most entries (files, folders, links) a release's archive may hold; a larger one is
+    /// refused (`install-failed`) before it is installed. Default 1000000.
+    #[arg(long, global = true, value_name = "N")]
+    pub max_archive_entries: Option<u64>,
+    /// Longest path (or symlink target) in a release's archive, in bytes; an archive with a
+    /// longer one is refused (`install-failed`). Default 4096.
+    #[arg(long, global = true, value_name = "BYTES")]
+    pub max_archive_path_bytes: Option<usize>,
     /// The administrator's policy file for this app (default `/etc/tufd/<app>.toml`, on
     /// Windows `%ProgramData%\tufd\<app>.toml`): `disable = true`, `pin = "1.*"`,
     /// `channel = "stable"`. It wins over the app's own flags.

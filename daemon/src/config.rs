@@ -194,6 +194,8 @@ fn overlay(under: Flags, over: Flags) -> Flags {
         relaunch: over.relaunch.or(under.relaunch),
         keep: over.keep.or(under.keep),
         network_timeout: over.network_timeout.or(under.network_timeout),
+        max_archive_entries: over.max_archive_entries.or(under.max_archive_entries),
+        max_archive_path_bytes: over.max_archive_path_bytes.or(under.max_archive_path_bytes),
         admin_policy: over.admin_policy.or(under.admin_policy),
         app_pid: over.app_pid.or(under.app_pid),
         auto_install: over.auto_install || under.auto_install,
@@ -316,6 +318,12 @@ pub fn resolve(flags: &Flags) -> Result<ValidConfig, ConfigError> {
     }
     if let Some(seconds) = flags.network_timeout {
         config.network_timeout = Duration::from_secs(seconds.max(1));
+    }
+    if let Some(entries) = flags.max_archive_entries {
+        config.archive_limits.max_entries = entries;
+    }
+    if let Some(bytes) = flags.max_archive_path_bytes {
+        config.archive_limits.max_path_bytes = bytes;
     }
     // What a copy of this process outside the install folder is started with when the
     // install must be handed off (Windows, tufd inside the install folder).

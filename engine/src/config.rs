@@ -118,6 +118,11 @@ pub struct EngineConfig {
     /// (`--network-timeout`; `tufd_net::transport::TransportSettings::request_deadline`).
     /// Default 60 s.
     pub network_timeout: Duration,
+    /// How many entries a release's tar may hold and how long their paths may be
+    /// (`--max-archive-entries`, `--max-archive-path-bytes`); beyond them the install fails
+    /// with `install-failed` before anything is listed or installed. Default 1,000,000 entries
+    /// and 4096-byte paths.
+    pub archive_limits: tufd_core::archive::EntryLimits,
     /// An administrator's policy for this app on this machine (a file outside the app); it wins
     /// over the app's own flags. None by default.
     pub admin: AdminPolicy,
@@ -293,6 +298,7 @@ impl EngineConfig {
             health: tufd_install::health::HealthPolicy::default(),
             handoff_args: None,
             network_timeout: TransportSettings::default().request_deadline,
+            archive_limits: tufd_core::archive::EntryLimits::DEFAULT,
             admin: AdminPolicy::default(),
             tufup_cache: None,
         }
@@ -408,6 +414,7 @@ impl EngineConfig {
             hook_settings: self.hook_settings.clone(),
             health: self.health.clone(),
             handoff_args: self.handoff_args.clone(),
+            archive_limits: self.archive_limits,
         }
     }
 

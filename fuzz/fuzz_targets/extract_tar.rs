@@ -16,6 +16,7 @@ use tufd_core::archive::{ExtractLimits, extract_tar};
 const LIMITS: ExtractLimits = ExtractLimits {
     max_total_bytes: 1 << 20,
     max_entries: 256,
+    max_path_bytes: 4096,
     windows_names: true,
 };
 

@@ -13,6 +13,7 @@
 //! rollback) is ignored.
 
 use std::collections::HashSet;
+use std::io::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -70,9 +71,17 @@ pub fn record(
 const FILES: &str = "files.json";
 const SUMMARY: &str = "summary.json";
 
+/// Writes `value` as JSON to `path` through a temporary file in the same folder and a rename,
+/// streamed (the list is not copied into one buffer first).
 fn write(path: &Path, value: &impl Serialize) -> Result<(), (std::path::PathBuf, std::io::Error)> {
-    let bytes = serde_json::to_vec(value).map_err(|e| (path.to_owned(), e.into()))?;
-    tufd_core::fs::write_atomic(path, &bytes, tufd_core::fs::Durability::Atomic)
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| (dir.to_owned(), e))?;
+    let mut out = std::io::BufWriter::new(tmp.as_file());
+    serde_json::to_writer(&mut out, value).map_err(|e| (tmp.path().to_owned(), e.into()))?;
+    out.flush().map_err(|e| (tmp.path().to_owned(), e))?;
+    drop(out);
+    tmp.persist(path).map_err(|e| (path.to_owned(), e.error))?;
+    Ok(())
 }
 
 /// The summary of the last install when it installed `version`; `None` when there is none, it

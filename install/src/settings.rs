@@ -35,6 +35,9 @@ pub struct InstallSettings {
     /// an install handed off because tufd runs from inside the install folder
     /// ([`crate::handoff`]); `None` never hands off.
     pub handoff_args: Option<Vec<std::ffi::OsString>>,
+    /// How many entries a release's tar may hold and how long their paths may be; a tar beyond
+    /// them is refused before anything of it is listed or installed.
+    pub archive_limits: tufd_core::archive::EntryLimits,
 }
 
 impl InstallSettings {

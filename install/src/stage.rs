@@ -18,7 +18,7 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use tufd_core::Version;
-use tufd_core::archive::{self, ExtractLimits};
+use tufd_core::archive::{self, EntryLimits, ExtractLimits};
 use tufd_core::install_plan::InstallContext;
 use tufd_hook_host::tree_entries;
 
@@ -28,9 +28,6 @@ use crate::layout::{DataLayout, Sibling};
 use crate::executor::execute;
 use crate::journal::{self, Roots};
 use crate::plan_source::{self, PlanSource};
-
-/// Most entries an update tar may hold.
-pub const MAX_ENTRIES: u64 = 1_000_000;
 
 /// Where staging and backup go for one install.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -88,12 +85,14 @@ fn remove_dir_if_present(path: &Path) -> Result<(), InstallError> {
 }
 
 /// Extracts `tar` into a fresh `staging` folder (an old one is removed first) with core's
-/// safe extraction (no absolute paths, `..`, escaping links or device files; modes kept).
-/// Blocking.
+/// safe extraction (no absolute paths, `..`, escaping links or device files; modes kept),
+/// within `limits` (entry count, path length). Blocking.
 ///
 /// # Errors
-/// [`InstallError::Extract`] when extraction refuses the tar; [`InstallError::Io`].
-pub fn stage(tar: &Path, staging: &Path) -> Result<(), InstallError> {
+/// [`InstallError::Extract`] when extraction refuses the tar (beyond `limits`:
+/// [`archive::ArchiveError::TooManyEntries`], [`archive::ArchiveError::PathTooLong`]);
+/// [`InstallError::Io`].
+pub fn stage(tar: &Path, staging: &Path, limits: &EntryLimits) -> Result<(), InstallError> {
     tufd_core::faults::point("stage.before-clear");
     remove_dir_if_present(staging)?;
     tufd_core::faults::point("stage.before-extract");
@@ -102,13 +101,14 @@ pub fn stage(tar: &Path, staging: &Path) -> Result<(), InstallError> {
     }
     let file = File::open(tar).map_err(|e| InstallError::io(tar, e))?;
     let size = file.metadata().map_err(|e| InstallError::io(tar, e))?.len();
-    let limits = ExtractLimits {
+    let extract = ExtractLimits {
         max_total_bytes: size,
-        max_entries: MAX_ENTRIES,
+        max_entries: limits.max_entries,
+        max_path_bytes: limits.max_path_bytes,
         windows_names: ExtractLimits::WINDOWS_NAMES,
     };
     let summary =
-        archive::extract_tar(&mut BufReader::new(file), staging, &limits).map_err(|source| {
+        archive::extract_tar(&mut BufReader::new(file), staging, &extract).map_err(|source| {
             InstallError::Extract {
                 tar: tar.to_path_buf(),
                 staging: staging.to_path_buf(),

@@ -116,8 +116,9 @@ struct Extraction<'a> {
     limits: &'a ExtractLimits,
     summary: ExtractSummary,
     entries: u64,
-    /// Relative paths listed so far (duplicates are refused).
-    seen: HashSet<Vec<String>>,
+    /// Relative paths listed so far, `/`-joined (duplicates are refused): one string per
+    /// entry, not one per component.
+    seen: HashSet<String>,
     /// Relative paths of symlinks created so far (nothing may go below them).
     symlinks: HashSet<Vec<String>>,
     /// Folders and their modes, applied at the end.
@@ -175,6 +176,21 @@ impl<'a> Extraction<'a> {
         Ok(())
     }
 
+    /// Refuses a path (`raw`, as in the tar) or link target of `length` bytes over
+    /// [`ExtractLimits::max_path_bytes`].
+    fn check_path_length(&self, raw: &[u8], length: usize) -> Result<(), ArchiveError> {
+        let limit = self.limits.max_path_bytes;
+        if length <= limit {
+            return Ok(());
+        }
+        let shown = String::from_utf8_lossy(&raw[..raw.len().min(200)]);
+        Err(ArchiveError::PathTooLong {
+            entry: shown.trim_end_matches('\u{fffd}').to_owned(),
+            length,
+            limit,
+        })
+    }
+
     fn run(mut self, tar: &mut dyn Read) -> Result<ExtractSummary, ArchiveError> {
         let malformed = |source| ArchiveError::MalformedTar { source };
         let mut archive = tar::Archive::new(tar);
@@ -194,6 +210,7 @@ impl<'a> Extraction<'a> {
             });
         }
         let raw_bytes = entry.path_bytes().into_owned();
+        self.check_path_length(&raw_bytes, raw_bytes.len())?;
         let raw = String::from_utf8(raw_bytes).map_err(|e| ArchiveError::NonUtf8Entry {
             entry: String::from_utf8_lossy(e.as_bytes()).into_owned(),
         })?;
@@ -208,7 +225,7 @@ impl<'a> Extraction<'a> {
             Err(PathProblem::Absolute) => return Err(ArchiveError::AbsolutePath { entry: raw }),
             Err(PathProblem::Parent) => return Err(ArchiveError::ParentComponent { entry: raw }),
         };
-        if !self.seen.insert(parts.clone()) {
+        if !self.seen.insert(parts.join("/")) {
             return Err(ArchiveError::DuplicateEntry { entry: raw });
         }
         self.check_windows_names(&raw, &parts)?;
@@ -239,6 +256,7 @@ impl<'a> Extraction<'a> {
             }
             EntryType::Symlink => {
                 let target = link_target(&entry, &raw)?;
+                self.check_path_length(raw.as_bytes(), target.len())?;
                 let resolved = match resolve_link_target(&parts[..parts.len() - 1], &target) {
                     Ok(resolved) => resolved,
                     Err(LinkProblem::Absolute) => {

@@ -59,6 +59,31 @@ impl fmt::Display for Compression {
     }
 }
 
+/// How many entries an archive may hold and how long their paths may be: what a client accepts
+/// before it extracts (and lists) a release. Configurable per app (`--max-archive-entries`,
+/// `--max-archive-path-bytes`); the defaults are far above any real application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryLimits {
+    /// Number of entries allowed (files, folders and links).
+    pub max_entries: u64,
+    /// Bytes allowed in one entry's path (as written in the tar, UTF-8) or symlink target.
+    pub max_path_bytes: usize,
+}
+
+impl EntryLimits {
+    /// The defaults: 1,000,000 entries, 4096-byte paths (Linux's `PATH_MAX`).
+    pub const DEFAULT: EntryLimits = EntryLimits {
+        max_entries: 1_000_000,
+        max_path_bytes: 4096,
+    };
+}
+
+impl Default for EntryLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// Limits applied while extracting.
 #[derive(Clone, Debug)]
 pub struct ExtractLimits {
@@ -66,6 +91,8 @@ pub struct ExtractLimits {
     pub max_total_bytes: u64,
     /// Number of entries allowed (files, folders and links, counted as read from the tar).
     pub max_entries: u64,
+    /// Bytes allowed in an entry's path or a symlink's target ([`EntryLimits::max_path_bytes`]).
+    pub max_path_bytes: usize,
     /// Refuse names Windows cannot hold ([`windows_name_problem`]) and paths that differ only
     /// by case: always on Windows ([`ExtractLimits::WINDOWS_NAMES`]), where such an entry would
     /// be renamed, merged or turned into a device or a stream.
@@ -312,6 +339,18 @@ pub enum ArchiveError {
     TooManyEntries {
         /// The limit.
         limit: u64,
+    },
+    /// An entry path or symlink target longer than [`ExtractLimits::max_path_bytes`].
+    #[error(
+        "tar entry {entry}… has a path or link target of {length} bytes, over the limit of {limit} bytes"
+    )]
+    PathTooLong {
+        /// The first bytes of the raw path (at most 200, cut at a character boundary).
+        entry: String,
+        /// Its length (or its link target's), in bytes.
+        length: usize,
+        /// The limit, in bytes.
+        limit: usize,
     },
     /// More file content than [`ExtractLimits::max_total_bytes`].
     #[error("tar content exceeds the limit of {limit_bytes} bytes")]

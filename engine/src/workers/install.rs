@@ -108,7 +108,8 @@ impl Actor for InstallWorker {
                 staging,
                 reply,
             } => {
-                let result = blocking(move || stage(&tar, &staging)).await?;
+                let limits = settings.archive_limits;
+                let result = blocking(move || stage(&tar, &staging, &limits)).await?;
                 let _ = reply.send(result.map_err(EngineError::from));
             }
             InstallMsg::Install { job, reply } => {

@@ -227,7 +227,7 @@ mod tests {
         drop(out);
 
         let staging = dir.path().join("staging").join(long_name(9));
-        crate::stage::stage(&tar, &staging).unwrap();
+        crate::stage::stage(&tar, &staging, &tufd_core::archive::EntryLimits::DEFAULT).unwrap();
         let staged = staging.join(&rel).join("app.exe");
         assert!(staged.as_os_str().len() > 300, "{}", staged.display());
         assert_eq!(std::fs::read_to_string(&staged).unwrap(), "v2");

@@ -366,6 +366,7 @@ fn client_refusal(
     let limits = ExtractLimits {
         max_total_bytes: size_bytes,
         max_entries: MAX_ENTRIES,
+        max_path_bytes: tufd_core::archive::EntryLimits::DEFAULT.max_path_bytes,
         windows_names: true,
     };
     let mut reader = std::io::BufReader::new(tar);

@@ -167,3 +167,32 @@ fn a_stalled_request_is_given_up_and_the_sidecar_keeps_serving() {
         .unwrap_or_else(|e| panic!("shutdown: {e}\n{}", sc.report()));
     assert_same_tree(&fx.bundle("1.0"), &client.install_dir);
 }
+
+#[test]
+fn archives_beyond_the_entry_and_path_limits_are_refused_and_nothing_installed() {
+    let fx = two_releases();
+    let nginx = tufd_tests::support::nginx::Nginx::start(&fx.repo.repository());
+    for limit in [
+        ["--max-archive-entries", "3"],
+        ["--max-archive-path-bytes", "8"],
+    ] {
+        let mut client = fx.install(
+            &format!("client{}", limit[0]),
+            "1.0",
+            &nginx.metadata_url(),
+            &nginx.targets_url(),
+        );
+        client.extra = limit.iter().map(|s| (*s).to_owned()).collect();
+        let before = tufd_tests::support::tree::snapshot(&client.install_dir);
+        assert_refused(&client.update(), "install-failed");
+        assert_eq!(
+            tufd_tests::support::tree::snapshot(&client.install_dir),
+            before,
+            "{limit:?}"
+        );
+        // Within the defaults the same update installs.
+        client.extra.clear();
+        client.update().assert_success();
+        assert_same_tree(&fx.bundle("2.0"), &client.install_dir);
+    }
+}

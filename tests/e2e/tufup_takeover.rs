@@ -17,6 +17,11 @@
 //!    tree equals the 2.1 bundle and tufd trusts root 3;
 //! 5. the same with a tampered cached archive (one byte of its tar changed, gzipped again): tufd
 //!    does not use it, logs why (`tufup_cache = "refused"`) and updates by the full archive.
+//!
+//! A second test runs the same takeover on a repository `tufd-repo import-tufup` adopted, with
+//! 2.0 and 2.1 published by `tufd-repo add`, and shows what the flag saves there: tufup installs
+//! without purging, so the install folder does not rebuild to the signed tar and, without
+//! `--tufup-cache`, the update is the full archive.
 
 use std::path::Path;
 use std::process::Command;
@@ -260,6 +265,210 @@ fn tufd_takes_over_a_tufup_install_through_a_patch_on_tufups_cached_archive() {
     assert_same_tree(&bundle("2.1"), &install_b);
     println!(
         "tufup takeover: 2.0 -> 2.1 by {patch_bytes} B of patch instead of {} B of archive",
+        target_len(&repository, "demo-2.1.tar.gz")
+    );
+}
+
+/// tufup publishes 1.0 and 1.1 (plain keys) of `demo`: arguments `<work>`. The 1.0 bundle also
+/// holds `lib/old.txt`, which later releases drop; bundles 2.0 and 2.1 are made for
+/// `tufd-repo add` but not published. Prints `published`.
+const PUBLISH_1X: &str = r##"
+import os, pathlib, random, sys
+from tufup.repo import Repository
+
+work = pathlib.Path(sys.argv[1])
+os.chdir(work)  # tufup keeps its config file in the working directory
+repo = Repository(app_name="demo", repo_dir="repository", keys_dir="keystore")
+repo.initialize()
+blob = random.Random(16).randbytes(256 * 1024)
+
+def bundle(version):
+    path = work / "bundles" / version
+    (path / "bin").mkdir(parents=True)
+    (path / "lib").mkdir()
+    launcher = path / "bin" / "demo"
+    launcher.write_text(f"#!/bin/sh\necho {version}\n")
+    launcher.chmod(0o755)
+    (path / "lib" / "blob.bin").write_bytes(blob)
+    (path / "app.txt").write_text(f"demo {version}\n" * 200)
+    if version == "1.0":
+        (path / "lib" / "old.txt").write_text("only in 1.0\n")
+    return path
+
+for version in ("1.0", "1.1"):
+    repo.add_bundle(new_bundle_dir=bundle(version), new_version=version)
+    repo.publish_changes(private_key_dirs=[work / "keystore"])
+bundle("2.0")
+bundle("2.1")
+print("published")
+"##;
+
+/// tufup's `Client` updates an install: arguments `<client folder> <install> <current version>
+/// <base url>`, the client folder holding `metadata/root.json` and `targets/`. Installs as
+/// tufup's default does (`purge_dst_dir=False`: the new files are copied over the old ones, so
+/// files a release dropped stay), without its exit. Prints `updated <version>` once the new
+/// archive is in the cache.
+const TUFUP_UPDATE: &str = r##"
+import pathlib, shutil, sys, tempfile
+from tufup.client import Client
+
+folder, install, current, base_url = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+extract = pathlib.Path(tempfile.mkdtemp(dir=folder))
+
+def install_update(src_dir, dst_dir, **kwargs):
+    shutil.copytree(src_dir, dst_dir, symlinks=True, dirs_exist_ok=True)
+
+client = Client(app_name="demo", app_install_dir=pathlib.Path(install), current_version=current,
+                metadata_dir=folder / "metadata", metadata_base_url=base_url + "/metadata/",
+                target_dir=folder / "targets", target_base_url=base_url + "/targets/",
+                extract_dir=extract)
+new = client.check_for_updates()
+client.download_and_apply_update(skip_confirmation=True, install=install_update)
+shutil.rmtree(extract)
+assert client.new_archive_local_path.exists(), "tufup's update failed"
+print("updated", new.version)
+"##;
+
+/// Runs `tufd-repo <args>` in `work` (where `tufd-repo.toml` is) and asserts it succeeds.
+#[track_caller]
+fn tufd_repo(work: &Path, args: &[&str]) {
+    run(
+        Command::new(tufd_tests::support::bins::tufd_repo())
+            .current_dir(work)
+            .args(args)
+            .env("RUST_LOG", "warn"),
+        DAEMON_TIMEOUT,
+    )
+    .assert_success();
+}
+
+/// The issue's whole path on a repository `tufd-repo import-tufup` adopted: tufup publishes 1.0
+/// and 1.1; a tufup client installed at 1.0 updates to 1.1 with tufup's patch; the import;
+/// `tufd-repo add` 2.0 (the release that ships tufd); the tufup client reaches 2.0 through the
+/// bsdiff4 patch tufd-repo wrote; `tufd-repo keys replace timestamp` rotates the root and
+/// `tufd-repo add` publishes 2.1. Then tufd, started on that install with the tufup client's
+/// root and `--tufup-cache`, reaches 2.1 through the 2.1 patch alone. Without `--tufup-cache`
+/// the same install costs the full archive: tufup installed without purging, so the folder
+/// still holds 1.0's `lib/old.txt` and does not rebuild to the signed 2.0 tar.
+#[test]
+fn tufd_takes_over_a_tufup_install_on_a_repository_imported_by_tufd_repo() {
+    let Some(python) = tufup::python() else {
+        return;
+    };
+    let work = tempfile::Builder::new()
+        .prefix("tufd-takeover-import-")
+        .tempdir()
+        .expect("tempdir");
+    let out = run(
+        Command::new(&python)
+            .args(["-c", PUBLISH_1X])
+            .arg(work.path()),
+        DAEMON_TIMEOUT,
+    );
+    out.assert_success();
+    assert!(out.stdout.contains("published"), "{out}");
+    let repository = work.path().join("repository");
+    let nginx = Nginx::start(&repository);
+    let bundle = |version: &str| work.path().join("bundles").join(version);
+
+    // The tufup install at 1.0: the bundle, the shipped root, the 1.0 archive in its cache.
+    let folder = work.path().join("tufup-client");
+    std::fs::create_dir_all(folder.join("metadata")).expect("metadata folder");
+    std::fs::create_dir_all(folder.join("targets")).expect("targets folder");
+    std::fs::copy(
+        repository.join("metadata/1.root.json"),
+        folder.join("metadata/root.json"),
+    )
+    .expect("root");
+    std::fs::copy(
+        repository.join("targets/demo-1.0.tar.gz"),
+        folder.join("targets/demo-1.0.tar.gz"),
+    )
+    .expect("cached archive");
+    let install = work.path().join("install");
+    copy_tree(&bundle("1.0"), &install);
+    let tufup_update = |current: &str| {
+        let before = nginx.access_log().len();
+        let out = run(
+            Command::new(&python)
+                .args(["-c", TUFUP_UPDATE])
+                .arg(&folder)
+                .arg(&install)
+                .arg(current)
+                .arg(nginx.base_url()),
+            DAEMON_TIMEOUT,
+        );
+        out.assert_success();
+        (out.stdout.trim().to_owned(), fetched_since(&nginx, before))
+    };
+    let (said, fetched) = tufup_update("1.0");
+    assert_eq!(said, "updated 1.1");
+    assert_eq!(fetched, ["demo-1.1.patch"], "tufup 1.0 -> 1.1");
+
+    // The import, and the release that ships tufd.
+    tufd_repo(work.path(), &["import-tufup"]);
+    tufd_repo(
+        work.path(),
+        &["add", bundle("2.0").to_str().unwrap(), "--version", "2.0"],
+    );
+    let (said, fetched) = tufup_update("1.1");
+    assert_eq!(said, "updated 2.0");
+    assert_eq!(fetched, ["demo-2.0.patch"], "tufup 1.1 -> 2.0");
+    assert!(install.join("lib/old.txt").is_file(), "tufup purged");
+    assert_eq!(root_version(&folder.join("metadata/root.json")), 1);
+
+    // From here tufd-repo alone: a root rotation, then 2.1.
+    tufd_repo(work.path(), &["keys", "replace", "timestamp"]);
+    tufd_repo(
+        work.path(),
+        &["add", bundle("2.1").to_str().unwrap(), "--version", "2.1"],
+    );
+    assert_eq!(root_version(&repository.join("metadata/root.json")), 2);
+
+    let client = Client {
+        app: "demo".to_owned(),
+        version: VersionSource::Flag("2.0".to_owned()),
+        install_dir: install.clone(),
+        data_dir: work.path().join("data"),
+        metadata_url: nginx.metadata_url(),
+        targets_url: nginx.targets_url(),
+        trusted_root: folder.join("metadata/root.json"),
+        extra: Vec::new(),
+    };
+
+    // Without --tufup-cache (a copy of the install): the install folder does not rebuild to the
+    // signed 2.0 tar, so the full archive.
+    let mut without = client.clone();
+    without.install_dir = work.path().join("install-without");
+    without.data_dir = work.path().join("data-without");
+    copy_tree(&install, &without.install_dir);
+    let before = nginx.access_log().len();
+    without.update().assert_success();
+    assert_eq!(
+        fetched_since(&nginx, before),
+        ["demo-2.1.tar.gz"],
+        "without --tufup-cache"
+    );
+    assert_same_tree(&bundle("2.1"), &without.install_dir);
+
+    // With it: the 2.1 patch on tufup's re-gzipped 2.0 archive.
+    let mut with = client;
+    with.extra = vec![
+        "--tufup-cache".to_owned(),
+        folder.join("targets").display().to_string(),
+    ];
+    let before = nginx.access_log().len();
+    with.update().assert_success();
+    assert_eq!(
+        fetched_since(&nginx, before),
+        ["demo-2.1.patch"],
+        "with --tufup-cache"
+    );
+    assert_same_tree(&bundle("2.1"), &install);
+    assert_eq!(root_version(&with.data_dir.join("metadata/root.json")), 2);
+    println!(
+        "tufup takeover on an imported repository: 2.0 -> 2.1 by {} B of patch instead of {} B",
+        target_len(&repository, "demo-2.1.patch"),
         target_len(&repository, "demo-2.1.tar.gz")
     );
 }

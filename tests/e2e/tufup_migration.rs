@@ -93,7 +93,7 @@ print("published")
 /// version> <base url>`; the client folder holds `metadata/root.json` and `targets/` (its
 /// cache). Installs as tufup's macOS installer does (purge, copy), without its exit. Prints
 /// one JSON line `{"new": …, "targets": [file names]}` then `updated` once the new archive is in
-/// the cache (tufup logs and swallows a failed patch, so that is checked here).
+/// the cache, else `failed` (tufup logs and swallows a failed patch, so that is checked here).
 const UPDATE: &str = r##"
 import json, logging, pathlib, shutil, sys, tempfile
 from tufup.client import Client
@@ -114,9 +114,8 @@ new = client.check_for_updates()
 print(json.dumps({"new": str(new.version) if new else None,
                   "targets": sorted(m.filename for m in client.new_targets or {})}))
 client.download_and_apply_update(skip_confirmation=True, install=install_update)
-assert client.new_archive_local_path.exists(), "tufup did not rebuild the new archive"
 shutil.rmtree(extract)
-print("updated")
+print("updated" if client.new_archive_local_path.exists() else "failed")
 "##;
 
 /// python-tuf 7 refreshes the repository at `<base url>` from the trusted root `<root>` into
@@ -224,6 +223,14 @@ fn snapshot_named_targets(metadata: &Path) -> PathBuf {
     metadata.join(format!("{version}.targets.json"))
 }
 
+/// The signed sha256 of target `name` in a targets metadata file.
+fn target_sha(targets: &serde_json::Value, name: &str) -> String {
+    targets["signed"]["targets"][name]["hashes"]["sha256"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} not in {targets}"))
+        .to_owned()
+}
+
 /// The target files fetched (GET) since access-log entry `since`, sorted.
 fn fetched_since(nginx: &Nginx, since: usize) -> Vec<String> {
     let mut names: Vec<String> = nginx.access_log()[since..]
@@ -299,6 +306,19 @@ impl Story {
         install: &Path,
         current: &str,
     ) -> (serde_json::Value, Vec<String>) {
+        let (plan, fetched, updated) = self.tufup_try_update(folder, install, current);
+        assert!(updated, "tufup's update from {current} failed");
+        (plan, fetched)
+    }
+
+    /// As [`Story::tufup_update`], also returning whether the update succeeded.
+    #[track_caller]
+    fn tufup_try_update(
+        &self,
+        folder: &Path,
+        install: &Path,
+        current: &str,
+    ) -> (serde_json::Value, Vec<String>, bool) {
         let before = self.nginx.access_log().len();
         let out = run(
             Command::new(&self.tufup_python)
@@ -310,10 +330,11 @@ impl Story {
             DAEMON_TIMEOUT,
         );
         out.assert_success();
-        assert!(out.stdout.contains("updated"), "{out}");
+        let updated = out.stdout.contains("updated");
+        assert!(updated || out.stdout.contains("failed"), "{out}");
         let plan = out.stdout.lines().next().expect("plan line");
         let plan = serde_json::from_str(plan).unwrap_or_else(|e| panic!("{e}: {out}"));
-        (plan, fetched_since(&self.nginx, before))
+        (plan, fetched_since(&self.nginx, before), updated)
     }
 }
 
@@ -501,6 +522,27 @@ fn a_tufup_repository_imported_by_tufd_repo_keeps_updating_tufup_clients_through
     tufd.data_dir = story.path().join("tufd-data-2");
     let report = tufd.check_json();
     assert_eq!(report["latest"], "2.1", "{report}");
+    // A tufup client left behind reads the consistent layout, fails the bidiff-zstd patch once
+    // (tufup marks it failed) and takes the full archive at its next check.
+    let (plan, fetched, updated) = story.tufup_try_update(&a, &a_install, "2.0");
+    assert_eq!(plan["new"], "2.1", "{plan}");
+    assert!(!updated, "tufup applied a bidiff-zstd patch?");
+    assert_eq!(
+        fetched,
+        [format!(
+            "{}.demo-2.1.patch",
+            target_sha(&targets, "demo-2.1.patch")
+        )]
+    );
+    let (_, fetched) = story.tufup_update(&a, &a_install, "2.0");
+    assert_eq!(
+        fetched,
+        [format!(
+            "{}.demo-2.1.tar.gz",
+            target_sha(&targets, "demo-2.1.tar.gz")
+        )]
+    );
+    assert_same_tree(&bundle_21, &a_install);
     println!(
         "tufup import: 2.0 patch {} B, archive {} B",
         std::fs::metadata(repository.join("targets/demo-2.0.patch"))

@@ -6,7 +6,9 @@
 //!
 //! - archive: `tufup.required` (bool), and tufd's `tufup.tar_hash` / `tufup.tar_size` /
 //!   `tufup.tar_hash_algorithm` of the uncompressed tar, and `tufup.modes`, the permission
-//!   bits of its members that differ from the defaults ([`TarModes`]);
+//!   bits of its members that differ from the defaults ([`TarModes`]); and who is offered the
+//!   release ([`ReleaseControl`]): `tufup.published` (RFC 3339 UTC), `tufup.rollout`
+//!   (`{"percent", "halted"}`) and `tufup.yanked` (`{"reason"}`), which tufup ignores;
 //! - patch: `tufup.tar_hash`, `tufup.tar_size`, `tufup.tar_hash_algorithm` of the tar the patch
 //!   produces, plus tufd's `tufup.codec` and `tufup.from`.
 //!
@@ -23,6 +25,7 @@ use serde_json::{Map, Value, json};
 use crate::archive::TarModes;
 use crate::error::{Error, Result};
 use crate::hash::Sha256;
+use crate::rollout::{Percent, ReleaseControl, Rollout, Yank};
 use crate::version::Version;
 
 /// A binary patch format.
@@ -100,6 +103,9 @@ pub struct ArchiveCustom {
     /// tufup repositories and in tufd releases before it): lets a client on a file system
     /// without mode bits rebuild `tar` exactly.
     pub modes: Option<TarModes>,
+    /// Who is offered the release: rollout, yank, publication time (tufd; absent means
+    /// everyone, at once).
+    pub control: ReleaseControl,
     /// The app developer's free JSON (release notes, …); `None` is written as `null`.
     pub user: Option<Value>,
 }
@@ -135,7 +141,8 @@ fn tar_fields(tar: &TarDigest, obj: &mut Map<String, Value>) {
 
 impl ArchiveCustom {
     /// The TUF `custom` map in tufup's shape: `{"user": …, "tufup": {"required", "tar_hash",
-    /// "tar_size", "tar_hash_algorithm", "modes"}}`.
+    /// "tar_size", "tar_hash_algorithm", "modes", "published", "rollout", "yanked"}}` (the last
+    /// three only when set).
     pub fn to_custom(&self) -> HashMap<String, Value> {
         let mut tufup = Map::new();
         tufup.insert("required".into(), json!(self.required));
@@ -145,6 +152,7 @@ impl ArchiveCustom {
         if let Some(modes) = &self.modes {
             tufup.insert("modes".into(), modes.to_json());
         }
+        control_fields(&self.control, &mut tufup);
         HashMap::from([
             ("user".into(), self.user.clone().unwrap_or(Value::Null)),
             ("tufup".into(), Value::Object(tufup)),
@@ -169,6 +177,107 @@ impl PatchCustom {
             ("tufup".into(), Value::Object(tufup)),
         ])
     }
+}
+
+fn control_fields(control: &ReleaseControl, obj: &mut Map<String, Value>) {
+    if let Some(published) = control
+        .published
+        .and_then(|s| i64::try_from(s).ok())
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+    {
+        obj.insert("published".into(), json!(published.to_string()));
+    }
+    if let Some(rollout) = control.rollout {
+        obj.insert(
+            "rollout".into(),
+            json!({"percent": rollout.percent.get(), "halted": rollout.halted}),
+        );
+    }
+    if let Some(yank) = &control.yanked {
+        obj.insert("yanked".into(), json!({"reason": yank.reason}));
+    }
+}
+
+/// Replaces the release control fields (`published`, `rollout`, `yanked`) of an archive's
+/// TUF `custom` map in place, leaving every other field as it is: inside `tufup` when the map
+/// has tufup's split shape, at the top level of a flat (tufup 0.6) map, where tufd reads them
+/// too.
+pub fn write_control(custom: &mut HashMap<String, Value>, control: &ReleaseControl) {
+    let keys_are_split =
+        custom.len() == 2 && custom.contains_key("user") && custom.contains_key("tufup");
+    let mut fields = Map::new();
+    control_fields(control, &mut fields);
+    if keys_are_split {
+        let tufup = custom
+            .entry("tufup".into())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !tufup.is_object() {
+            *tufup = Value::Object(Map::new());
+        }
+        let Value::Object(obj) = tufup else {
+            unreachable!("made an object above")
+        };
+        for key in CONTROL_KEYS {
+            obj.remove(key);
+        }
+        obj.extend(fields);
+    } else {
+        for key in CONTROL_KEYS {
+            custom.remove(key);
+        }
+        custom.extend(fields);
+    }
+}
+
+/// The keys of [`ReleaseControl`] in custom metadata.
+const CONTROL_KEYS: [&str; 3] = ["published", "rollout", "yanked"];
+
+/// Reads `published`, `rollout` and `yanked` (each absent or `null` when unset).
+fn read_control(
+    internal: &Map<String, Value>,
+    bad: impl Fn(String) -> Error,
+) -> Result<ReleaseControl> {
+    let published = match internal.get("published") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            let t: jiff::Timestamp = s
+                .parse()
+                .map_err(|e| bad(format!("published {s:?} is not an RFC 3339 time: {e}")))?;
+            Some(u64::try_from(t.as_second()).unwrap_or(0))
+        }
+        Some(other) => return Err(bad(format!("published {other} is not a string"))),
+    };
+    let rollout = match internal.get("rollout") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(r)) => {
+            let percent = r
+                .get("percent")
+                .and_then(Value::as_u64)
+                .and_then(|p| u8::try_from(p).ok())
+                .and_then(Percent::new)
+                .ok_or_else(|| bad("rollout.percent is not a whole number 0-100".into()))?;
+            let halted = match r.get("halted") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(other) => return Err(bad(format!("rollout.halted {other} is not a bool"))),
+            };
+            Some(Rollout { percent, halted })
+        }
+        Some(other) => return Err(bad(format!("rollout {other} is not an object"))),
+    };
+    let yanked = match internal.get("yanked") {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => None,
+        Some(Value::Bool(true)) => Some(Yank::default()),
+        Some(Value::Object(y)) => Some(Yank {
+            reason: y.get("reason").and_then(Value::as_str).map(str::to_owned),
+        }),
+        Some(other) => return Err(bad(format!("yanked {other} is not an object"))),
+    };
+    Ok(ReleaseControl {
+        rollout,
+        yanked,
+        published,
+    })
 }
 
 /// Splits `custom` by tufup's rule: exactly the keys {`user`, `tufup`} → (user, internal);
@@ -257,10 +366,12 @@ impl TargetCustom {
                 None | Some(Value::Null) => None,
                 Some(value) => Some(TarModes::from_json(value).map_err(bad)?),
             };
+            let control = read_control(&internal, bad)?;
             Ok(TargetCustom::Archive(ArchiveCustom {
                 required,
                 tar,
                 modes,
+                control,
                 user,
             }))
         }
@@ -286,11 +397,27 @@ mod tests {
                 size_bytes: 10240,
             }),
             modes: None,
+            control: ReleaseControl {
+                rollout: Some(Rollout {
+                    percent: Percent::new(10).unwrap(),
+                    halted: true,
+                }),
+                yanked: Some(Yank {
+                    reason: Some("crashes".into()),
+                }),
+                published: Some(1_764_900_000),
+            },
             user: Some(json!({"changes": ["x"]})),
         };
         let custom = a.to_custom();
         assert_eq!(custom["tufup"]["required"], json!(true));
         assert_eq!(custom["tufup"]["tar_hash"], json!(H));
+        assert_eq!(custom["tufup"]["published"], json!("2025-12-05T02:00:00Z"));
+        assert_eq!(
+            custom["tufup"]["rollout"],
+            json!({"percent": 10, "halted": true})
+        );
+        assert_eq!(custom["tufup"]["yanked"], json!({"reason": "crashes"}));
         let keys: Vec<_> = {
             let mut k: Vec<_> = custom.keys().cloned().collect();
             k.sort();
@@ -305,6 +432,38 @@ mod tests {
             TargetCustom::parse("a-1.tar.gz", false, &custom).unwrap(),
             TargetCustom::Archive(a)
         );
+    }
+
+    #[test]
+    fn control_is_rewritten_in_place() {
+        let mut custom = map(
+            json!({"user": {"notes": 1}, "tufup": {"required": true, "tar_hash": H, "tar_size": 3, "rollout": {"percent": 5}}}),
+        );
+        let control = ReleaseControl {
+            yanked: Some(Yank {
+                reason: Some("bad".into()),
+            }),
+            ..ReleaseControl::default()
+        };
+        write_control(&mut custom, &control);
+        assert_eq!(
+            custom["tufup"],
+            json!({"required": true, "tar_hash": H, "tar_size": 3, "yanked": {"reason": "bad"}})
+        );
+        assert_eq!(custom["user"], json!({"notes": 1}));
+        let TargetCustom::Archive(a) = TargetCustom::parse("a-1.tar.gz", false, &custom).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(a.control, control);
+        let mut flat = map(json!({"required": true}));
+        write_control(&mut flat, &control);
+        let TargetCustom::Archive(a) = TargetCustom::parse("a-1.tar.gz", false, &flat).unwrap()
+        else {
+            panic!()
+        };
+        assert!(a.required);
+        assert_eq!(a.control, control);
     }
 
     #[test]
@@ -392,6 +551,17 @@ mod tests {
             json!({"user": null, "tufup": {"tar_hash": "zz", "tar_size": 1}}),
             json!({"user": null, "tufup": {"tar_hash": H, "tar_size": -1}}),
             json!({"user": null, "tufup": {"tar_hash": H, "tar_size": 1, "tar_hash_algorithm": "md5"}}),
+        ] {
+            assert!(
+                TargetCustom::parse("a-1.tar.gz", false, &map(bad.clone())).is_err(),
+                "{bad}"
+            );
+        }
+        for bad in [
+            json!({"user": null, "tufup": {"rollout": {"percent": 101}}}),
+            json!({"user": null, "tufup": {"rollout": 10}}),
+            json!({"user": null, "tufup": {"published": "yesterday"}}),
+            json!({"user": null, "tufup": {"yanked": "yes"}}),
         ] {
             assert!(
                 TargetCustom::parse("a-1.tar.gz", false, &map(bad.clone())).is_err(),

@@ -50,6 +50,12 @@ pub enum Error {
         /// What was given.
         input: String,
     },
+    /// A rollout percentage that is not a whole number from 0 to 100.
+    #[error("`{input}` is not a rollout percentage: use a whole number from 0 to 100")]
+    InvalidPercent {
+        /// What was given.
+        input: String,
+    },
     /// Custom target metadata of the wrong shape.
     #[error("custom metadata of target `{target}` is malformed: {reason}")]
     InvalidCustom {

@@ -12,6 +12,7 @@
 //! - [`patch`]: binary patch codecs between uncompressed tars.
 //! - [`planner`]: the pure update planner, its rules numbered in the module documentation.
 //! - [`fs`]: atomic file writes with explicit durability.
+//! - [`rollout`]: who is offered a release: staged rollouts, yanks, deferral.
 //! - [`faults`]: named crash points for the crash test (feature `fault-injection`).
 //! - [`install_plan`]: install plans, the step vocabulary hooks return, and its checker
 //!   (docs/hooks.md).
@@ -26,6 +27,7 @@ pub mod hash;
 pub mod install_plan;
 pub mod patch;
 pub mod planner;
+pub mod rollout;
 pub mod target_name;
 pub mod version;
 

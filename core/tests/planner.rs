@@ -37,6 +37,7 @@ fn archive(file: &str, length: u64) -> TargetInfo {
             required: false,
             tar: Some(digest_of(file)),
             modes: None,
+            control: Default::default(),
             user: None,
         }),
     )
@@ -192,6 +193,7 @@ impl Case {
                 base: self.base,
                 failed_patches: &failed,
                 policy: &self.policy,
+                audience: Default::default(),
             })
         };
         let outcome = run(&self.targets);

@@ -26,7 +26,18 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, DaemonError> {
 }
 
 fn describe(report: &CheckReport) -> String {
-    let line = describe_plan(report);
+    let mut line = describe_plan(report);
+    if let Some(downgrade) = &report.downgrade {
+        line = format!(
+            "{line}; {} was yanked by its publisher{}",
+            downgrade.yanked,
+            downgrade
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+    }
     match &report.managed {
         Some(managed) => format!("{line} (updates are managed: {managed})"),
         None => line,

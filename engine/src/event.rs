@@ -4,7 +4,7 @@
 
 use tufd_core::Version;
 use tufd_core::planner::{FullReason, Plan};
-pub use tufd_protocol::{CheckReport, Notification as Event, PlanSummary, State};
+pub use tufd_protocol::{CheckReport, Downgrade, Notification as Event, PlanSummary, State};
 
 /// The report of `plan` for an app at `current`.
 pub fn check_report(current: &Version, plan: &Plan) -> CheckReport {
@@ -15,6 +15,7 @@ pub fn check_report(current: &Version, plan: &Plan) -> CheckReport {
             update_available: false,
             plan: None,
             managed: None,
+            downgrade: None,
         },
         Plan::Patches { to, patches, .. } => CheckReport {
             current: current.to_string(),
@@ -25,6 +26,7 @@ pub fn check_report(current: &Version, plan: &Plan) -> CheckReport {
                 bytes: patches.iter().map(|p| p.length).sum(),
             }),
             managed: None,
+            downgrade: None,
         },
         Plan::Full {
             to,
@@ -40,6 +42,13 @@ pub fn check_report(current: &Version, plan: &Plan) -> CheckReport {
                 bytes: archive.length,
             }),
             managed: None,
+            downgrade: match reason {
+                FullReason::Downgrade { from } => Some(Downgrade {
+                    yanked: from.to_string(),
+                    reason: None,
+                }),
+                _ => None,
+            },
         },
     }
 }
@@ -59,6 +68,9 @@ pub fn describe_reason(reason: &FullReason) -> String {
         } => format!(
             "patches ({chain_bytes} bytes) cost more than the archive ({archive_bytes} bytes)"
         ),
+        FullReason::Downgrade { from } => {
+            format!("a downgrade from the yanked {from}: patches only lead up")
+        }
         other => format!("{other:?}"),
     }
 }

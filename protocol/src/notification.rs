@@ -2,7 +2,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::{CheckReport, ErrorKind, PlanSummary, State};
+use crate::{CheckReport, Downgrade, ErrorKind, PlanSummary, State};
 
 /// A notification from tufd (a JSON-RPC request without an id).
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +27,9 @@ pub enum Notification {
         latest: String,
         /// How to get there.
         plan: Option<PlanSummary>,
+        /// Set when the update goes back from a yanked version (see
+        /// [`CheckReport::downgrade`]); the params carry `downgrade` only then.
+        downgrade: Option<Downgrade>,
     },
     /// `plan-changed`: the announced patches cannot be used after all, and the full archive is
     /// downloaded instead (the base tar does not rebuild, a patch was refused or failed).
@@ -66,6 +69,7 @@ impl Notification {
             current: report.current.clone(),
             latest: report.latest.clone(),
             plan: report.plan.clone(),
+            downgrade: report.downgrade.clone(),
         }
     }
 
@@ -95,7 +99,16 @@ impl Notification {
                 current,
                 latest,
                 plan,
+                downgrade: None,
             } => json!({ "current": current, "latest": latest, "plan": plan }),
+            Notification::UpdateAvailable {
+                current,
+                latest,
+                plan,
+                downgrade: Some(downgrade),
+            } => {
+                json!({ "current": current, "latest": latest, "plan": plan, "downgrade": downgrade })
+            }
             Notification::RestartRequired { version } => json!({ "version": version }),
             Notification::PlanChanged {
                 full,
@@ -125,6 +138,8 @@ impl Notification {
             current: String,
             latest: String,
             plan: Option<PlanSummary>,
+            #[serde(default)]
+            downgrade: Option<Downgrade>,
         }
         #[derive(Deserialize)]
         struct RestartParams {
@@ -156,6 +171,7 @@ impl Notification {
                     current: p.current,
                     latest: p.latest,
                     plan: p.plan,
+                    downgrade: p.downgrade,
                 })
             }
             "restart-required" => as_::<RestartParams>(&params)
@@ -199,6 +215,20 @@ mod tests {
                 plan: Some(PlanSummary::Patches {
                     patches: vec!["demo-2.0.patch".into()],
                     bytes: 10,
+                }),
+                downgrade: None,
+            },
+            Notification::UpdateAvailable {
+                current: "2.0".into(),
+                latest: "1.0".into(),
+                plan: Some(PlanSummary::Full {
+                    full: "demo-1.0.tar.gz".into(),
+                    reason: "going back from yanked 2.0".into(),
+                    bytes: 10,
+                }),
+                downgrade: Some(Downgrade {
+                    yanked: "2.0".into(),
+                    reason: Some("crashes at start".into()),
                 }),
             },
             Notification::RestartRequired {

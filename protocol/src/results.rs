@@ -48,6 +48,21 @@ pub struct CheckReport {
     /// Set when an administrator's policy file manages updates (see [`Status::managed`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed: Option<String>,
+    /// Set when the installed version was yanked by its publisher and the plan goes back to
+    /// an older release (a signed downgrade); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downgrade: Option<Downgrade>,
+}
+
+/// Why a check goes back to an older version: the installed one was yanked (marked bad, signed
+/// in the repository's targets metadata).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Downgrade {
+    /// The installed, yanked version.
+    pub yanked: String,
+    /// The publisher's reason, if one was given.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// How an update is downloaded: a chain of patches or the full archive.

@@ -130,6 +130,7 @@ mod tests {
                         reason: "no base".into(),
                         bytes: 7,
                     }),
+                    downgrade: None,
                 },
             ),
             (

@@ -9,9 +9,19 @@
 //!    `.tar.gz` and `.tar.zst` targets; where a version has both, the shorter one (signed
 //!    length, ties by file name) is that version's archive. Patches are the `.patch` targets.
 //! 2. Candidates are the archives newer than the installed version (PEP 440 order) that the
-//!    channel admits ([`Channel::admits`]). None: [`Plan::UpToDate`].
+//!    channel admits ([`Channel::admits`]) and that are offered to [`PlanInput::audience`]
+//!    ([`crate::rollout::withheld`]: not yanked, not halted, the install's bucket inside the
+//!    rollout, not deferred). None: [`Plan::UpToDate`].
 //! 3. Unless [`Policy::ignore_required`], the first candidate in version order marked
 //!    `required` is the target (the next run continues from there); else the newest candidate.
+//!    A `required` release that is withheld from this install for any reason but a yank (a
+//!    rollout it is outside of, a halt, a deferral) holds back every release after it: an
+//!    install never skips a required release it has not been offered yet. A yanked release is
+//!    never required.
+//!    When the installed version is yanked and nothing newer is found, the target is the
+//!    newest older release the channel admits and the install is offered: a signed downgrade,
+//!    always by the full archive ([`FullReason::Downgrade`]; patches only lead up). No such
+//!    release: [`Plan::UpToDate`] (the install stays).
 //! 4. Patches form a graph over versions (see `graph`): a patch leads from its `from` (or, for
 //!    tufup's patches, from the previous archive of any channel) to its own version. Patches
 //!    without a signed `tar` digest are unusable. The chain may pass through versions the
@@ -48,6 +58,7 @@ mod graph;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::custom::{TarDigest, TargetCustom};
+use crate::rollout::{Audience, ReleaseControl, withheld};
 use crate::target_name::{Suffix, TargetName};
 use crate::version::{Channel, Version};
 
@@ -110,6 +121,9 @@ pub struct PlanInput<'a> {
     pub failed_patches: &'a BTreeSet<String>,
     /// Tunables.
     pub policy: &'a Policy,
+    /// The install's rollout bucket, the time and the administrator's deferral
+    /// ([`crate::rollout`]); [`Audience::FIRST`] when the caller has none.
+    pub audience: Audience,
 }
 
 /// Why the planner chose the full archive.
@@ -137,6 +151,11 @@ pub enum FullReason {
         chain_bytes: u64,
         /// Archive length in bytes.
         archive_bytes: u64,
+    },
+    /// The installed version is yanked and the target is older: patches only lead up.
+    Downgrade {
+        /// The yanked installed version.
+        from: Version,
     },
 }
 
@@ -174,6 +193,9 @@ struct Release<'a> {
     archive: &'a TargetInfo,
     /// Whether any archive of the version is marked `required`.
     required: bool,
+    /// Who is offered it: yanked when any archive is, the first rollout found, the latest
+    /// publication time.
+    control: ReleaseControl,
     /// The signed digest of the version's uncompressed tar: the chosen archive's, else the
     /// first other archive's that has one.
     tar: Option<TarDigest>,
@@ -181,11 +203,13 @@ struct Release<'a> {
 
 /// The app's releases by version (PEP 440 equality: `1.0` and `1.0.0` are one release).
 fn releases<'a>(app_name: &str, targets: &'a [TargetInfo]) -> BTreeMap<&'a Version, Release<'a>> {
-    let mut archives: Vec<(&TargetInfo, bool, Option<TarDigest>)> = targets
+    let mut archives: Vec<(&TargetInfo, bool, Option<TarDigest>, &ReleaseControl)> = targets
         .iter()
         .filter(|t| t.name.app() == app_name && t.name.suffix().is_archive())
         .filter_map(|t| match &t.custom {
-            TargetCustom::Archive(custom) => Some((t, custom.required, custom.tar)),
+            TargetCustom::Archive(custom) => {
+                Some((t, custom.required, custom.tar, &custom.control))
+            }
             TargetCustom::Patch(_) => None,
         })
         .collect();
@@ -197,39 +221,56 @@ fn releases<'a>(app_name: &str, targets: &'a [TargetInfo]) -> BTreeMap<&'a Versi
         ))
     });
     let mut releases: BTreeMap<&Version, Release<'a>> = BTreeMap::new();
-    for (target, required, tar) in archives {
+    for (target, required, tar, control) in archives {
         let release = releases.entry(target.name.version()).or_insert(Release {
             archive: target,
             required: false,
             tar: None,
+            control: ReleaseControl::default(),
         });
         release.required |= required;
         release.tar = release.tar.or(tar);
+        let merged = &mut release.control;
+        merged.yanked = merged.yanked.take().or_else(|| control.yanked.clone());
+        merged.rollout = merged.rollout.or(control.rollout);
+        merged.published = merged.published.max(control.published);
     }
     releases
 }
 
-/// The version to go to: the first `required` candidate unless ignored, else the newest.
+/// The version to go to (rules 2 and 3): the first offered `required` candidate unless
+/// ignored, else the newest offered one, never past a required release withheld from this
+/// install; else, when the installed version is yanked, the newest older offered release.
 fn choose_target<'r, 'a>(
     releases: &'r BTreeMap<&'a Version, Release<'a>>,
     input: &PlanInput<'_>,
 ) -> Option<(&'a Version, &'r Release<'a>)> {
-    let mut candidates = releases
+    let mut admitted = releases
         .iter()
-        .filter(|(version, _)| **version > input.installed && input.channel.admits(version))
+        .filter(|(version, _)| input.channel.admits(version))
         .map(|(version, release)| (*version, release));
-    if input.policy.ignore_required {
-        candidates.next_back()
-    } else {
-        let mut newest = None;
-        for candidate in candidates {
-            if candidate.1.required {
-                return Some(candidate);
-            }
-            newest = Some(candidate);
+    let mut newest = None;
+    for candidate in admitted.clone().filter(|(v, _)| *v > input.installed) {
+        let offered = withheld(&candidate.1.control, &input.audience).is_none();
+        let gates = candidate.1.required
+            && candidate.1.control.yanked.is_none()
+            && !input.policy.ignore_required;
+        match (offered, gates) {
+            (true, true) => return Some(candidate),
+            (true, false) => newest = Some(candidate),
+            (false, true) => break,
+            (false, false) => {}
         }
-        newest
     }
+    let installed_yanked = releases
+        .get(input.installed)
+        .is_some_and(|r| r.control.yanked.is_some());
+    if newest.is_none() && installed_yanked {
+        return admitted.rfind(|(v, r)| {
+            *v < input.installed && withheld(&r.control, &input.audience).is_none()
+        });
+    }
+    newest
 }
 
 /// Whether `chain_bytes` stays within `ratio` × `archive_bytes`. A NaN ratio admits nothing.
@@ -259,6 +300,11 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         archive: archive.clone(),
         reason,
     };
+    if to < input.installed {
+        return full(FullReason::Downgrade {
+            from: input.installed.clone(),
+        });
+    }
     if !input.policy.allow_patches {
         return full(FullReason::PatchesDisabled);
     }

@@ -16,12 +16,14 @@
 //! Workers are spawned linked; a worker that fails is spawned again with the same arguments
 //! (the request it was serving fails with `internal`).
 
+pub mod bucket;
 pub mod fallback;
 pub mod machine;
 pub mod outcome;
 pub mod persist;
 pub mod pipeline;
 pub mod policy;
+pub mod tufup_cache;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, RwLock};

@@ -19,6 +19,7 @@ use ractor::{ActorRef, RpcReplyPort};
 use tokio_util::sync::CancellationToken;
 use tufd_core::custom::{ArchiveCustom, TarDigest};
 use tufd_core::planner::{BaseTar, Plan, PlanInput, TargetInfo, plan};
+use tufd_core::rollout::Audience;
 use tufd_core::{TargetCustom, Version};
 
 use crate::config::EngineConfig;
@@ -215,9 +216,35 @@ fn installed_archive<'a>(
         })
 }
 
+/// The publisher's reason for yanking the installed version, if it is yanked with one.
+fn yank_reason(view: &RepoView, app: &str, current: &Version) -> Option<String> {
+    view.targets
+        .iter()
+        .filter(|t| {
+            t.name.app() == app && t.name.suffix().is_archive() && t.name.version() == current
+        })
+        .find_map(|t| match &t.custom {
+            TargetCustom::Archive(a) => a.control.yanked.as_ref()?.reason.clone(),
+            TargetCustom::Patch(_) => None,
+        })
+}
+
 /// The signed tar digest of the installed version's archive, if the repository has one.
 pub fn installed_tar(view: &RepoView, app: &str, current: &Version) -> Option<TarDigest> {
     installed_archive(view, app, current).and_then(|a| a.tar)
+}
+
+/// What the planner knows of this install beside its version: its rollout bucket (drawn once,
+/// [`super::bucket`]), now, and the administrator's deferral.
+fn audience(config: &EngineConfig) -> Audience {
+    Audience {
+        bucket: super::bucket::load_or_draw(&config.data_dir),
+        now_unix: tufd_core::now_unix(),
+        defer_secs: config
+            .admin
+            .defer_days
+            .map_or(0, |days| u64::from(days) * 86_400),
+    }
 }
 
 /// Plans from `view`: the cache holds a base when `cache/<app>-<current>.tar` exists with the
@@ -257,6 +284,7 @@ pub fn plan_for(
         base,
         failed_patches,
         policy: &config.policy,
+        audience: audience(config),
     })
 }
 
@@ -364,10 +392,13 @@ async fn run_inner(input: &OpInput, out: &mut OpOutput) -> Result<(), EngineErro
         {
             plan = plan_for(&input.config, &input.current, &view, &input.failed_patches);
         }
-        let report = CheckReport {
+        let mut report = CheckReport {
             managed: input.config.admin.describe(),
             ..check_report(&input.current, &plan)
         };
+        if let Some(downgrade) = &mut report.downgrade {
+            downgrade.reason = yank_reason(&view, &input.config.app_name, &input.current);
+        }
         tracing::info!(current = %report.current, latest = %report.latest, plan = ?report.plan, "checked");
         out.checked = Some(Checked {
             plan: plan.clone(),

@@ -15,6 +15,7 @@ use serde_json::Value;
 use tough::schema::{Hashes, RoleType, Target};
 use tufd_core::archive::{Compression, TarModes};
 use tufd_core::custom::TarDigest;
+use tufd_core::rollout::ReleaseControl;
 use tufd_core::{
     ArchiveCustom, Codec, PatchCustom, Sha256, Suffix, TargetCustom, TargetName, Version,
 };
@@ -181,6 +182,11 @@ pub async fn run(ctx: &Ctx, args: AddArgs) -> Result<AddOutcome> {
             required: args.required,
             tar: Some(tar_digest),
             modes: Some(tar_modes),
+            control: ReleaseControl {
+                rollout: None,
+                yanked: None,
+                published: Some(tufd_core::now_unix()),
+            },
             user,
         }
         .to_custom(),

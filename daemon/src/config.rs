@@ -389,6 +389,8 @@ struct PolicyFile {
     pin: Option<String>,
     /// The channel to lock to.
     channel: Option<String>,
+    /// Days after a release's signed publication time before it is offered.
+    defer: Option<u32>,
 }
 
 /// Parses the text of a policy file.
@@ -403,6 +405,7 @@ fn parse_policy(text: &str, source: &Path) -> Result<AdminPolicy, String> {
             .as_deref()
             .map(|c| c.parse::<Channel>().map_err(|e| e.to_string()))
             .transpose()?,
+        defer_days: file.defer,
         error: None,
     })
 }
@@ -511,6 +514,14 @@ mod tests {
                 ("keep".to_owned(), "logs".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn an_admin_policy_defers_by_whole_days() {
+        let policy = parse_policy("defer = 7\n", Path::new("/etc/tufd/demo.toml")).unwrap();
+        assert_eq!(policy.defer_days, Some(7));
+        assert!(parse_policy("defer = -1\n", Path::new("p")).is_err());
+        assert!(parse_policy("defer = \"soon\"\n", Path::new("p")).is_err());
     }
 
     #[test]

@@ -149,6 +149,9 @@ pub struct AdminPolicy {
     pub pin: Option<VersionPin>,
     /// The channel the policy locks (already applied to the config's channel).
     pub channel: Option<Channel>,
+    /// Offer a release only this many days after its signed publication time (`defer = N`);
+    /// releases without one are not deferred.
+    pub defer_days: Option<u32>,
     /// Why the policy file could not be used this time (the last good policy applies).
     pub error: Option<String>,
 }
@@ -224,6 +227,9 @@ impl AdminPolicy {
         }
         if let Some(channel) = self.channel {
             what.push(format!("channel locked to {channel}"));
+        }
+        if let Some(days) = self.defer_days {
+            what.push(format!("releases deferred {days} days"));
         }
         let mut text = if what.is_empty() {
             format!("managed by {} (no restriction)", source.display())

@@ -266,6 +266,67 @@ mod tests {
         ));
     }
 
+    /// A root as tufup writes it: a key under a legacy securesystemslib id (not the sha256 of
+    /// the key as written) with its `keyid_hash_algorithms` field.
+    #[tokio::test]
+    async fn signs_under_the_key_id_the_root_declares() {
+        use crate::keys::Passphrase;
+        let dir = tempfile::tempdir().unwrap();
+        crate::keys::generate(dir.path(), "k", &Passphrase::none()).unwrap();
+        let signer = crate::keys::load(dir.path(), "k", &Passphrase::none())
+            .await
+            .unwrap();
+        let Key::Ed25519 { keyval, .. } = &signer.key else {
+            panic!("not ed25519")
+        };
+        let legacy = "ab".repeat(32);
+        let role = serde_json::json!({"keyids": [legacy], "threshold": 1});
+        let root = serde_json::json!({"signatures": [], "signed": {
+            "_type": "root", "spec_version": "1.0.31", "consistent_snapshot": false,
+            "version": 1, "expires": "2030-01-01T00:00:00Z",
+            "keys": {legacy.clone(): {"keytype": "ed25519", "scheme": "ed25519",
+                "keyid_hash_algorithms": ["sha256", "sha512"],
+                "keyval": {"public": hex::encode(&*keyval.public)}}},
+            "roles": {"root": role, "targets": role, "snapshot": role, "timestamp": role}}});
+        let bytes = serde_json::to_vec(&root).unwrap();
+        assert!(
+            serde_json::from_slice::<Signed<Root>>(&bytes).is_err(),
+            "tough's own parser checks key ids"
+        );
+        let root = crate::repo::parse_root(&bytes).unwrap().signed;
+        assert_eq!(
+            hex::encode(&**root_key_id(&root, &signer.key).unwrap()),
+            legacy
+        );
+        let targets = tough::schema::Targets::new(
+            SPEC_VERSION.into(),
+            NonZeroU64::MIN,
+            expiry(Lifetime::days(1)).unwrap(),
+        );
+        let file = sign_role(targets, &root, std::slice::from_ref(&signer))
+            .await
+            .unwrap();
+        let [signature] = file.signed.signatures.as_slice() else {
+            panic!("one signature")
+        };
+        assert_eq!(hex::encode(&*signature.keyid), legacy);
+        let signed = file.signed.signed.canonical_form().unwrap();
+        aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ED25519,
+            &*keyval.public,
+        )
+        .verify(&signed, &signature.sig)
+        .expect("signature verifies");
+        // Written again, the root keeps the id and the extra field it was signed with.
+        let again = SignedFile::from_signed(Signed {
+            signed: root,
+            signatures: Vec::new(),
+        })
+        .unwrap();
+        let text = String::from_utf8(again.bytes).unwrap();
+        assert!(text.contains(&legacy) && text.contains("keyid_hash_algorithms"));
+    }
+
     #[test]
     fn metafile_hashes_bytes() {
         let m = metafile(b"abc", NonZeroU64::new(3).unwrap());

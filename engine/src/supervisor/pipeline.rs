@@ -290,7 +290,8 @@ pub fn plan_for(
 
 /// Verifies the tufup client's cached archive of `current` in `dir` and makes it the base tar
 /// (`tufup_cache::adopt`, on a blocking thread); whether it did. When it did not, the reason is
-/// logged as a warning (field `tufup_cache = "refused"`) and the plan stays as it was.
+/// logged (field `tufup_cache`: `"absent"` at info level when there is no such file, else
+/// `"refused"` as a warning) and the plan stays as it was.
 async fn take_over_tufup_cache(
     config: &EngineConfig,
     dir: &std::path::Path,
@@ -310,6 +311,11 @@ async fn take_over_tufup_cache(
     .await;
     match adopted {
         Ok(Ok(_)) => true,
+        Ok(Err(e @ tufup_cache::AdoptError::NotCached { .. })) => {
+            // A fresh install has no tufup folder: nothing to warn about.
+            tracing::info!(tufup_cache = "absent", reason = %e, "no tufup cache to take over");
+            false
+        }
         Ok(Err(e)) => {
             tracing::warn!(tufup_cache = "refused", reason = %e, "the tufup client's cached archive is not used as the patch base");
             false

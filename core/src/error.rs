@@ -26,6 +26,16 @@ pub enum Error {
         /// Which part failed.
         reason: &'static str,
     },
+    /// A platform name that is not `<os>-<arch>` with Rust's words for both
+    /// (crate::platform::OSES, crate::platform::ARCHES).
+    #[error(
+        "`{input}` is not a platform name: use <os>-<arch> such as linux-x86_64, windows-x86_64, \
+         macos-aarch64"
+    )]
+    InvalidPlatform {
+        /// What was given.
+        input: String,
+    },
     /// The app name holds characters other than ASCII letters, digits, `_` and `-`.
     #[error("`{input}` is not a valid app name: use ASCII letters, digits, `_` and `-` only")]
     InvalidAppName {

@@ -5,6 +5,7 @@
 //!
 //! - [`target_name`]: `<name>-<version><suffix>` target names (docs/repository-format.md, "Target
 //!   names").
+//! - [`platform`]: `<os>-<arch>` platform names, the folders of per-platform releases.
 //! - [`version`]: PEP 440 versions and update channels.
 //! - [`hash`]: the [`Sha256`] digest newtype.
 //! - [`custom`]: the custom target metadata in tufup's `{"user", "tufup"}` shape.
@@ -27,6 +28,7 @@ pub mod hash;
 pub mod install_plan;
 pub mod patch;
 pub mod planner;
+pub mod platform;
 pub mod rollout;
 pub mod target_name;
 pub mod version;
@@ -34,6 +36,7 @@ pub mod version;
 pub use custom::{ArchiveCustom, Codec, PatchCustom, TargetCustom};
 pub use error::{Error, Result};
 pub use hash::Sha256;
+pub use platform::Platform;
 pub use target_name::{Suffix, TargetName};
 pub use version::{Channel, Version};
 

@@ -1,4 +1,5 @@
-//! Target file names `<name>-<version><suffix>` (docs/repository-format.md, "Target names").
+//! Target file names `<name>-<version><suffix>`, or `<platform>/<name>-<version><suffix>` for a
+//! platform's release (docs/repository-format.md, "Target names" and "Platforms").
 //!
 //! Readers use [`TargetName::parse`], which splits at the last `-` whose remainder parses as a
 //! PEP 440 version and ignores (returns an error for) anything else, such as
@@ -9,6 +10,7 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
+use crate::platform::Platform;
 use crate::version::Version;
 
 /// What kind of file a target is, by suffix.
@@ -58,13 +60,16 @@ pub fn check_app_name(name: &str) -> Result<()> {
     }
 }
 
-/// A parsed target name: app name, PEP 440 version and suffix.
+/// A parsed target name: platform (when the release is published for one), app name, PEP 440
+/// version and suffix.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TargetName {
+    platform: Option<Platform>,
     app: String,
     version: Version,
     suffix: Suffix,
-    /// The file name as published (keeps the version text as written).
+    /// The target path as published (keeps the version text as written; `<platform>/…` for a
+    /// platform's release).
     file_name: String,
 }
 
@@ -84,6 +89,7 @@ impl TargetName {
             });
         }
         Ok(Self {
+            platform: None,
             app: app.to_owned(),
             version: version.clone(),
             suffix,
@@ -91,15 +97,34 @@ impl TargetName {
         })
     }
 
-    /// Parses a published file name, as a reader does.
+    /// The same release published for `platform`: the path becomes `<platform>/<file name>`.
+    pub fn for_platform(self, platform: &Platform) -> Self {
+        let base = self.base_name().to_owned();
+        Self {
+            file_name: format!("{platform}/{base}"),
+            platform: Some(platform.clone()),
+            ..self
+        }
+    }
+
+    /// Parses a published target path, as a reader does: `<name>-<version><suffix>`, or the
+    /// same under one folder that is a [`Platform`] name.
     ///
     /// # Errors
     /// [`Error::InvalidTargetName`] when the suffix is unknown, no `-` split leaves a PEP 440
-    /// version, or the name part holds characters other than `[A-Za-z0-9_-]`.
-    pub fn parse(file_name: &str) -> Result<Self> {
+    /// version, the name part holds characters other than `[A-Za-z0-9_-]`, or the folder is
+    /// not a platform name (or there is more than one).
+    pub fn parse(path: &str) -> Result<Self> {
         let invalid = |reason| Error::InvalidTargetName {
-            input: file_name.to_owned(),
+            input: path.to_owned(),
             reason,
+        };
+        let (platform, file_name) = match path.split_once('/') {
+            None => (None, path),
+            Some((dir, rest)) => match Platform::parse(dir) {
+                Ok(p) if !rest.contains('/') => (Some(p), rest),
+                _ => return Err(invalid("the folder is not one <os>-<arch> platform name")),
+            },
         };
         let (stem, suffix) = Suffix::ALL
             .iter()
@@ -115,10 +140,11 @@ impl TargetName {
                 }
                 check_app_name(app).map_err(|_| invalid("bad characters in the app name"))?;
                 return Ok(Self {
+                    platform,
                     app: app.to_owned(),
                     version,
                     suffix,
-                    file_name: file_name.to_owned(),
+                    file_name: path.to_owned(),
                 });
             }
             search_end = dash;
@@ -133,7 +159,10 @@ impl TargetName {
     /// As [`TargetName::parse`], plus [`Error::InvalidTargetName`] for a non-normalised version.
     pub fn parse_strict(file_name: &str) -> Result<Self> {
         let parsed = Self::parse(file_name)?;
-        let built = Self::new(&parsed.app, &parsed.version, parsed.suffix)?;
+        let mut built = Self::new(&parsed.app, &parsed.version, parsed.suffix)?;
+        if let Some(p) = &parsed.platform {
+            built = built.for_platform(p);
+        }
         if built.file_name != file_name {
             return Err(Error::InvalidTargetName {
                 input: file_name.to_owned(),
@@ -141,6 +170,18 @@ impl TargetName {
             });
         }
         Ok(parsed)
+    }
+
+    /// The platform the release is published for; `None` for a flat (platformless) name.
+    pub fn platform(&self) -> Option<&Platform> {
+        self.platform.as_ref()
+    }
+
+    /// The file name without the platform folder (`<name>-<version><suffix>`).
+    pub fn base_name(&self) -> &str {
+        self.file_name
+            .rsplit_once('/')
+            .map_or(self.file_name.as_str(), |(_, b)| b)
     }
 
     /// The app name.
@@ -158,7 +199,7 @@ impl TargetName {
         self.suffix
     }
 
-    /// The file name as published.
+    /// The target path as published (`<platform>/<file name>` for a platform's release).
     pub fn as_str(&self) -> &str {
         &self.file_name
     }
@@ -213,11 +254,39 @@ mod tests {
             "my_app-1.0 .tar.gz",
             "../app-1.0.tar.gz",
             "dir/app-1.0.tar.gz",
+            "linux-amd64/app-1.0.tar.gz",
+            "linux-x86_64/linux-x86_64/app-1.0.tar.gz",
+            "linux-x86_64/../app-1.0.tar.gz",
+            "/app-1.0.tar.gz",
+            "linux-x86_64/",
             "app-1.0+local.tar.gz",
             "app-1.0",
         ] {
             assert!(TargetName::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn platform_paths() {
+        let t = TargetName::parse("windows-x86_64/my_app-2.0.patch").unwrap();
+        assert_eq!(t.platform().map(Platform::as_str), Some("windows-x86_64"));
+        assert_eq!(
+            (t.app(), t.suffix(), t.base_name()),
+            ("my_app", Suffix::Patch, "my_app-2.0.patch")
+        );
+        assert_eq!(t.as_str(), "windows-x86_64/my_app-2.0.patch");
+        let flat = TargetName::parse("my_app-2.0.patch").unwrap();
+        assert_eq!(
+            (flat.platform(), flat.base_name()),
+            (None, "my_app-2.0.patch")
+        );
+        let linux = Platform::parse("linux-x86_64").unwrap();
+        let built = TargetName::new("my_app", &v("2.0-rc1"), Suffix::TarGz)
+            .unwrap()
+            .for_platform(&linux);
+        assert_eq!(built.as_str(), "linux-x86_64/my_app-2.0rc1.tar.gz");
+        assert_eq!(TargetName::parse_strict(built.as_str()).unwrap(), built);
+        assert!(TargetName::parse_strict("linux-x86_64/my_app-2.0-rc1.tar.gz").is_err());
     }
 
     #[test]

@@ -151,6 +151,11 @@ pub struct Flags {
     /// Update channel: stable, rc, beta, alpha or dev. Default stable.
     #[arg(long, global = true, value_name = "CHANNEL")]
     pub channel: Option<String>,
+    /// The platform whose releases to take, `<os>-<arch>` (`linux-x86_64`, `windows-x86_64`,
+    /// `macos-aarch64`, …): the repository's `<platform>/` folder; another platform's targets
+    /// are never considered. Default: the platform tufd was built for.
+    #[arg(long, global = true, value_name = "OS-ARCH")]
+    pub platform: Option<String>,
     /// Seconds between polls (±10% jitter); 0 never polls. Default 3600.
     #[arg(long, global = true, value_name = "SECONDS")]
     pub poll_interval: Option<u64>,

@@ -90,6 +90,13 @@ pub enum ConfigError {
         #[source]
         source: tufd_core::Error,
     },
+    /// `--platform` is not `<os>-<arch>`.
+    #[error("bad --platform")]
+    Platform {
+        /// The cause.
+        #[source]
+        source: tufd_core::Error,
+    },
     /// `--channel` is not a channel name.
     #[error("bad --channel")]
     Channel {
@@ -181,6 +188,7 @@ fn overlay(under: Flags, over: Flags) -> Flags {
         trusted_root: over.trusted_root.or(under.trusted_root),
         tufup_cache: over.tufup_cache.or(under.tufup_cache),
         channel: over.channel.or(under.channel),
+        platform: over.platform.or(under.platform),
         poll_interval: over.poll_interval.or(under.poll_interval),
         hook: over.hook.or(under.hook),
         hook_timeout_ms: over.hook_timeout_ms.or(under.hook_timeout_ms),
@@ -298,6 +306,12 @@ pub fn resolve(flags: &Flags) -> Result<ValidConfig, ConfigError> {
         config.channel = channel
             .parse::<Channel>()
             .map_err(|source| ConfigError::Channel { source })?;
+    }
+    if let Some(platform) = &flags.platform {
+        config.platform = Some(
+            tufd_core::Platform::parse(platform)
+                .map_err(|source| ConfigError::Platform { source })?,
+        );
     }
     if let Some(seconds) = flags.poll_interval {
         config.poll_interval = (seconds > 0).then(|| Duration::from_secs(seconds));

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tufd_core::planner::Policy;
-use tufd_core::{Channel, Version};
+use tufd_core::{Channel, Platform, Version};
 use tufd_net::transport::TransportSettings;
 use url::Url;
 
@@ -126,6 +126,10 @@ pub struct EngineConfig {
     /// An administrator's policy for this app on this machine (a file outside the app); it wins
     /// over the app's own flags. None by default.
     pub admin: AdminPolicy,
+    /// The platform whose releases this install takes (`<os>-<arch>` folders of the
+    /// repository); another platform's targets are never considered. Default: the platform the
+    /// daemon was compiled for ([`Platform::current`]); `None` takes flat releases only.
+    pub platform: Option<Platform>,
     /// The target folder of a tufup client this install was updated with (absolute;
     /// `--tufup-cache`): when the data folder holds no base tar of the installed version and
     /// the repository signs no tar digest to rebuild one, the tufup client's cached
@@ -306,6 +310,7 @@ impl EngineConfig {
             network_timeout: TransportSettings::default().request_deadline,
             archive_limits: tufd_core::archive::EntryLimits::DEFAULT,
             admin: AdminPolicy::default(),
+            platform: Platform::current(),
             tufup_cache: None,
         }
     }

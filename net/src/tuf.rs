@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use tufd_core::planner::TargetInfo;
-use tufd_core::{Suffix, TargetCustom, TargetName};
+use tufd_core::{Platform, Suffix, TargetCustom, TargetName};
 
 use crate::download::TargetDigest;
 use crate::trusted_store::{LoadRequest, TrustedStore, TrustedStoreError};
@@ -72,6 +72,21 @@ impl RepoView {
                 target: name.to_owned(),
                 source,
             })
+    }
+}
+
+impl RepoView {
+    /// The view of a client of `platform` for `app`: the targets the planner's platform rule
+    /// keeps ([`tufd_core::planner::platform::select`]: the platform's own, else the flat
+    /// ones), and only their files among `app`'s; another platform's targets are gone.
+    pub fn for_platform(mut self, app: &str, platform: Option<&Platform>) -> Self {
+        self.targets = tufd_core::planner::platform::select(&self.targets, app, platform);
+        let kept: std::collections::HashSet<&str> =
+            self.targets.iter().map(|t| t.name.as_str()).collect();
+        self.files.retain(|name, _| {
+            kept.contains(name.as_str()) || TargetName::parse(name).map_or(true, |n| n.app() != app)
+        });
+        self
     }
 }
 
@@ -138,6 +153,20 @@ pub async fn refresh(
     store: &TrustedStore,
     request: LoadRequest,
 ) -> Result<RepoView, TrustedStoreError> {
+    refresh_for(store, request, None).await
+}
+
+/// [`refresh`] for a client of `platform`: delegated roles of other platforms are not loaded
+/// ([`crate::trusted_store::LoadedRepository::all_targets_for`]). The view still holds every
+/// loaded target; [`RepoView::for_platform`] keeps the platform's.
+///
+/// # Errors
+/// As [`refresh`].
+pub async fn refresh_for(
+    store: &TrustedStore,
+    request: LoadRequest,
+    platform: Option<&Platform>,
+) -> Result<RepoView, TrustedStoreError> {
     let result = async {
         let loaded = store.load(request).await?;
         let trusted = loaded.trusted();
@@ -146,7 +175,9 @@ pub async fn refresh(
             timestamp = trusted.timestamp().map(|t| t.version),
             "tuf metadata refreshed"
         );
-        let targets = loaded.all_targets().await?;
+        let targets = loaded
+            .all_targets_for(platform.map(Platform::as_str))
+            .await?;
         Ok(view_of(&targets, loaded.consistent_snapshot()))
     }
     .await;

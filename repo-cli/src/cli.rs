@@ -48,6 +48,12 @@ pub enum Command {
     /// Publish a release from a bundle folder: archive, patch from the previous release, and
     /// targets/snapshot/timestamp signed.
     Add(commands::add::AddArgs),
+    /// Delegate a platform's releases (`<os>-<arch>/*`) to a role with its own keys, so that a
+    /// build machine signs its platform's releases and nothing else (needs the targets key).
+    Delegate(commands::delegate::DelegateArgs),
+    /// Make a key on a build machine: `<keystore>/NAME.der` and the public `NAME.pub.json` for
+    /// `delegate --key`.
+    Keygen(commands::delegate::KeygenArgs),
     /// Remove the newest release (archive and patch) from the targets metadata and re-sign.
     RemoveLatest(commands::remove_latest::RemoveLatestArgs),
     /// Re-sign a role with a new version and expiry (cron job: `sign timestamp`), or add one
@@ -94,6 +100,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Some(dest),
             Command::Init(_)
             | Command::Add(_)
+            | Command::Delegate(_)
             | Command::RemoveLatest(_)
             | Command::Sign(_)
             | Command::Keys(_)
@@ -122,6 +129,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Add(a) => {
             let (ctx, _lock) = locked(passphrase)?;
             println!("{}", commands::add::run(&ctx, a).await?);
+        }
+        Command::Delegate(a) => {
+            let (ctx, _lock) = locked(passphrase)?;
+            println!("{}", commands::delegate::run(&ctx, a).await?);
+        }
+        Command::Keygen(a) => {
+            let ctx = Ctx::load(&cli.config, passphrase)?;
+            println!("{}", commands::delegate::keygen(&ctx, a).await?);
         }
         Command::RemoveLatest(a) => {
             let (ctx, _lock) = locked(passphrase)?;

@@ -263,6 +263,20 @@ pub enum Error {
         lifetime: crate::lifetime::Lifetime,
     },
 
+    /// `--platform` or `delegate`'s platform is not `<os>-<arch>` (`linux-x86_64`, …).
+    #[error("bad platform")]
+    Platform(#[source] tufd_core::Error),
+    /// `delegate --threshold` is 0 or above the number of `--key`s.
+    #[error("threshold {threshold} of role {role} is outside 1..={keys} (its number of keys)")]
+    DelegateThreshold {
+        /// The delegated role.
+        role: String,
+        /// The threshold given.
+        threshold: u64,
+        /// Keys given.
+        keys: usize,
+    },
+
     // ---- already-exists
     /// `import-tufup` found an existing `tufd-repo.toml`.
     #[error(
@@ -453,6 +467,28 @@ pub enum Error {
     KeyNotListed {
         /// The role.
         role: &'static str,
+    },
+    /// Fewer of a delegated role's keys are in the keystore than its threshold: `add
+    /// --platform` cannot sign the platform's role.
+    #[error(
+        "role {role} needs {threshold} signatures but only {available} of its keys are in the keystore: put the platform's key (`tufd-repo keygen`) into the keystore of this machine"
+    )]
+    DelegatedKeyMissing {
+        /// The delegated role (the platform name).
+        role: String,
+        /// Signatures required.
+        threshold: u64,
+        /// Keys of the role in the keystore.
+        available: usize,
+    },
+    /// A `--key` of `delegate` is neither a TUF public key (JSON) nor a private key file.
+    #[error("{} is neither a TUF public key (JSON) nor a PKCS#8 private key", path.display())]
+    PublicKey {
+        /// The file.
+        path: PathBuf,
+        /// Why the JSON reading failed.
+        #[source]
+        source: serde_json::Error,
     },
     /// Fewer of a role's keys are in the keystore than its threshold.
     #[error(
@@ -887,6 +923,8 @@ impl Error {
             | E::TufupFolderMissing { .. }
             | E::TufupBinaryDiff { .. }
             | E::AppName(_)
+            | E::Platform(_)
+            | E::DelegateThreshold { .. }
             | E::ExpiryOutOfRange { .. } => ErrorKind::Config,
             E::ConfigExists { .. }
             | E::RepositoryNotEmpty { .. }
@@ -907,6 +945,8 @@ impl Error {
             | E::KeyEncrypt { .. }
             | E::KeyNotListed { .. }
             | E::TooFewKeys { .. }
+            | E::DelegatedKeyMissing { .. }
+            | E::PublicKey { .. }
             | E::TooFewRootKeys { .. }
             | E::Sign { .. }
             | E::TufupKeyMissing { .. }

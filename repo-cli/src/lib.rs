@@ -31,6 +31,7 @@
 //!     skip_patch: false,
 //!     codec: None,
 //!     allow_single_folder: false,
+//!     platform: None,
 //! };
 //! match add::run(&ctx, args).await {
 //!     Ok(done) => println!("{done}"),

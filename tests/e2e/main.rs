@@ -23,6 +23,7 @@ mod health;
 mod hooks;
 mod keep;
 mod object_storage;
+mod platforms;
 mod resume;
 mod sidecar;
 mod tufup_migration;

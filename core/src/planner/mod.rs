@@ -5,6 +5,7 @@
 //!
 //! # Rules
 //!
+//! 0. The caller first keeps the targets of the client's platform ([`platform::select`]).
 //! 1. Only targets whose name's app is [`PlanInput::app_name`] count. Archives are the
 //!    `.tar.gz` and `.tar.zst` targets; where a version has both, the shorter one (signed
 //!    length, ties by file name) is that version's archive. Patches are the `.patch` targets.
@@ -54,6 +55,7 @@
 //!   tufup knows only the linear chain of every patch between the two versions.
 
 mod graph;
+pub mod platform;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -595,7 +595,9 @@ async fn fetch(input: &OpInput, view: &RepoView, name: &str) -> Result<PathBuf, 
     let request = DownloadRequest {
         url: view.target_url(&input.config.targets_url, name)?,
         dir: input.config.layout().downloads(),
-        file_name: name.to_owned(),
+        // A platform's target `<platform>/<name>` downloads as `<name>`: a client considers
+        // one platform's targets only, so base names do not collide.
+        file_name: name.rsplit('/').next().unwrap_or(name).to_owned(),
         length: file.length,
         digest: file.digest,
         chunk_bytes: tufd_net::download::ENGINE_CHUNK_BYTES,

@@ -75,8 +75,11 @@ impl Actor for MetadataWorker {
         match msg {
             MetadataMsg::Refresh(reply) => {
                 let request = load_request(&state.args.config, state.args.transport.clone());
-                let result = tufd_net::tuf::refresh(&state.store, request)
+                let config = &state.args.config;
+                let platform = config.platform.as_ref();
+                let result = tufd_net::tuf::refresh_for(&state.store, request, platform)
                     .await
+                    .map(|view| view.for_platform(&config.app_name, platform))
                     .map_err(EngineError::from);
                 let _ = reply.send(result);
             }

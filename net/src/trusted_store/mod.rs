@@ -493,6 +493,20 @@ impl LoadedRepository {
     /// [`TrustedStoreError::Tuf`] when a delegated role is refused or unreachable;
     /// [`TrustedStoreError::Io`] when one cannot be persisted.
     pub async fn all_targets(&self) -> Result<BTreeMap<String, TargetFile>, TrustedStoreError> {
+        self.all_targets_for(None).await
+    }
+
+    /// As [`Self::all_targets`], for a client of `platform` (`<os>-<arch>`): a delegated role
+    /// whose every path pattern lies in another platform's folder (`windows-x86_64/*` for a
+    /// `linux-x86_64` client) is neither fetched nor searched, so another platform's role,
+    /// broken or not, never affects this client ([`in_scope`]). `None`: every role.
+    ///
+    /// # Errors
+    /// As [`Self::all_targets`].
+    pub async fn all_targets_for(
+        &self,
+        platform: Option<&str>,
+    ) -> Result<BTreeMap<String, TargetFile>, TrustedStoreError> {
         let now = self.now();
         let mut set = self.trusted().clone();
         let top = set
@@ -501,7 +515,7 @@ impl LoadedRepository {
         if top.delegations.as_ref().is_none_or(|d| d.roles.is_empty()) {
             return Ok(top.targets.clone());
         }
-        let loaded = self.load_delegated(&mut set, now).await;
+        let loaded = self.load_delegated(&mut set, now, platform).await;
         flush(&self.files).await?;
         loaded?;
         let mut paths = BTreeSet::new();
@@ -537,8 +551,9 @@ impl LoadedRepository {
         &self,
         set: &mut TrustedMetadataSet,
         now: jiff::Timestamp,
+        platform: Option<&str>,
     ) -> Result<(), TrustedStoreError> {
-        let mut stack: Vec<(String, String)> = children(set, "targets");
+        let mut stack: Vec<(String, String)> = children(set, "targets", platform);
         let mut visited = BTreeSet::new();
         while let Some((role, parent)) = stack.pop() {
             if !visited.insert(role.clone()) {
@@ -585,7 +600,7 @@ impl LoadedRepository {
                     .map_err(TrustedStoreError::tuf)?;
                 let _ = self.files.store(&file, &bytes);
             }
-            stack.extend(children(set, &role));
+            stack.extend(children(set, &role, platform));
         }
         Ok(())
     }
@@ -595,16 +610,36 @@ fn is_top_level(role: &str) -> bool {
     matches!(role, "root" | "timestamp" | "snapshot" | "targets")
 }
 
+/// Whether a client of `platform` may need delegated role `child`: always without a platform,
+/// with path hash prefixes or with no patterns; otherwise when one of its path patterns is
+/// flat (no `/`), or its folder pattern can match `platform` (checked by the role's own
+/// matcher against `<platform>/<rest of the pattern>`; a pattern whose rest holds a `[` class
+/// is kept, as that check cannot tell).
+fn in_scope(child: &sigstore_tuf::DelegatedRole, platform: Option<&str>) -> bool {
+    let (Some(platform), None, Some(paths)) = (platform, &child.path_hash_prefixes, &child.paths)
+    else {
+        return true;
+    };
+    paths.iter().any(|pattern| match pattern.split_once('/') {
+        None => true,
+        Some((_, rest)) if rest.contains('[') => true,
+        Some((_, rest)) => child
+            .matches_path(&format!("{platform}/{rest}"))
+            .unwrap_or(true),
+    })
+}
+
 /// The delegations of `role` as `(child, role)` pairs, in reverse order (so that popping them
-/// off a stack visits them in order), top-level role names left out.
-fn children(set: &TrustedMetadataSet, role: &str) -> Vec<(String, String)> {
+/// off a stack visits them in order), top-level role names and roles out of `platform`'s scope
+/// ([`in_scope`]) left out.
+fn children(set: &TrustedMetadataSet, role: &str, platform: Option<&str>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = set
         .targets_role(role)
         .and_then(|t| t.delegations.as_ref())
         .map(|d| {
             d.roles
                 .iter()
-                .filter(|child| !is_top_level(&child.name))
+                .filter(|child| !is_top_level(&child.name) && in_scope(child, platform))
                 .map(|child| (child.name.clone(), role.to_owned()))
                 .collect()
         })

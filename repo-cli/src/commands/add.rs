@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde_json::Value;
-use tough::schema::{Hashes, RoleType, Target};
+use tough::schema::{Hashes, Target};
 use tufd_core::archive::{Compression, TarModes};
 use tufd_core::custom::TarDigest;
 use tufd_core::rollout::ReleaseControl;
@@ -20,7 +20,8 @@ use tufd_core::{
     ArchiveCustom, Codec, PatchCustom, Sha256, Suffix, TargetCustom, TargetName, Version,
 };
 
-use super::{Ctx, publish_targets};
+use super::Ctx;
+use super::platform::Scope;
 use crate::error::{Error, Result};
 use crate::progress;
 use crate::repo::txn::Staging;
@@ -55,6 +56,12 @@ pub struct AddArgs {
     /// parent of the real bundle (`dist/` holding `dist/app/`).
     #[arg(long)]
     pub allow_single_folder: bool,
+    /// Publish for one platform, `<os>-<arch>` (`linux-x86_64`, `windows-x86_64`,
+    /// `macos-aarch64`, …): the release goes to `<platform>/`, its patch starts from that
+    /// platform's previous release, and the platform's delegated role signs it when the
+    /// repository has one (`tufd-repo delegate`).
+    #[arg(long, value_name = "OS-ARCH")]
+    pub platform: Option<String>,
 }
 
 /// What `add` published.
@@ -132,7 +139,9 @@ pub async fn run(ctx: &Ctx, args: AddArgs) -> Result<AddOutcome> {
     }
     let app = ctx.config.app_name.clone();
     let state = State::load(&ctx.layout)?;
-    if let Some(latest) = state.latest_version(&app)
+    // Keys first: a wrong passphrase should fail before minutes of archiving.
+    let scope = Scope::load(ctx, &state, args.platform.as_deref()).await?;
+    if let Some(latest) = scope.latest_version(&state, &app)
         && version <= latest
     {
         return Err(Error::NotNewer {
@@ -146,23 +155,23 @@ pub async fn run(ctx: &Ctx, args: AddArgs) -> Result<AddOutcome> {
         Compression::Zstd => Suffix::TarZst,
     };
     let name = |suffix| {
-        TargetName::new(&app, &version, suffix).map_err(|source| Error::ReleaseName {
-            app: app.clone(),
-            version: version.clone(),
-            source,
-        })
+        TargetName::new(&app, &version, suffix)
+            .map(|n| scope.name(n))
+            .map_err(|source| Error::ReleaseName {
+                app: app.clone(),
+                version: version.clone(),
+                source,
+            })
     };
     let archive_name = name(archive_suffix)?;
     let patch_name = name(Suffix::Patch)?;
     // Keys first: a wrong passphrase should fail before minutes of archiving.
-    let signers = ctx
-        .signers(&[RoleType::Targets, RoleType::Snapshot, RoleType::Timestamp])
-        .await?;
+    let signers = ctx.signers(scope.top_level_roles()).await?;
 
     let mut staging = Staging::new(&ctx.layout)?;
     let consistent = state.consistent();
     let new_tar = staging.work_dir().join("new.tar");
-    let archive_tmp = staging.targets_dir().join(archive_name.as_str());
+    let archive_tmp = staging.targets_dir().join(archive_name.base_name());
     let bundle = args.bundle_dir.clone();
     let (tar_digest, tar_modes, archive_path) = {
         let new_tar = new_tar.clone();
@@ -175,7 +184,7 @@ pub async fn run(ctx: &Ctx, args: AddArgs) -> Result<AddOutcome> {
             source,
         })??
     };
-    let mut targets = state.targets.signed.signed.clone();
+    let mut targets = scope.targets(ctx, &state)?;
     let archive_target = file_target(
         &archive_path,
         ArchiveCustom {
@@ -204,7 +213,7 @@ pub async fn run(ctx: &Ctx, args: AddArgs) -> Result<AddOutcome> {
     };
     targets.add_target(tname(archive_name.as_str())?, archive_target);
 
-    let previous = state.latest_archive(&app);
+    let previous = scope.latest_archive(&state, &app);
     if let (Some((prev_name, prev_target)), false) = (&previous, args.skip_patch) {
         let prev_file = ctx.layout.targets.join(target_file(
             prev_name.as_str(),
@@ -212,7 +221,7 @@ pub async fn run(ctx: &Ctx, args: AddArgs) -> Result<AddOutcome> {
             consistent,
         ));
         let old_tar = staging.work_dir().join("old.tar");
-        let patch_tmp = staging.targets_dir().join(patch_name.as_str());
+        let patch_tmp = staging.targets_dir().join(patch_name.base_name());
         let (prev_name2, prev_target2, new_tar2) =
             (prev_name.clone(), prev_target.clone(), new_tar.clone());
         let patch_path = patch_tmp.clone();
@@ -249,7 +258,9 @@ pub async fn run(ctx: &Ctx, args: AddArgs) -> Result<AddOutcome> {
         staging.add_target(patch_tmp, patch_final);
         targets.add_target(tname(patch_name.as_str())?, patch_target);
     }
-    publish_targets(ctx, &state, &signers, staging, targets, "the release").await?;
+    scope
+        .publish(ctx, &state, &signers, staging, targets, "the release")
+        .await?;
     Ok(outcome)
 }
 

@@ -11,10 +11,12 @@
 //! [`Ctx::lock`] while it runs, as the command line does.
 
 pub mod add;
+pub mod delegate;
 pub mod expiry;
 pub mod import_tufup;
 pub mod init;
 pub mod keys;
+pub mod platform;
 pub mod publish;
 pub mod remove_latest;
 pub mod serve;
@@ -183,7 +185,8 @@ pub async fn publish_targets(
     })
 }
 
-/// Stages new versions of the roles from `from` down to the timestamp, each with version + 1
+/// Stages new versions of the roles from `from` down to the timestamp (the snapshot keeps the
+/// entries of `state`'s snapshot other than `targets.json`: the delegated roles), each with version + 1
 /// and a fresh expiry (config days, or `first_lifetime` for the first role of the chain), signed
 /// with `signers` as `root` lists them. `new_targets` replaces the targets content.
 ///
@@ -222,7 +225,15 @@ pub async fn resign(
     let snapshot_meta = if from != Chain::Timestamp {
         let v = bump(state.snapshot.signed.signed.version);
         let e = expiry(days(RoleType::Snapshot, from == Chain::Snapshot)?)?;
-        let file = sign_role(build_snapshot(v, e, targets_meta), root, signers).await?;
+        let mut snapshot = build_snapshot(v, e, targets_meta);
+        // The delegated roles' entries are kept (a new one is in `state`'s snapshot already).
+        for (name, meta) in &state.snapshot.signed.signed.meta {
+            snapshot
+                .meta
+                .entry(name.clone())
+                .or_insert_with(|| meta.clone());
+        }
+        let file = sign_role(snapshot, root, signers).await?;
         staging.add_metadata(&role_file("snapshot", v.get(), consistent), &file.bytes)?;
         file.metafile()
     } else {

@@ -280,13 +280,19 @@ pub async fn check(ctx: &Ctx) -> Result<Vec<String>> {
             ));
         }
         if let Some(from) = &patch.from
-            && !archives.iter().any(|a| a.version() == from)
+            && !archives
+                .iter()
+                .any(|a| a.version() == from && a.platform() == name.platform())
         {
             problems.push(format!(
                 "patch {name} applies to release {from}, which has no archive"
             ));
         }
-        if !archives.iter().any(|a| a.version() == name.version()) {
+        // Each platform's releases form their own chain.
+        if !archives
+            .iter()
+            .any(|a| a.version() == name.version() && a.platform() == name.platform())
+        {
             problems.push(format!("patch {name} has no archive of the same version"));
         }
     }

@@ -7,6 +7,7 @@
 //! re-signed (tough's loader refuses expired metadata). `verify` is the command that reads
 //! the tree as a client does.
 
+pub mod delegation;
 pub mod fsutil;
 pub mod sign;
 pub mod txn;
@@ -148,12 +149,14 @@ pub fn role_file(role: &str, version: u64, consistent: bool) -> String {
     }
 }
 
-/// The file name of a target in `targets/`: `<sha256>.<name>` with consistent snapshots.
+/// The file name of a target in `targets/`: `<sha256>.<name>` with consistent snapshots; for a
+/// path in a folder the hash prefixes the file name, not the folder (TUF 5.7.3:
+/// `linux-x86_64/<sha256>.<name>`).
 pub fn target_file(name: &str, sha256_hex: &str, consistent: bool) -> String {
-    if consistent {
-        format!("{sha256_hex}.{name}")
-    } else {
-        name.to_owned()
+    match (consistent, name.rsplit_once('/')) {
+        (false, _) => name.to_owned(),
+        (true, Some((dir, base))) => format!("{dir}/{sha256_hex}.{base}"),
+        (true, None) => format!("{sha256_hex}.{name}"),
     }
 }
 

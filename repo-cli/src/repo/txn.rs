@@ -112,6 +112,12 @@ impl Staging {
         }
         for (staged, name) in &self.targets {
             let dest = layout.targets.join(name);
+            // A platform's targets live in `targets/<platform>/`.
+            if let Some(dir) = dest.parent()
+                && !dir.is_dir()
+            {
+                std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
+            }
             if dest.symlink_metadata().is_ok() {
                 if same_content(staged, &dest)? {
                     continue;

@@ -139,6 +139,17 @@ fn two_platforms_each_signed_by_its_own_key_and_a_linux_client_sees_only_linux()
     }
     repo.run(&["verify"]).assert_success();
 
+    // `renew` re-signs the platforms' roles too when they expire soon and their keys are here
+    // (targets as well, so its key comes back for this step).
+    std::fs::rename(offline.join("targets.der"), keystore.join("targets.der")).unwrap();
+    repo.run(&["renew", "--within", "100d"]).assert_success();
+    std::fs::rename(keystore.join("targets.der"), offline.join("targets.der")).unwrap();
+    for platform in [LINUX, WINDOWS] {
+        let renewed = repo.metadata_dir().join(format!("3.{platform}.json"));
+        assert!(renewed.is_file(), "{} missing", renewed.display());
+    }
+    repo.run(&["verify"]).assert_success();
+
     // Bad input: one line, non-zero exit, nothing published.
     let timestamp = repo.metadata_dir().join("timestamp.json");
     let before = std::fs::read(&timestamp).unwrap();

@@ -6,7 +6,9 @@
 //! expires within the threshold (for a CI alert); `renew` re-signs the online roles that do
 //! (targets, snapshot, timestamp: each with the roles that hash it), the one line a cron job
 //! or scheduled CI job runs. Root is signed offline (`tufd-repo sign root`), so `renew` only
-//! reports it.
+//! reports it. The platforms' delegated roles (docs/repository-format.md, "Platforms") are
+//! listed after the top-level ones; `renew` re-signs those whose keys are in the keystore (on
+//! the platform's build machine) and names the others.
 
 use std::fmt;
 
@@ -15,10 +17,13 @@ use clap::Args;
 
 use super::{Chain, Ctx, resign};
 use crate::error::{Error, Result};
+use crate::keys::Signer;
 use crate::lifetime::Lifetime;
-use crate::repo::State;
-use crate::repo::sign::bump;
+use crate::repo::delegation::{delegation, load_role, role_signers};
+use crate::repo::sign::{bump, expiry, sign_with};
 use crate::repo::txn::Staging;
+use crate::repo::{State, role_file};
+use tough::schema::RoleType;
 
 /// How soon counts as "expiring" by default: 12 hours (a one-day timestamp renewed by an
 /// hourly job is renewed half a day before it expires).
@@ -36,8 +41,8 @@ pub struct ExpiryArgs {
 /// One role's expiry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoleExpiry {
-    /// `root`, `targets`, `snapshot` or `timestamp`.
-    pub role: &'static str,
+    /// `root`, `targets`, `snapshot`, `timestamp`, or a platform's delegated role.
+    pub role: String,
     /// The role's current version.
     pub version: u64,
     /// When it expires.
@@ -59,11 +64,11 @@ pub struct ExpiryReport {
 
 impl ExpiryReport {
     /// The roles expiring within the threshold.
-    pub fn soon(&self) -> Vec<&'static str> {
+    pub fn soon(&self) -> Vec<&str> {
         self.roles
             .iter()
             .filter(|r| r.soon)
-            .map(|r| r.role)
+            .map(|r| r.role.as_str())
             .collect()
     }
 
@@ -118,7 +123,7 @@ impl fmt::Display for ExpiryReport {
 
 /// Each role's expiry against `now` and `within`. Pure.
 pub fn report(
-    roles: &[(&'static str, u64, jiff::Timestamp)],
+    roles: &[(&str, u64, jiff::Timestamp)],
     now: jiff::Timestamp,
     within: Lifetime,
 ) -> ExpiryReport {
@@ -129,7 +134,7 @@ pub fn report(
             .map(|&(role, version, expires)| {
                 let seconds_left = expires.as_second() - now.as_second();
                 RoleExpiry {
-                    role,
+                    role: role.to_owned(),
                     version,
                     expires,
                     seconds_left,
@@ -141,8 +146,44 @@ pub fn report(
     }
 }
 
-/// The roles of the published repository, root first.
-fn roles(state: &State) -> Vec<(&'static str, u64, jiff::Timestamp)> {
+/// The roles of the published repository, root first, then the delegated roles the snapshot
+/// lists (by name).
+///
+/// # Errors
+/// A delegated role's metadata that cannot be read.
+fn roles(ctx: &Ctx, state: &State) -> Result<Vec<(String, u64, jiff::Timestamp)>> {
+    let mut out: Vec<(String, u64, jiff::Timestamp)> = top_level(state)
+        .into_iter()
+        .map(|(r, v, e)| (r.to_owned(), v, e))
+        .collect();
+    let mut delegated: Vec<&String> = state
+        .snapshot
+        .signed
+        .signed
+        .meta
+        .keys()
+        .filter(|k| k.as_str() != "targets.json")
+        .collect();
+    delegated.sort();
+    for file in delegated {
+        let Some(name) = file.strip_suffix(".json") else {
+            continue;
+        };
+        if let Some(role) = load_role(&ctx.layout, state, name)? {
+            let t = &role.signed.signed;
+            out.push((name.to_owned(), t.version.get(), t.expires));
+        }
+    }
+    Ok(out)
+}
+
+/// `roles` as `report` takes them.
+fn borrowed(roles: &[(String, u64, jiff::Timestamp)]) -> Vec<(&str, u64, jiff::Timestamp)> {
+    roles.iter().map(|(r, v, e)| (r.as_str(), *v, *e)).collect()
+}
+
+/// The top-level roles, root first.
+fn top_level(state: &State) -> Vec<(&'static str, u64, jiff::Timestamp)> {
     vec![
         (
             "root",
@@ -175,7 +216,7 @@ fn roles(state: &State) -> Vec<(&'static str, u64, jiff::Timestamp)> {
 pub fn run(ctx: &Ctx, args: &ExpiryArgs) -> Result<ExpiryReport> {
     let state = State::load(&ctx.layout)?;
     Ok(report(
-        &roles(&state),
+        &borrowed(&roles(ctx, &state)?),
         jiff::Timestamp::now(),
         args.within.unwrap_or(DEFAULT_WITHIN),
     ))
@@ -199,7 +240,10 @@ pub fn chain_for(soon: &[&str]) -> Option<Chain> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RenewOutcome {
     /// The roles re-signed (empty: nothing expired within the threshold).
-    pub renewed: Vec<&'static str>,
+    pub renewed: Vec<String>,
+    /// Delegated roles expiring within the threshold whose keys are not in this keystore
+    /// (renew them on the platform's build machine).
+    pub not_here: Vec<String>,
     /// The new timestamp version, when anything was re-signed.
     pub timestamp_version: Option<u64>,
     /// Root expires within the threshold too (it is signed offline: `tufd-repo sign root`).
@@ -213,9 +257,17 @@ impl fmt::Display for RenewOutcome {
                 f,
                 "renewed {} (timestamp version {v})",
                 self.renewed.join(", ")
-            ),
-            None => write!(f, "nothing to renew"),
+            )?,
+            None => write!(f, "nothing to renew")?,
         }
+        if !self.not_here.is_empty() {
+            write!(
+                f,
+                "; expiring without their keys here: {} (run renew where they are)",
+                self.not_here.join(", ")
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -226,25 +278,32 @@ impl fmt::Display for RenewOutcome {
 /// As [`State::load`] and `sign`; the caller fails the command when `root_soon`
 /// ([`Error::ExpiringSoon`]) after printing what was renewed.
 pub async fn renew(ctx: &Ctx, args: &ExpiryArgs) -> Result<RenewOutcome> {
-    let state = State::load(&ctx.layout)?;
+    let mut state = State::load(&ctx.layout)?;
     let found = report(
-        &roles(&state),
+        &borrowed(&roles(ctx, &state)?),
         jiff::Timestamp::now(),
         args.within.unwrap_or(DEFAULT_WITHIN),
     );
     let soon = found.soon();
     let root_soon = soon.contains(&"root");
-    let Some(chain) = chain_for(&soon) else {
-        return Ok(RenewOutcome {
-            renewed: Vec::new(),
-            timestamp_version: None,
-            root_soon,
-        });
+    let mut staging = Staging::new(&ctx.layout)?;
+    let (mut renewed, not_here) = renew_delegated(ctx, &mut state, &soon, &mut staging).await?;
+    let chain = match chain_for(&soon) {
+        Some(chain) => chain,
+        // A re-signed delegated role needs a new snapshot.
+        None if !renewed.is_empty() => Chain::Snapshot,
+        None => {
+            return Ok(RenewOutcome {
+                renewed,
+                not_here,
+                timestamp_version: None,
+                root_soon,
+            });
+        }
     };
-    let renewed = chain.roles().iter().map(|r| role_name(*r)).collect();
+    renewed.extend(chain.roles().iter().map(|r| role_name(*r).to_owned()));
     let root = state.root.signed.signed.clone();
     let signers = ctx.signers(chain.roles()).await?;
-    let mut staging = Staging::new(&ctx.layout)?;
     resign(
         ctx,
         &state,
@@ -259,9 +318,59 @@ pub async fn renew(ctx: &Ctx, args: &ExpiryArgs) -> Result<RenewOutcome> {
     staging.commit(&ctx.layout)?;
     Ok(RenewOutcome {
         renewed,
+        not_here,
         timestamp_version: Some(bump(state.timestamp.signed.signed.version).get()),
         root_soon,
     })
+}
+
+/// Re-signs the delegated roles in `soon` whose keys are in the keystore (version + 1, the
+/// targets role's days) into `staging`, and points `state`'s snapshot at them; returns them and
+/// the delegated roles in `soon` whose keys are not here.
+///
+/// # Errors
+/// Reading a role, signing, staging.
+async fn renew_delegated(
+    ctx: &Ctx,
+    state: &mut State,
+    soon: &[&str],
+    staging: &mut Staging,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let (mut renewed, mut not_here) = (Vec::new(), Vec::new());
+    for name in soon
+        .iter()
+        .filter(|r| !matches!(**r, "root" | "targets" | "snapshot" | "timestamp"))
+    {
+        let Some(role) = delegation(&state.targets.signed.signed, name).cloned() else {
+            continue;
+        };
+        let Some(current) = load_role(&ctx.layout, state, name)? else {
+            continue;
+        };
+        let signers = match role_signers(&ctx.config.keystore_dir(), &ctx.passphrase, &role).await {
+            Ok(s) => s,
+            Err(Error::DelegatedKeyMissing { .. }) => {
+                not_here.push((*name).to_owned());
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let mut targets = current.signed.signed.clone();
+        targets.version = bump(targets.version);
+        targets.expires = expiry(Lifetime::days(ctx.days(RoleType::Targets)?))?;
+        let version = targets.version.get();
+        let keys: Vec<&Signer> = signers.iter().collect();
+        let file = sign_with(targets, &keys, &[]).await?;
+        staging.add_metadata(&role_file(name, version, state.consistent()), &file.bytes)?;
+        state
+            .snapshot
+            .signed
+            .signed
+            .meta
+            .insert(format!("{name}.json"), file.metafile());
+        renewed.push((*name).to_owned());
+    }
+    Ok((renewed, not_here))
 }
 
 #[cfg(test)]

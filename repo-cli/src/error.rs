@@ -34,7 +34,8 @@ pub enum ErrorKind {
     /// threshold outside 1..=keys, a bad key name, a setting its `compat` mode refuses; tufup's
     /// `.tufup-repo-config` or a folder it names missing or invalid), or a setting given on the command line
     /// cannot be used (an app name with other characters than ASCII letters, digits, `_`, `-`;
-    /// an expiry too far in the future).
+    /// an expiry too far in the future; a platform that is not `<os>-<arch>`; a `delegate`
+    /// threshold outside 1..=keys).
     Config,
     /// `already-exists`: the command refuses to overwrite what is there: `init` with an existing
     /// config or a non-empty repository folder, a key file that exists, a target file that exists
@@ -44,7 +45,8 @@ pub enum ErrorKind {
     /// the passphrase file is unreadable or empty, or `init --encrypt-keys` has no passphrase.
     Passphrase,
     /// `key`: a key file named in the config is missing, unreadable or not a PKCS#8 private
-    /// key; the keystore holds fewer keys of a role than its threshold; the `--key` of
+    /// key; the keystore holds fewer keys of a role (top-level, or a platform's delegated role)
+    /// than its threshold; a `delegate --key` is neither a public nor a private key; the `--key` of
     /// `sign` is not listed for the role; generating, encrypting or signing with a key failed.
     Key,
     /// `metadata-invalid`: the published metadata is missing (not a repository, no

@@ -116,9 +116,9 @@ struct Extraction<'a> {
     limits: &'a ExtractLimits,
     summary: ExtractSummary,
     entries: u64,
-    /// Relative paths listed so far, `/`-joined (duplicates are refused): one string per
-    /// entry, not one per component.
-    seen: HashSet<String>,
+    /// The sha256 of each relative path listed so far, `/`-joined (duplicates are refused):
+    /// 32 bytes per entry however long its path, not a copy of every path.
+    seen: HashSet<[u8; 32]>,
     /// Relative paths of symlinks created so far (nothing may go below them).
     symlinks: HashSet<Vec<String>>,
     /// Folders and their modes, applied at the end.
@@ -225,11 +225,12 @@ impl<'a> Extraction<'a> {
             Err(PathProblem::Absolute) => return Err(ArchiveError::AbsolutePath { entry: raw }),
             Err(PathProblem::Parent) => return Err(ArchiveError::ParentComponent { entry: raw }),
         };
-        if !self.seen.insert(parts.join("/")) {
+        let key = *crate::hash::Sha256::digest(parts.join("/").as_bytes()).as_bytes();
+        if !self.seen.insert(key) {
             return Err(ArchiveError::DuplicateEntry { entry: raw });
         }
         self.check_windows_names(&raw, &parts)?;
-        for depth in 1..parts.len() {
+        for depth in (1..parts.len()).filter(|_| !self.symlinks.is_empty()) {
             if self.symlinks.contains(&parts[..depth]) {
                 return Err(ArchiveError::ThroughSymlink {
                     entry: raw,

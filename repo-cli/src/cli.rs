@@ -26,8 +26,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub passphrase_file: Option<PathBuf>,
 
-    /// After a command that changes the repository (init, add, remove-latest, sign, keys,
-    /// renew) succeeds, upload the tree to DEST as `tufd-repo publish DEST` does.
+    /// After a command that changes the repository (init, add, remove-latest, rollout, yank,
+    /// sign, keys, renew) succeeds, upload the tree to DEST as `tufd-repo publish DEST` does.
     #[arg(long, global = true, value_name = "DEST")]
     pub publish: Option<String>,
 
@@ -54,6 +54,14 @@ pub enum Command {
     /// Make a key on a build machine: `<keystore>/NAME.der` and the public `NAME.pub.json` for
     /// `delegate --key`.
     Keygen(commands::delegate::KeygenArgs),
+    /// Change a release's staged rollout: a percentage 0-100 of installs, `halt` or `resume
+    /// [PERCENT]` (signed in the release's metadata).
+    Rollout(commands::rollout::RolloutArgs),
+    /// Mark a release bad: installs that have not taken it never will, installs on it go back
+    /// to the newest release that is not yanked.
+    Yank(commands::rollout::YankArgs),
+    /// Show each release's rollout, halt, yank, required mark and signing role.
+    Status(commands::status::StatusArgs),
     /// Remove the newest release (archive and patch) from the targets metadata and re-sign.
     RemoveLatest(commands::remove_latest::RemoveLatestArgs),
     /// Re-sign a role with a new version and expiry (cron job: `sign timestamp`), or add one
@@ -102,6 +110,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             | Command::Add(_)
             | Command::Delegate(_)
             | Command::RemoveLatest(_)
+            | Command::Rollout(_)
+            | Command::Yank(_)
             | Command::Sign(_)
             | Command::Keys(_)
             | Command::Renew(_),
@@ -113,7 +123,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         (Some(dest), _) => {
             return Err(Error::PublishDestination {
                 dest: dest.clone(),
-                reason: "--publish goes with init, add, remove-latest, sign, keys and renew; \
+                reason: "--publish goes with init, add, remove-latest, rollout, yank, sign, keys and renew; \
                          run `tufd-repo publish DEST` instead"
                     .into(),
             });
@@ -137,6 +147,18 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Keygen(a) => {
             let ctx = Ctx::load(&cli.config, passphrase)?;
             println!("{}", commands::delegate::keygen(&ctx, a).await?);
+        }
+        Command::Rollout(a) => {
+            let (ctx, _lock) = locked(passphrase)?;
+            println!("{}", commands::rollout::rollout(&ctx, a).await?);
+        }
+        Command::Yank(a) => {
+            let (ctx, _lock) = locked(passphrase)?;
+            println!("{}", commands::rollout::yank(&ctx, a).await?);
+        }
+        Command::Status(a) => {
+            let ctx = Ctx::load(&cli.config, passphrase)?;
+            println!("{}", commands::status::run(&ctx, &a)?);
         }
         Command::RemoveLatest(a) => {
             let (ctx, _lock) = locked(passphrase)?;

@@ -56,8 +56,9 @@ pub enum ErrorKind {
     /// (an unsupported file type, a name that is not UTF-8, a file changing while read).
     Bundle,
     /// `release`: the release asked for is refused: `--version` is not PEP 440 or not newer than
-    /// the latest release, the release cannot be named, `--meta` is not a JSON object, or
-    /// `remove-latest` finds no release.
+    /// the latest release, the release cannot be named, `--meta` is not a JSON object,
+    /// `remove-latest` finds no release, a rollout is not 0-100, `halt` or `resume`, `rollout`
+    /// or `yank` names no published release, or `yank` would leave no release.
     Release,
     /// `target-mismatch`: the published previous release, the base of the new patch, does not
     /// match its signed length, sha256 or tar digest, or cannot be read or decompressed.
@@ -264,7 +265,6 @@ pub enum Error {
         /// The requested lifetime.
         lifetime: crate::lifetime::Lifetime,
     },
-
     /// `--platform` or `delegate`'s platform is not `<os>-<arch>` (`linux-x86_64`, …).
     #[error("bad platform")]
     Platform(#[source] tufd_core::Error),
@@ -529,6 +529,15 @@ pub enum Error {
     },
 
     // ---- metadata-invalid
+    /// A published target's custom metadata does not parse (`status`).
+    #[error("the custom metadata of {target} does not parse")]
+    InvalidCustom {
+        /// The target name.
+        target: String,
+        /// The parser's error.
+        #[source]
+        source: tufd_core::Error,
+    },
     /// The metadata folder holds no `N.root.json`.
     #[error(
         "no N.root.json in {}: run `tufd-repo init` first or fix repository_dir in the config",
@@ -672,6 +681,32 @@ pub enum Error {
     NothingToRemove {
         /// The app name.
         app: String,
+    },
+    /// The rollout of `add --rollout` or `rollout` is neither a whole percentage from 0 to
+    /// 100 nor (for `rollout`) `halt` or `resume [PERCENT]`.
+    #[error(
+        "`{given}` is not a rollout: use a whole percentage from 0 to 100, `halt` or `resume [PERCENT]`"
+    )]
+    InvalidRollout {
+        /// What was given.
+        given: String,
+    },
+    /// `rollout`, `yank` or `status` names a version the repository has no archive of.
+    #[error("no release {version}{} is published", platform.as_deref().map(|p| format!(" for {p}")).unwrap_or_default())]
+    NoSuchRelease {
+        /// The version asked for.
+        version: Version,
+        /// The platform asked for, if any.
+        platform: Option<String>,
+    },
+    /// `yank` of the only release that is not yanked: installs would have nothing to go back
+    /// to.
+    #[error(
+        "{version} is the only release that is not yanked: publish a fixed release first, then yank {version}"
+    )]
+    YankOnlyRelease {
+        /// The version asked for.
+        version: Version,
     },
 
     // ---- target-mismatch
@@ -954,7 +989,8 @@ impl Error {
             | E::TufupKeyMissing { .. }
             | E::TufupKeyFormat { .. }
             | E::TufupKeyNotInRoot { .. } => ErrorKind::Key,
-            E::NotARepository { .. }
+            E::InvalidCustom { .. }
+            | E::NotARepository { .. }
             | E::NoMetadataFolder { .. }
             | E::MetadataRead { .. }
             | E::MetadataParse { .. }
@@ -972,7 +1008,10 @@ impl Error {
             | E::NotNewer { .. }
             | E::ReleaseName { .. }
             | E::BadMeta { .. }
-            | E::NothingToRemove { .. } => ErrorKind::Release,
+            | E::NothingToRemove { .. }
+            | E::InvalidRollout { .. }
+            | E::NoSuchRelease { .. }
+            | E::YankOnlyRelease { .. } => ErrorKind::Release,
             E::PreviousUnreadable { .. }
             | E::PreviousMismatch { .. }
             | E::PreviousCorrupt { .. }

@@ -31,6 +31,7 @@
 //!     skip_patch: false,
 //!     codec: None,
 //!     allow_single_folder: false,
+//!     rollout: None,
 //!     platform: None,
 //! };
 //! match add::run(&ctx, args).await {

@@ -35,6 +35,7 @@ fn add_args(bundle: &Path, version: &str) -> AddArgs {
         skip_patch: false,
         codec: None,
         allow_single_folder: false,
+        rollout: None,
         platform: None,
     }
 }

@@ -25,6 +25,7 @@ mod keep;
 mod object_storage;
 mod platforms;
 mod resume;
+mod rollout_yank;
 mod sidecar;
 mod tufup_migration;
 mod tufup_repo;

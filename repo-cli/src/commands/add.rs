@@ -15,7 +15,7 @@ use serde_json::Value;
 use tough::schema::{Hashes, Target};
 use tufd_core::archive::{Compression, TarModes};
 use tufd_core::custom::TarDigest;
-use tufd_core::rollout::ReleaseControl;
+use tufd_core::rollout::{Percent, ReleaseControl, Rollout};
 use tufd_core::{
     ArchiveCustom, Codec, PatchCustom, Sha256, Suffix, TargetCustom, TargetName, Version,
 };
@@ -56,6 +56,10 @@ pub struct AddArgs {
     /// parent of the real bundle (`dist/` holding `dist/app/`).
     #[arg(long)]
     pub allow_single_folder: bool,
+    /// Offer the release to this share of installs only (a whole number 0-100; each install
+    /// draws a stable random bucket once). Default: everyone. `tufd-repo rollout` changes it.
+    #[arg(long, value_name = "PERCENT")]
+    pub rollout: Option<String>,
     /// Publish for one platform, `<os>-<arch>` (`linux-x86_64`, `windows-x86_64`,
     /// `macos-aarch64`, …): the release goes to `<platform>/`, its patch starts from that
     /// platform's previous release, and the platform's delegated role signs it when the
@@ -125,6 +129,14 @@ pub async fn run(ctx: &Ctx, args: AddArgs) -> Result<AddOutcome> {
             given: args.version.clone(),
             source,
         })?;
+    let rollout = args
+        .rollout
+        .as_deref()
+        .map(|text| {
+            text.parse::<Percent>()
+                .map_err(|_| Error::InvalidRollout { given: text.into() })
+        })
+        .transpose()?;
     let user = match &args.meta {
         None => None,
         Some(text) => match serde_json::from_str::<Value>(text) {
@@ -192,7 +204,10 @@ pub async fn run(ctx: &Ctx, args: AddArgs) -> Result<AddOutcome> {
             tar: Some(tar_digest),
             modes: Some(tar_modes),
             control: ReleaseControl {
-                rollout: None,
+                rollout: rollout.map(|percent| Rollout {
+                    percent,
+                    halted: false,
+                }),
                 yanked: None,
                 published: Some(tufd_core::now_unix()),
             },

@@ -19,8 +19,10 @@ pub mod keys;
 pub mod platform;
 pub mod publish;
 pub mod remove_latest;
+pub mod rollout;
 pub mod serve;
 pub mod sign;
+pub mod status;
 pub mod verify;
 
 use std::path::{Path, PathBuf};

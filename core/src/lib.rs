@@ -12,8 +12,8 @@
 //! - [`archive`]: deterministic tar archives, compression and safe extraction.
 //! - [`patch`]: binary patch codecs between uncompressed tars.
 //! - [`planner`]: the pure update planner, its rules numbered in the module documentation.
-//! - [`fs`]: atomic file writes with explicit durability.
 //! - [`rollout`]: who is offered a release: staged rollouts, yanks, deferral.
+//! - [`fs`]: atomic file writes with explicit durability.
 //! - [`faults`]: named crash points for the crash test (feature `fault-injection`).
 //! - [`install_plan`]: install plans, the step vocabulary hooks return, and its checker
 //!   (docs/hooks.md).

@@ -119,6 +119,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             dest: dest.clone(),
             endpoint: cli.publish_endpoint.clone(),
             dry_run: false,
+            prune_older_than: None,
         }),
         (Some(dest), _) => {
             return Err(Error::PublishDestination {

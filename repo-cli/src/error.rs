@@ -865,7 +865,7 @@ pub enum Error {
     PublishStore {
         /// The destination as given.
         dest: String,
-        /// `list`, `read`.
+        /// `list`, `read`, `delete`.
         op: &'static str,
         /// The key under the destination, empty for the destination itself.
         key: String,

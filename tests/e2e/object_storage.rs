@@ -654,3 +654,128 @@ fn bad_destinations_fail_with_one_line_naming_them() {
         assert!(objects(&bucket_dir).is_empty(), "{what}: {out}");
     }
 }
+
+/// Sets the modification time of every object of the bucket's prefix (what `s3s-fs` lists as
+/// `LastModified`) to `days` days ago.
+fn age_objects(bucket_dir: &Path, days: u64) {
+    let when = std::time::SystemTime::now() - Duration::from_secs(days * 86_400);
+    for key in objects(bucket_dir) {
+        std::fs::File::options()
+            .append(true)
+            .open(bucket_dir.join(PREFIX).join(&key))
+            .and_then(|f| f.set_modified(when))
+            .expect("set mtime");
+    }
+}
+
+/// The keys `publish --dry-run --prune-older-than` would delete.
+fn planned_deletes(out: &RunOutput) -> Vec<String> {
+    out.stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("would delete "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `--prune-older-than DAYS` deletes only objects no current metadata references that are
+/// older than DAYS: after 3.0 over a 40-day-old 2.0, the old snapshot and targets versions go
+/// (every root, every target and `timestamp.json` stay) and an install at 1.0 still updates to
+/// 3.0; after `remove-latest`, 3.0's fresh files stay at 30 days and go at 0.
+#[test]
+fn prune_deletes_only_old_objects_no_metadata_references() {
+    let Some(bin) = s3s_fs() else { return };
+    let mut fx = Fixture::publish(
+        &[Release::plain("1.0"), Release::plain("2.0")],
+        SMALL_BLOB_BYTES,
+    );
+    let store = fx.root().join("s3");
+    let bucket_dir = store.join(BUCKET);
+    std::fs::create_dir_all(&bucket_dir).expect("bucket folder");
+    let signed = S3Server::start(&bin, &store, true, &fx.root().join("s3s-signed.log"));
+    let public = S3Server::start(&bin, &store, false, &fx.root().join("s3s-public.log"));
+    let dest = format!("s3://{BUCKET}/{PREFIX}");
+    publish(&fx.repo, &dest, &signed.url(), &[]).assert_success();
+    let at_2 = objects(&bucket_dir);
+    age_objects(&bucket_dir, 40);
+    fx.add(Release::plain("3.0"));
+
+    let out = publish(
+        &fx.repo,
+        &dest,
+        &signed.url(),
+        &["--prune-older-than", "30", "--dry-run"],
+    );
+    out.assert_success();
+    let doomed = planned_deletes(&out);
+    assert!(!doomed.is_empty(), "{out}");
+    let json = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(fx.repo.metadata_dir().join(name)).expect("metadata"))
+            .expect("json")
+    };
+    let snapshot_v = json("timestamp.json")["signed"]["meta"]["snapshot.json"]["version"].clone();
+    let current_snapshot = format!("metadata/{snapshot_v}.snapshot.json");
+    for key in &doomed {
+        assert!(at_2.contains(key), "{key} is not an old object: {out}");
+        assert!(
+            (key.ends_with(".snapshot.json") || key.ends_with(".targets.json"))
+                && *key != current_snapshot,
+            "{key} must stay: {out}"
+        );
+    }
+    assert_eq!(objects(&bucket_dir), at_2, "a dry run deletes nothing");
+
+    let out = publish(
+        &fx.repo,
+        &dest,
+        &signed.url(),
+        &["--prune-older-than", "30"],
+    );
+    out.assert_success();
+    assert!(
+        out.stdout
+            .contains(&format!("; deleted {} object(s)", doomed.len())),
+        "{out}"
+    );
+    let now = objects(&bucket_dir);
+    for key in &at_2 {
+        assert_eq!(!now.contains(key), doomed.contains(key), "{key}: {out}");
+    }
+    assert!(now.iter().any(|k| k == "metadata/1.root.json"));
+
+    let base = format!("{}/{BUCKET}/{PREFIX}", public.url());
+    let client = fx.install(
+        "client",
+        "1.0",
+        &format!("{base}/metadata/"),
+        &format!("{base}/targets/"),
+    );
+    client.update().assert_success();
+    assert_eq!(crate::app_version(&client.install_dir), "3.0");
+
+    // 3.0 removed: its files are fresh, so 30 days keeps them and 0 days deletes them.
+    fx.repo.run(&["remove-latest"]).assert_success();
+    let out = publish(
+        &fx.repo,
+        &dest,
+        &signed.url(),
+        &["--prune-older-than", "30"],
+    );
+    out.assert_success();
+    assert!(out.stdout.contains("; deleted 0 object(s)"), "{out}");
+    let out = publish(&fx.repo, &dest, &signed.url(), &["--prune-older-than", "0"]);
+    out.assert_success();
+    let gone: Vec<String> = now
+        .iter()
+        .filter(|k| !objects(&bucket_dir).contains(k))
+        .cloned()
+        .collect();
+    assert!(
+        gone.iter().any(|k| k.ends_with("demo-3.0.patch"))
+            && gone
+                .iter()
+                .all(|k| !k.ends_with("root.json") && !k.contains("demo-2.0")),
+        "{gone:#?}"
+    );
+    let check = client.clone().with_current("1.0").check_json();
+    assert_eq!(check["latest"], "2.0", "{check}");
+}

@@ -10,8 +10,10 @@
 //! size is skipped; the other names (`timestamp.json`, `root.json`) are compared byte for byte.
 //! Metadata is sent as `Content-Type: application/json`; consistent-snapshot names carry
 //! `Cache-Control: public, max-age=31536000, immutable`, the others `no-cache` (a local folder
-//! has no object metadata: its web server decides). Nothing is ever deleted. Progress (bytes
-//! uploaded) goes to stderr as `add`'s does.
+//! has no object metadata: its web server decides). Nothing is deleted unless asked:
+//! `--prune-older-than DAYS` deletes, after `timestamp.json` is up, the objects no current
+//! metadata references that are older than DAYS ([`prune`] says which), and does not upload
+//! such objects either. Progress (bytes uploaded) goes to stderr as `add`'s does.
 //!
 //! A destination whose `metadata/1.root.json` differs from ours holds another repository: it is
 //! refused before anything is uploaded.
@@ -20,6 +22,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use futures::{StreamExt, TryStreamExt};
@@ -34,6 +37,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::Ctx;
 use crate::error::{Error, Result};
 use crate::progress;
+
+pub mod prune;
 
 /// `Cache-Control` of objects whose name never changes content.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -55,9 +60,14 @@ pub struct PublishArgs {
     /// requests.
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
-    /// List what would be uploaded, upload nothing.
+    /// List what would be uploaded (and deleted), change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// After the upload, delete from the destination the objects under `metadata/` and
+    /// `targets/` that no current metadata references and that were uploaded more than DAYS
+    /// days ago (every root, `timestamp.json` and the current release's files stay).
+    #[arg(long, value_name = "DAYS")]
+    pub prune_older_than: Option<u64>,
 }
 
 /// One object of the plan.
@@ -80,8 +90,10 @@ pub struct PublishOutcome {
     pub dry_run: bool,
     /// The objects uploaded (or to upload), in order.
     pub uploaded: Vec<Upload>,
-    /// Objects already at the destination.
+    /// Objects already at the destination, or (when pruning) not referenced and not uploaded.
     pub skipped: usize,
+    /// The keys deleted (or to delete), sorted; `None` without `--prune-older-than`.
+    pub pruned: Option<Vec<String>>,
 }
 
 impl fmt::Display for PublishOutcome {
@@ -91,13 +103,19 @@ impl fmt::Display for PublishOutcome {
             for u in &self.uploaded {
                 writeln!(f, "would upload {} ({} bytes)", u.key, u.len)?;
             }
+            for key in self.pruned.iter().flatten() {
+                writeln!(f, "would delete {key}")?;
+            }
             write!(
                 f,
                 "dry run: would upload {} object(s), {bytes} bytes, to {}; {} already there",
                 self.uploaded.len(),
                 self.dest,
                 self.skipped
-            )
+            )?;
+            if let Some(pruned) = &self.pruned {
+                write!(f, "; would delete {} object(s)", pruned.len())?;
+            }
         } else {
             write!(
                 f,
@@ -105,8 +123,12 @@ impl fmt::Display for PublishOutcome {
                 self.uploaded.len(),
                 self.dest,
                 self.skipped
-            )
+            )?;
+            if let Some(pruned) = &self.pruned {
+                write!(f, "; deleted {} object(s)", pruned.len())?;
+            }
         }
+        Ok(())
     }
 }
 
@@ -133,8 +155,9 @@ struct Dest {
 /// # Errors
 /// [`Error::PublishDestination`] for a destination that cannot be used (kind `config`),
 /// [`Error::ForeignDestination`] when it holds another repository (`already-exists`),
-/// [`Error::PublishStore`] when listing, reading or uploading fails (`io`: credentials, a
-/// missing bucket, an unreachable endpoint), [`Error::Io`] for local files.
+/// [`Error::PublishStore`] when listing, reading, uploading or deleting fails (`io`:
+/// credentials, a missing bucket, an unreachable endpoint), [`Error::Io`] for local files, and
+/// with `--prune-older-than` the metadata errors of [`prune::referenced`].
 pub async fn run(ctx: &Ctx, args: PublishArgs) -> Result<PublishOutcome> {
     let layout = &ctx.layout;
     if !layout.metadata.is_dir() {
@@ -175,17 +198,32 @@ pub async fn run(ctx: &Ctx, args: PublishArgs) -> Result<PublishOutcome> {
         return Err(Error::ForeignDestination { dest: args.dest });
     }
 
-    let existing: HashMap<String, u64> = dest
+    let listed: Vec<object_store::ObjectMeta> = dest
         .store
         .list(None)
-        .map_ok(|m| (m.location.to_string(), m.size))
         .try_collect()
         .await
         .map_err(store_err("list", ""))?;
+    let existing: HashMap<String, u64> = listed
+        .iter()
+        .map(|m| (m.location.to_string(), m.size))
+        .collect();
+    // When pruning, what no current metadata references is neither uploaded nor kept.
+    let referenced = match args.prune_older_than {
+        Some(_) => Some(prune::referenced(layout)?),
+        None => None,
+    };
 
     let mut plan = Vec::new();
     let mut skipped = 0;
     for file in files {
+        if let Some(referenced) = &referenced
+            && !referenced.contains(&file.key)
+            && !prune::always_kept(&file.key)
+        {
+            skipped += 1;
+            continue;
+        }
         let there = match existing.get(&file.key) {
             Some(&len) if len == file.len && file.immutable => true,
             Some(&len) if len == file.len => {
@@ -233,11 +271,43 @@ pub async fn run(ctx: &Ctx, args: PublishArgs) -> Result<PublishOutcome> {
         }
         bar.finish_and_clear();
     }
+    let pruned = match (args.prune_older_than, &referenced) {
+        (Some(days), Some(referenced)) => {
+            let cutoff = SystemTime::now() - Duration::from_secs(days.saturating_mul(86_400));
+            let listed: Vec<prune::Listed> = listed
+                .iter()
+                .map(|m| prune::Listed {
+                    key: m.location.to_string(),
+                    modified: m.last_modified.into(),
+                })
+                .collect();
+            let doomed = prune::select(&listed, referenced, cutoff);
+            if !args.dry_run {
+                // Last, after timestamp.json: nothing the new metadata names is deleted.
+                futures::stream::iter(doomed.iter().map(|key| {
+                    let store = Arc::clone(&dest.store);
+                    let err = store_err("delete", key);
+                    async move {
+                        match store.delete(&ObjectPath::from(key.as_str())).await {
+                            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                            Err(e) => Err(err(e)),
+                        }
+                    }
+                }))
+                .buffer_unordered(CONCURRENCY)
+                .try_collect::<Vec<()>>()
+                .await?;
+            }
+            Some(doomed)
+        }
+        _ => None,
+    };
     Ok(PublishOutcome {
         dest: args.dest,
         dry_run: args.dry_run,
         uploaded,
         skipped,
+        pruned,
     })
 }
 

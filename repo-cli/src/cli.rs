@@ -27,11 +27,13 @@ pub struct Cli {
     pub passphrase_file: Option<PathBuf>,
 
     /// After a command that changes the repository (init, add, remove-latest, rollout, yank,
-    /// sign, keys, renew) succeeds, upload the tree to DEST as `tufd-repo publish DEST` does.
-    #[arg(long, global = true, value_name = "DEST")]
-    pub publish: Option<String>,
+    /// sign, keys, renew) succeeds, upload the tree to DEST as `tufd-repo publish DEST` does;
+    /// `--publish` without DEST (last on the line, or before another option) uses the config's
+    /// `[publish] destination`.
+    #[arg(long, global = true, value_name = "DEST", num_args = 0..=1)]
+    pub publish: Option<Option<String>>,
 
-    /// The `--endpoint` of `--publish`: an S3-compatible service.
+    /// The `--endpoint` of `--publish`: an S3-compatible service (wins over the config's).
     #[arg(long, global = true, value_name = "URL", requires = "publish")]
     pub publish_endpoint: Option<String>,
 
@@ -118,12 +120,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         ) => Some(commands::publish::PublishArgs {
             dest: dest.clone(),
             endpoint: cli.publish_endpoint.clone(),
-            dry_run: false,
-            prune_older_than: None,
+            ..Default::default()
         }),
         (Some(dest), _) => {
             return Err(Error::PublishDestination {
-                dest: dest.clone(),
+                dest: dest.clone().unwrap_or_else(|| "--publish".into()),
                 reason: "--publish goes with init, add, remove-latest, rollout, yank, sign, keys and renew; \
                          run `tufd-repo publish DEST` instead"
                     .into(),

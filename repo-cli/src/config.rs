@@ -75,6 +75,30 @@ pub enum Compat {
     Tufup,
 }
 
+/// The `[publish]` table: where `tufd-repo publish` and `--publish` without a destination
+/// upload, and the `Cache-Control` headers sent (docs/operations.md, "Publishing to object
+/// storage"). Every key is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishConfig {
+    /// `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix` or a local folder
+    /// (relative to the config's folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    /// The S3-compatible endpoint URL that goes with `destination` (not with a destination given
+    /// on the command line, which takes `--endpoint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// `Cache-Control` of consistent-snapshot names (`N.role.json`, `<sha256>.<target>`),
+    /// which never change content. Default `public, max-age=31536000, immutable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control_immutable: Option<String>,
+    /// `Cache-Control` of the names that change content (`timestamp.json`, `root.json`, and
+    /// every name without consistent snapshots). Default `no-cache`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control_mutable: Option<String>,
+}
+
 /// The whole `tufd-repo.toml`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,6 +124,9 @@ pub struct Config {
     /// Compatibility mode (`compat = "tufup"`), absent for a plain tufd repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compat: Option<Compat>,
+    /// Where and how `publish` uploads (`[publish]`), absent when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<PublishConfig>,
     /// Role settings, by role name (`root`, `targets`, `snapshot`, `timestamp`).
     pub roles: BTreeMap<String, RoleConfig>,
     /// Where the file was read from (not serialised).
@@ -160,6 +187,7 @@ impl Config {
             codec: Codec::default(),
             compression: CompressionName::default(),
             compat: None,
+            publish: None,
             roles,
             path,
         }
@@ -189,8 +217,11 @@ impl Config {
     /// # Errors
     /// [`Error::ConfigAppName`], [`Error::ConfigMissingRole`], [`Error::ConfigThreshold`] (0 or
     /// more than the role's keys), [`Error::ConfigKeyName`], [`Error::ConfigCompat`] (a
-    /// setting tufup clients cannot read, with `compat = "tufup"`).
+    /// setting tufup clients cannot read, with `compat = "tufup"`), [`Error::ConfigPublish`].
     pub fn check(&self) -> Result<()> {
+        if let Some(publish) = &self.publish {
+            self.check_publish(publish)?;
+        }
         if self.compat == Some(Compat::Tufup) {
             let refused = if self.consistent_snapshot {
                 Some("consistent_snapshot = true")
@@ -236,6 +267,34 @@ impl Config {
                     });
                 }
             }
+        }
+        Ok(())
+    }
+
+    fn check_publish(&self, publish: &PublishConfig) -> Result<()> {
+        let refuse = |setting, reason| Error::ConfigPublish {
+            path: self.path.clone(),
+            setting,
+            reason,
+        };
+        for (setting, value) in [
+            ("cache_control_immutable", &publish.cache_control_immutable),
+            ("cache_control_mutable", &publish.cache_control_mutable),
+        ] {
+            if let Some(v) = value
+                && (v.trim().is_empty() || axum::http::HeaderValue::from_str(v).is_err())
+            {
+                return Err(refuse(
+                    setting,
+                    "not a valid HTTP header value (visible ASCII, not empty)",
+                ));
+            }
+        }
+        if publish.endpoint.is_some() && publish.destination.is_none() {
+            return Err(refuse(
+                "endpoint",
+                "goes with `destination`, which is not set",
+            ));
         }
         Ok(())
     }
@@ -325,6 +384,44 @@ mod tests {
             ),
             "roles targets/snapshot/timestamp missing"
         );
+    }
+
+    #[test]
+    fn reads_and_checks_the_publish_table() {
+        let base = toml::to_string_pretty(&Config::new("a", PathBuf::new())).unwrap();
+        let parse = |publish: &str| -> Result<Config> {
+            let mut c: Config = toml::from_str(&format!("{base}\n{publish}\n")).unwrap();
+            c.path = PathBuf::from("tufd-repo.toml");
+            c.check().map(|()| c)
+        };
+        let c = parse(
+            "[publish]\ndestination = \"s3://b/p\"\nendpoint = \"http://127.0.0.1:9000\"\n\
+             cache_control_mutable = \"max-age=60\"",
+        )
+        .unwrap();
+        let p = c.publish.clone().unwrap();
+        assert_eq!(p.destination.as_deref(), Some("s3://b/p"));
+        assert_eq!(p.cache_control_mutable.as_deref(), Some("max-age=60"));
+        assert_eq!(p.cache_control_immutable, None);
+        let text = toml::to_string_pretty(&c).unwrap();
+        let mut back: Config = toml::from_str(&text).unwrap();
+        back.path = c.path.clone();
+        assert_eq!(back, c);
+        assert!(matches!(
+            parse("[publish]\ncache_control_immutable = \"a\\nb\""),
+            Err(Error::ConfigPublish {
+                setting: "cache_control_immutable",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("[publish]\nendpoint = \"http://x\""),
+            Err(Error::ConfigPublish {
+                setting: "endpoint",
+                ..
+            })
+        ));
+        assert!(parse("").unwrap().publish.is_none());
     }
 
     #[test]

@@ -851,6 +851,27 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// `publish` (or `--publish`) without a destination, and none in the config's `[publish]`.
+    /// Kind `config`.
+    #[error(
+        "no destination to publish to: give one (`publish DEST`, `--publish DEST`) or set `destination` in the [publish] table of {}",
+        config.display()
+    )]
+    NoPublishDestination {
+        /// The config path.
+        config: PathBuf,
+    },
+    /// A `[publish]` setting of the config cannot be used (a cache header that is not a valid
+    /// HTTP header value, an endpoint without a destination). Kind `config`.
+    #[error("config {}: [publish] {setting}: {reason}", path.display())]
+    ConfigPublish {
+        /// The config path.
+        path: PathBuf,
+        /// The setting (`cache_control_immutable`, …).
+        setting: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
     /// The destination's `metadata/1.root.json` is not ours. Kind `already-exists`.
     #[error(
         "{dest} holds a different repository (its metadata/1.root.json is not ours): publish to an empty destination or to this repository's own"
@@ -1029,7 +1050,9 @@ impl Error {
                 _ => ErrorKind::Internal,
             },
             E::Publish { source, .. } => source.kind(),
-            E::PublishDestination { .. } => ErrorKind::Config,
+            E::PublishDestination { .. }
+            | E::NoPublishDestination { .. }
+            | E::ConfigPublish { .. } => ErrorKind::Config,
             E::ForeignDestination { .. } => ErrorKind::AlreadyExists,
             E::PublishStore { .. } | E::PublishUpload { .. } => ErrorKind::Io,
             E::ConfigSerialize(_)

@@ -779,3 +779,74 @@ fn prune_deletes_only_old_objects_no_metadata_references() {
     let check = client.clone().with_current("1.0").check_json();
     assert_eq!(check["latest"], "2.0", "{check}");
 }
+
+/// The destination, its endpoint and the cache headers from the config's `[publish]` table:
+/// `publish` and `--publish` without DEST use them, a DEST on the command line wins; without
+/// either, one `error[config]` line.
+#[test]
+fn destination_and_cache_headers_from_the_config() {
+    let Some(bin) = s3s_fs() else { return };
+    let fx = Fixture::publish(&[Release::plain("1.0")], SMALL_BLOB_BYTES);
+    let store = fx.root().join("s3");
+    let bucket_dir = store.join(BUCKET);
+    std::fs::create_dir_all(&bucket_dir).expect("bucket folder");
+    let signed = S3Server::start(&bin, &store, true, &fx.root().join("s3s-signed.log"));
+    let public = S3Server::start(&bin, &store, false, &fx.root().join("s3s-public.log"));
+    let dest = format!("s3://{BUCKET}/{PREFIX}");
+
+    let out = publish_with(&fx.repo, &["publish"]);
+    assert_eq!(out.code(), Some(1), "{out}");
+    assert!(
+        out.stderr.trim().starts_with("error[config]: ") && !out.stderr.trim().contains('\n'),
+        "{out}"
+    );
+
+    let config = fx.repo.work().join("tufd-repo.toml");
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str(&format!(
+        "\n[publish]\ndestination = \"{dest}\"\nendpoint = \"{}\"\n\
+         cache_control_immutable = \"public, max-age=86400\"\n\
+         cache_control_mutable = \"public, max-age=30\"\n",
+        signed.url()
+    ));
+    std::fs::write(&config, text).expect("write config");
+
+    let out = publish_with(&fx.repo, &["publish"]);
+    out.assert_success();
+    assert!(
+        out.stdout.contains(&format!("to {dest}; 0 already there")),
+        "{out}"
+    );
+    assert_object(
+        public.port,
+        "metadata/1.root.json",
+        "application/json",
+        "public, max-age=86400",
+    );
+    assert_object(
+        public.port,
+        "metadata/timestamp.json",
+        "application/json",
+        "public, max-age=30",
+    );
+
+    // `--publish` without DEST, last on the line.
+    let out = publish_with(&fx.repo, &["sign", "timestamp", "--publish"]);
+    out.assert_success();
+    assert!(out.stdout.contains("published 1 object(s)"), "{out}");
+
+    // A DEST on the command line wins (a local folder: the config's endpoint does not apply).
+    let folder = fx.root().join("copy");
+    let out = publish_with(&fx.repo, &["publish", folder.to_str().expect("utf-8")]);
+    out.assert_success();
+    assert!(folder.join("metadata/timestamp.json").is_file(), "{out}");
+    assert_eq!(objects(&bucket_dir).len(), {
+        let mut local = Vec::new();
+        for sub in ["metadata", "targets"] {
+            for e in std::fs::read_dir(folder.join(sub)).expect("copy").flatten() {
+                local.push(e.file_name());
+            }
+        }
+        local.len()
+    });
+}

@@ -9,8 +9,9 @@
 //! (`N.role.json`, `<sha256>.<target>`) never change content, so one that exists with the same
 //! size is skipped; the other names (`timestamp.json`, `root.json`) are compared byte for byte.
 //! Metadata is sent as `Content-Type: application/json`; consistent-snapshot names carry
-//! `Cache-Control: public, max-age=31536000, immutable`, the others `no-cache` (a local folder
-//! has no object metadata: its web server decides). Nothing is deleted unless asked:
+//! `Cache-Control: public, max-age=31536000, immutable`, the others `no-cache`, both
+//! configurable in the config's `[publish]` table (a local folder has no object metadata: its
+//! web server decides). Without `DEST`, the destination (and its endpoint) come from that table. Nothing is deleted unless asked:
 //! `--prune-older-than DAYS` deletes, after `timestamp.json` is up, the objects no current
 //! metadata references that are older than DAYS ([`prune`] says which), and does not upload
 //! such objects either. Progress (bytes uploaded) goes to stderr as `add`'s does.
@@ -35,6 +36,7 @@ use object_store::{Attribute, Attributes, ObjectStore, ObjectStoreExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::Ctx;
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::progress;
 
@@ -51,13 +53,14 @@ const CONCURRENCY: usize = 4;
 const PART_BYTES: usize = 16 << 20;
 
 /// Arguments of `publish`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct PublishArgs {
     /// Where to publish: `s3://bucket/prefix` (credentials and region from the standard AWS
-    /// environment variables) or a local folder.
-    pub dest: String,
+    /// environment variables) or a local folder. Default: `destination` in the config's
+    /// `[publish]` table.
+    pub dest: Option<String>,
     /// S3-compatible endpoint URL (MinIO, R2, …), e.g. `http://127.0.0.1:9000`; path-style
-    /// requests.
+    /// requests. Default, when DEST is not given: `endpoint` in the config's `[publish]` table.
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// List what would be uploaded (and deleted), change nothing.
@@ -78,7 +81,7 @@ pub struct Upload {
     /// Its size in bytes.
     pub len: u64,
     /// `Cache-Control` sent with it.
-    pub cache_control: &'static str,
+    pub cache_control: String,
 }
 
 /// What `publish` did (or, with `--dry-run`, would do).
@@ -144,16 +147,77 @@ struct Local {
     json: bool,
 }
 
+/// Where to publish, after the command line and the config are merged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// The destination as given (on the command line, or in the config).
+    pub dest: String,
+    /// A local folder's path (a relative one in the config is relative to the config's folder).
+    pub local: PathBuf,
+    /// The S3-compatible endpoint.
+    pub endpoint: Option<String>,
+    /// `Cache-Control` of consistent-snapshot names.
+    pub immutable: String,
+    /// `Cache-Control` of the names that change content.
+    pub mutable: String,
+}
+
+impl Target {
+    /// Merges `args` with the config's `[publish]` table: a destination on the command line wins
+    /// and takes only `--endpoint`; without one, the table's `destination` and `endpoint` are
+    /// used (`--endpoint` still wins). The cache headers come from the table or the defaults
+    /// ([`IMMUTABLE`], [`NO_CACHE`]).
+    ///
+    /// # Errors
+    /// [`Error::NoPublishDestination`] when neither gives a destination.
+    pub fn resolve(args: &PublishArgs, config: &Config) -> Result<Self> {
+        let table = config.publish.clone().unwrap_or_default();
+        let (dest, local, endpoint) = match (&args.dest, table.destination) {
+            (Some(dest), _) => (dest.clone(), PathBuf::from(dest), args.endpoint.clone()),
+            (None, Some(dest)) => (
+                dest.clone(),
+                config.base_dir().join(&dest),
+                args.endpoint.clone().or(table.endpoint),
+            ),
+            (None, None) => {
+                return Err(Error::NoPublishDestination {
+                    config: config.path.clone(),
+                });
+            }
+        };
+        Ok(Self {
+            dest,
+            local,
+            endpoint,
+            immutable: table
+                .cache_control_immutable
+                .unwrap_or_else(|| IMMUTABLE.into()),
+            mutable: table
+                .cache_control_mutable
+                .unwrap_or_else(|| NO_CACHE.into()),
+        })
+    }
+
+    fn cache_control(&self, immutable: bool) -> &str {
+        if immutable {
+            &self.immutable
+        } else {
+            &self.mutable
+        }
+    }
+}
+
 /// The opened destination.
 struct Dest {
     store: Arc<dyn ObjectStore>,
     attributes: bool,
 }
 
-/// Publishes the served tree to `args.dest`.
+/// Publishes the served tree to `args.dest`, or to the config's destination.
 ///
 /// # Errors
-/// [`Error::PublishDestination`] for a destination that cannot be used (kind `config`),
+/// [`Error::PublishDestination`] for a destination that cannot be used and
+/// [`Error::NoPublishDestination`] (kind `config`),
 /// [`Error::ForeignDestination`] when it holds another repository (`already-exists`),
 /// [`Error::PublishStore`] when listing, reading, uploading or deleting fails (`io`:
 /// credentials, a missing bucket, an unreachable endpoint), [`Error::Io`] for local files, and
@@ -175,9 +239,10 @@ pub async fn run(ctx: &Ctx, args: PublishArgs) -> Result<PublishOutcome> {
     }
     files.sort_by(|a, b| (a.group, a.version, &a.key).cmp(&(b.group, b.version, &b.key)));
 
-    let dest = open(&args)?;
+    let target = Target::resolve(&args, &ctx.config)?;
+    let dest = open(&target)?;
     let store_err = |op: &'static str, key: &str| {
-        let dest = args.dest.clone();
+        let dest = target.dest.clone();
         let key = key.to_owned();
         move |source| Error::PublishStore {
             dest,
@@ -195,7 +260,7 @@ pub async fn run(ctx: &Ctx, args: PublishArgs) -> Result<PublishOutcome> {
         .map_err(store_err("read", "metadata/1.root.json"))?
         && theirs != ours
     {
-        return Err(Error::ForeignDestination { dest: args.dest });
+        return Err(Error::ForeignDestination { dest: target.dest });
     }
 
     let listed: Vec<object_store::ObjectMeta> = dest
@@ -247,7 +312,7 @@ pub async fn run(ctx: &Ctx, args: PublishArgs) -> Result<PublishOutcome> {
         .map(|f| Upload {
             key: f.key.clone(),
             len: f.len,
-            cache_control: cache_control(f.immutable),
+            cache_control: target.cache_control(f.immutable).to_owned(),
         })
         .collect();
     if !args.dry_run && !plan.is_empty() {
@@ -262,7 +327,7 @@ pub async fn run(ctx: &Ctx, args: PublishArgs) -> Result<PublishOutcome> {
             futures::stream::iter(
                 plan[start..end]
                     .iter()
-                    .map(|f| upload(&dest, &args.dest, f, &bar)),
+                    .map(|f| upload(&dest, &target, f, &bar)),
             )
             .buffer_unordered(CONCURRENCY)
             .try_collect::<Vec<()>>()
@@ -303,7 +368,7 @@ pub async fn run(ctx: &Ctx, args: PublishArgs) -> Result<PublishOutcome> {
         _ => None,
     };
     Ok(PublishOutcome {
-        dest: args.dest,
+        dest: target.dest,
         dry_run: args.dry_run,
         uploaded,
         skipped,
@@ -311,23 +376,19 @@ pub async fn run(ctx: &Ctx, args: PublishArgs) -> Result<PublishOutcome> {
     })
 }
 
-fn cache_control(immutable: bool) -> &'static str {
-    if immutable { IMMUTABLE } else { NO_CACHE }
-}
-
-/// Opens `args.dest`: S3 with the standard AWS environment, or a local folder (created).
-fn open(args: &PublishArgs) -> Result<Dest> {
+/// Opens the destination: S3 with the standard AWS environment, or a local folder (created).
+fn open(target: &Target) -> Result<Dest> {
     let bad = |reason: String| Error::PublishDestination {
-        dest: args.dest.clone(),
+        dest: target.dest.clone(),
         reason,
     };
-    if let Some(rest) = args.dest.strip_prefix("s3://") {
+    if let Some(rest) = target.dest.strip_prefix("s3://") {
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
             return Err(bad("no bucket: use s3://bucket/prefix".into()));
         }
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-        if let Some(endpoint) = &args.endpoint {
+        if let Some(endpoint) = &target.endpoint {
             builder = builder
                 .with_endpoint(endpoint)
                 .with_allow_http(endpoint.starts_with("http://"))
@@ -345,15 +406,15 @@ fn open(args: &PublishArgs) -> Result<Dest> {
             attributes: true,
         });
     }
-    if let Some((scheme, _)) = args.dest.split_once("://") {
+    if let Some((scheme, _)) = target.dest.split_once("://") {
         return Err(bad(format!(
             "{scheme}:// destinations are not supported: use s3://bucket/prefix or a local folder"
         )));
     }
-    if args.endpoint.is_some() {
+    if target.endpoint.is_some() {
         return Err(bad("--endpoint needs an s3:// destination".into()));
     }
-    let dir = Path::new(&args.dest);
+    let dir = target.local.as_path();
     std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
     let local = LocalFileSystem::new_with_prefix(dir).map_err(|e| bad(e.to_string()))?;
     Ok(Dest {
@@ -371,7 +432,12 @@ async fn get(dest: &Dest, key: &str) -> object_store::Result<Option<Vec<u8>>> {
     }
 }
 
-async fn upload(dest: &Dest, name: &str, file: &Local, bar: &indicatif::ProgressBar) -> Result<()> {
+async fn upload(
+    dest: &Dest,
+    target: &Target,
+    file: &Local,
+    bar: &indicatif::ProgressBar,
+) -> Result<()> {
     let mut attributes = Attributes::new();
     if dest.attributes {
         let content_type = if file.json {
@@ -382,7 +448,7 @@ async fn upload(dest: &Dest, name: &str, file: &Local, bar: &indicatif::Progress
         attributes.insert(Attribute::ContentType, content_type.into());
         attributes.insert(
             Attribute::CacheControl,
-            cache_control(file.immutable).into(),
+            target.cache_control(file.immutable).to_owned().into(),
         );
     }
     let mut reader = tokio::fs::File::open(&file.path)
@@ -408,7 +474,7 @@ async fn upload(dest: &Dest, name: &str, file: &Local, bar: &indicatif::Progress
     }
     .await;
     copied.map_err(|source| Error::PublishUpload {
-        dest: name.to_owned(),
+        dest: target.dest.clone(),
         key: file.key.clone(),
         source,
     })

@@ -25,10 +25,16 @@ pub fn tree_entries(root: &Path) -> io::Result<Vec<String>> {
         for entry in fs::read_dir(&dir)? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
+            // Exactly as long as the path: `format!` grows its buffer by doubling, which for
+            // deep paths nearly doubled the memory a large list holds.
             let rel = if prefix.is_empty() {
                 name
             } else {
-                format!("{prefix}/{name}")
+                let mut rel = String::with_capacity(prefix.len() + 1 + name.len());
+                rel.push_str(&prefix);
+                rel.push('/');
+                rel.push_str(&name);
+                rel
             };
             if entry.file_type()?.is_dir() {
                 pending.push((entry.path(), rel.clone()));

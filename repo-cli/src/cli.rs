@@ -85,7 +85,7 @@ pub enum Command {
     ImportTufup(commands::import_tufup::ImportTufupArgs),
     /// Serve the repository folder over HTTP (static, supports Range) for demos and tests.
     Serve(commands::serve::ServeArgs),
-    /// Upload the served tree to `s3://bucket/prefix` or a folder: what the destination lacks,
+    /// Upload the served tree to `s3://…`, `gs://…`, `az://…` or a folder: what it lacks,
     /// targets first and `timestamp.json` last, with content types and cache headers.
     Publish(commands::publish::PublishArgs),
 }

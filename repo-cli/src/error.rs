@@ -872,6 +872,15 @@ pub enum Error {
         /// Why.
         reason: &'static str,
     },
+    /// A `gs://` or `az://` destination without credentials in the environment (refused
+    /// before any request). Kind `config`.
+    #[error("cannot publish to {dest}: no credentials in the environment: set {needed}")]
+    PublishCredentials {
+        /// The destination as given.
+        dest: String,
+        /// The variables to set.
+        needed: &'static str,
+    },
     /// The destination's `metadata/1.root.json` is not ours. Kind `already-exists`.
     #[error(
         "{dest} holds a different repository (its metadata/1.root.json is not ours): publish to an empty destination or to this repository's own"
@@ -1052,6 +1061,7 @@ impl Error {
             E::Publish { source, .. } => source.kind(),
             E::PublishDestination { .. }
             | E::NoPublishDestination { .. }
+            | E::PublishCredentials { .. }
             | E::ConfigPublish { .. } => ErrorKind::Config,
             E::ForeignDestination { .. } => ErrorKind::AlreadyExists,
             E::PublishStore { .. } | E::PublishUpload { .. } => ErrorKind::Io,

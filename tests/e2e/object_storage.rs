@@ -14,8 +14,9 @@
 //! `sign timestamp --publish` uploads the new `timestamp.json` alone; another
 //! repository's publish to the same prefix is refused and uploads nothing. A second test kills
 //! publishes midway while a client polls the bucket: no check ever fails verification. A third
-//! gives bad destinations (wrong credentials, a missing bucket, an unreachable endpoint, `gs://`)
-//! and expects one `error[<kind>]` line naming the destination.
+//! gives bad destinations (wrong credentials, a missing bucket, an unreachable endpoint, `ftp://`,
+//! `gs://` and `az://` without credentials) and expects one `error[<kind>]` line naming the
+//! destination. A fourth prunes, a fifth reads the destination and cache headers from the config.
 //!
 //! Without `s3s-fs` the test is skipped with a message, unless `TUFD_REQUIRE_S3=1` (set by
 //! `scripts/test.sh`) makes that a failure.
@@ -578,8 +579,9 @@ fn interrupted_publish_never_shows_a_client_an_inconsistent_bucket() {
     );
 }
 
-/// Wrong credentials, a missing bucket, an unreachable endpoint and an unsupported scheme: one
-/// line on stderr naming the destination and the cause, exit 1, nothing uploaded.
+/// Wrong credentials, a missing bucket, an unreachable endpoint, an unsupported scheme, and
+/// `gs://` / `az://` without credentials in the environment: one line on stderr naming the
+/// destination and the cause, exit 1, nothing uploaded.
 #[test]
 fn bad_destinations_fail_with_one_line_naming_them() {
     let Some(bin) = s3s_fs() else { return };
@@ -623,17 +625,45 @@ fn bad_destinations_fail_with_one_line_naming_them() {
         ),
         (
             "unsupported scheme",
-            format!("gs://{BUCKET}/{PREFIX}"),
+            format!("ftp://{BUCKET}/{PREFIX}"),
             signed.url(),
+            false,
+            "error[config]: ",
+        ),
+        // No Google or Azure credentials in this environment: refused before any request.
+        (
+            "gs:// without credentials",
+            format!("gs://{BUCKET}/{PREFIX}"),
+            String::new(),
+            false,
+            "error[config]: ",
+        ),
+        (
+            "az:// without credentials",
+            format!("az://{BUCKET}/{PREFIX}"),
+            String::new(),
             false,
             "error[config]: ",
         ),
     ];
     for (what, dest, endpoint, wrong_secret, kind) in cases {
         let mut cmd = Command::new(bins::tufd_repo());
-        cmd.current_dir(repo.work())
-            .args(["publish", &dest, "--endpoint", &endpoint])
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        cmd.current_dir(repo.work()).args(["publish", &dest]);
+        if !endpoint.is_empty() {
+            cmd.args(["--endpoint", &endpoint]);
+        }
+        // No Google or Azure credentials, whatever the machine has.
+        cmd.env("HOME", tmp.path());
+        for name in [
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "GOOGLE_SERVICE_ACCOUNT_KEY",
+        ] {
+            cmd.env_remove(name);
+        }
+        for name in ["AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_KEY"] {
+            cmd.env_remove(name);
+        }
+        cmd.env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
             .env(
                 "AWS_SECRET_ACCESS_KEY",
                 if wrong_secret {

@@ -1,6 +1,7 @@
 //! `tufd-repo publish DEST`: copies the served tree (`repository/{metadata,targets}`) to object
-//! storage (`s3://bucket/prefix`, any S3-compatible service with `--endpoint URL`) or a local
-//! folder, through the `object_store` crate.
+//! storage (`s3://bucket/prefix`, any S3-compatible service with `--endpoint URL`;
+//! `gs://bucket/prefix`; `az://container/prefix`, see [`cloud`]) or a local folder, through
+//! the `object_store` crate.
 //!
 //! It uploads what the destination lacks, in an order that keeps every state a client can
 //! observe consistent: targets first, then the versioned metadata of targets (and delegated
@@ -40,6 +41,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::progress;
 
+pub mod cloud;
 pub mod prune;
 
 /// `Cache-Control` of objects whose name never changes content.
@@ -56,8 +58,9 @@ const PART_BYTES: usize = 16 << 20;
 #[derive(Debug, Default, Args)]
 pub struct PublishArgs {
     /// Where to publish: `s3://bucket/prefix` (credentials and region from the standard AWS
-    /// environment variables) or a local folder. Default: `destination` in the config's
-    /// `[publish]` table.
+    /// environment variables), `gs://bucket/prefix` (`GOOGLE_APPLICATION_CREDENTIALS`, …),
+    /// `az://container/prefix` (`AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`, …)
+    /// or a local folder. Default: `destination` in the config's `[publish]` table.
     pub dest: Option<String>,
     /// S3-compatible endpoint URL (MinIO, R2, …), e.g. `http://127.0.0.1:9000`; path-style
     /// requests. Default, when DEST is not given: `endpoint` in the config's `[publish]` table.
@@ -376,12 +379,32 @@ pub async fn run(ctx: &Ctx, args: PublishArgs) -> Result<PublishOutcome> {
     })
 }
 
-/// Opens the destination: S3 with the standard AWS environment, or a local folder (created).
+/// Opens the destination: S3 with the standard AWS environment, GCS or Azure with theirs
+/// ([`cloud`]), or a local folder (created).
 fn open(target: &Target) -> Result<Dest> {
     let bad = |reason: String| Error::PublishDestination {
         dest: target.dest.clone(),
         reason,
     };
+    let cloud = match target.dest.split_once("://") {
+        Some(("gs", rest)) => Some(cloud::gcs(&target.dest, rest, &env_vars())?),
+        Some(("az", rest)) => Some(cloud::azure(&target.dest, rest, &env_vars())?),
+        _ => None,
+    };
+    if let Some((store, prefix)) = cloud {
+        if target.endpoint.is_some() {
+            return Err(bad("an endpoint goes with s3:// destinations only".into()));
+        }
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            store
+        } else {
+            Arc::new(PrefixStore::new(store, prefix.as_str()))
+        };
+        return Ok(Dest {
+            store,
+            attributes: true,
+        });
+    }
     if let Some(rest) = target.dest.strip_prefix("s3://") {
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
@@ -408,7 +431,7 @@ fn open(target: &Target) -> Result<Dest> {
     }
     if let Some((scheme, _)) = target.dest.split_once("://") {
         return Err(bad(format!(
-            "{scheme}:// destinations are not supported: use s3://bucket/prefix or a local folder"
+            "{scheme}:// destinations are not supported: use s3://, gs://, az:// or a local folder"
         )));
     }
     if target.endpoint.is_some() {
@@ -421,6 +444,13 @@ fn open(target: &Target) -> Result<Dest> {
         store: Arc::new(local),
         attributes: false,
     })
+}
+
+/// The process environment, the variables that are valid UTF-8.
+fn env_vars() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
 }
 
 /// The object at `key`, or `None` when there is none.

@@ -557,6 +557,13 @@ impl LoadedRepository {
         let mut visited = BTreeSet::new();
         while let Some((role, parent)) = stack.pop() {
             if !visited.insert(role.clone()) {
+                // TUF 5.6.7.2.1: a role seen before is skipped, which is what ends a cycle.
+                tracing::warn!(
+                    %role,
+                    delegated_by = %parent,
+                    "delegated role reached a second time (a delegation cycle or a shared \
+                     role); not loaded again"
+                );
                 continue;
             }
             if visited.len() > self.config.max_delegations as usize {

@@ -80,7 +80,8 @@ pub async fn check(engine: &Engine, json: bool) -> Result<CheckReport, DaemonErr
     Ok(report)
 }
 
-/// `tufd status`: the installed version and the engine state.
+/// `tufd status`: the installed version, the engine state and the platform whose releases
+/// the install takes.
 ///
 /// # Errors
 /// The engine's error; [`DaemonError::Io`] when stdout is closed.
@@ -93,6 +94,10 @@ pub async fn status(engine: &Engine, json: bool) -> Result<(), DaemonError> {
             "installed {} ({})",
             status.current, status.state
         ))?;
+        match &status.platform {
+            Some(platform) => print_line(format_args!("platform {platform}"))?,
+            None => print_line("platform: none named for this build (flat releases only)")?,
+        }
         if !status.kept.is_empty() {
             print_line(format_args!(
                 "kept across updates: {}",

@@ -22,6 +22,11 @@ pub struct Status {
     /// and where it is (`updates disabled by /etc/tufd/demo.toml`), or why it could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed: Option<String>,
+    /// The platform whose releases this install takes, `<os>-<arch>` (`linux-x86_64`): the
+    /// one tufd was built for, or the `--platform` override. Absent when tufd was built for a
+    /// platform that has no such name and none was given (only flat releases are considered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     /// Top-level entries that were in the install folder, are not part of the installed
     /// version and were not kept: the update that installed it moved them to the backup with
     /// the old version, and the next update deletes them. Empty when none (or the installed
@@ -156,6 +161,7 @@ mod tests {
             latest: None,
             pending: None,
             managed: None,
+            platform: None,
             left_behind: Vec::new(),
             kept: Vec::new(),
         };
@@ -163,12 +169,14 @@ mod tests {
         assert_eq!(v, json!({"state": "idle", "current": "1.0"}));
         assert_eq!(serde_json::from_value::<Status>(v).unwrap(), s);
         let s = Status {
+            platform: Some("linux-x86_64".into()),
             left_behind: vec!["notes.txt".into()],
             kept: vec!["settings.ini".into()],
             ..s
         };
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["left_behind"], json!(["notes.txt"]));
+        assert_eq!(v["platform"], "linux-x86_64");
         assert_eq!(serde_json::from_value::<Status>(v).unwrap(), s);
     }
 

@@ -3,7 +3,7 @@
 //! platform"): `tufd-repo keygen` and `delegate` per platform, the targets key taken offline,
 //! `add --platform` for `linux-x86_64` and `windows-x86_64` releases of 1.0 and 2.0. A Linux
 //! tufd updates 1.0 → 2.0 through the Linux patch and never asks nginx for anything of
-//! Windows; python-tuf 7 finds every target through the delegations; what a compromised Linux
+//! Windows (and `tufd status` names the platform in use); python-tuf 7 finds every target through the delegations; what a compromised Linux
 //! build machine can sign for Windows is refused (`tests/python/platforms.py forge`). Bad
 //! input: a platform that is not `<os>-<arch>`, a delegated key missing when publishing.
 
@@ -12,7 +12,7 @@ use std::process::Command;
 
 use tufd_tests::support::bins;
 use tufd_tests::support::bundle::SMALL_BLOB_BYTES;
-use tufd_tests::support::daemon::Client;
+use tufd_tests::support::daemon::{Client, DAEMON_TIMEOUT};
 use tufd_tests::support::fixture::Fixture;
 use tufd_tests::support::nginx::Nginx;
 use tufd_tests::support::process::{RunOutput, run};
@@ -62,6 +62,14 @@ fn client(fx: &Fixture, nginx: &Nginx, name: &str, version: &str, platform: &str
     let mut c = fx.install(name, version, &nginx.metadata_url(), &nginx.targets_url());
     c.extra = vec!["--platform".into(), platform.into()];
     c
+}
+
+/// `tufd status --json` of `client`, parsed.
+#[track_caller]
+fn status_json(client: &Client) -> serde_json::Value {
+    let out = run(&mut client.command(&["status", "--json"]), DAEMON_TIMEOUT);
+    out.assert_success();
+    serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("status json ({e}): {out}"))
 }
 
 /// The Windows bundle of `version`: the Linux one plus a file of its own, so the two
@@ -230,6 +238,23 @@ fn two_platforms_each_signed_by_its_own_key_and_a_linux_client_sees_only_linux()
     // A Windows install on 2.0 is up to date.
     let windows = client(&fx, &nginx, "windows", "2.0", WINDOWS);
     assert_eq!(windows.check_json()["update_available"], false);
+
+    // `status` names the platform in use: the `--platform` override, else the build's own.
+    assert_eq!(status_json(&windows)["platform"], WINDOWS);
+    let out = run(&mut windows.command(&["status"]), DAEMON_TIMEOUT);
+    out.assert_success();
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l == format!("platform {WINDOWS}")),
+        "{out}"
+    );
+    let own = fx.install("own", "2.0", &nginx.metadata_url(), &nginx.targets_url());
+    let build = tufd_core::Platform::current().map(|p| p.to_string());
+    assert_eq!(
+        status_json(&own).get("platform").and_then(|p| p.as_str()),
+        build.as_deref()
+    );
 
     // The compromised Linux build machine lists a Windows 3.0 in the Linux role: the
     // delegation's path pattern does not cover it, so no client and no python-tuf sees it.

@@ -253,6 +253,7 @@ impl SupervisorState {
                 .map(|v| v.to_string()),
             pending: self.staged.as_ref().map(|s| s.version.to_string()),
             managed: self.config.admin.describe(),
+            platform: self.config.platform.as_ref().map(ToString::to_string),
             left_behind: installed.left_behind,
             kept: installed.kept,
         }

@@ -64,7 +64,8 @@ pub enum Command {
     Yank(commands::rollout::YankArgs),
     /// Show each release's rollout, halt, yank, required mark and signing role.
     Status(commands::status::StatusArgs),
-    /// Remove the newest release (archive and patch) from the targets metadata and re-sign.
+    /// Remove the newest release (archive and patch; of one platform with `--platform`) from
+    /// the metadata that lists it and re-sign.
     RemoveLatest(commands::remove_latest::RemoveLatestArgs),
     /// Re-sign a role with a new version and expiry (cron job: `sign timestamp`), or add one
     /// signature with `--key`.

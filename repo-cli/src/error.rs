@@ -57,8 +57,9 @@ pub enum ErrorKind {
     Bundle,
     /// `release`: the release asked for is refused: `--version` is not PEP 440 or not newer than
     /// the latest release, the release cannot be named, `--meta` is not a JSON object,
-    /// `remove-latest` finds no release, a rollout is not 0-100, `halt` or `resume`, `rollout`
-    /// or `yank` names no published release, or `yank` would leave no release.
+    /// `remove-latest` finds no release (of the platform asked for), a rollout is not 0-100,
+    /// `halt` or `resume`, `rollout` or `yank` names no published release, or `yank` would leave
+    /// no release.
     Release,
     /// `target-mismatch`: the published previous release, the base of the new patch, does not
     /// match its signed length, sha256 or tar digest, or cannot be read or decompressed.
@@ -676,11 +677,18 @@ pub enum Error {
         #[source]
         source: Option<serde_json::Error>,
     },
-    /// `remove-latest` found no release of the app.
-    #[error("no release of {app} is published: nothing to remove")]
+    /// `remove-latest` found no release of the app: no flat release, or (with `--platform`)
+    /// none of that platform.
+    #[error(
+        "no {}release of {app}{} is published: nothing to remove",
+        if platform.is_none() { "flat " } else { "" },
+        platform.as_deref().map(|p| format!(" for {p}")).unwrap_or_default()
+    )]
     NothingToRemove {
         /// The app name.
         app: String,
+        /// The platform asked for (`--platform`), if any.
+        platform: Option<String>,
     },
     /// The rollout of `add --rollout` or `rollout` is neither a whole percentage from 0 to
     /// 100 nor (for `rollout`) `halt` or `resume [PERCENT]`.

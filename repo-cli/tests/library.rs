@@ -1,4 +1,5 @@
-//! The `tufd_repo` library without the binary: init, add, remove-latest, sign, keys and verify
+//! The `tufd_repo` library without the binary: init, add, remove-latest (flat and of a
+//! delegated platform), sign, keys and verify
 //! called as functions on a real working folder, their outcomes checked as values and their
 //! refusals matched by variant and kind (never by message text).
 
@@ -8,6 +9,7 @@ use std::path::Path;
 
 use support::make_bundle;
 use tufd_repo::commands::add::{self, AddArgs};
+use tufd_repo::commands::delegate::{self, DelegateArgs, KeygenArgs};
 use tufd_repo::commands::init::{self, InitArgs};
 use tufd_repo::commands::keys::{self, KeysAction, KeysArgs};
 use tufd_repo::commands::remove_latest::{self, RemoveLatestArgs};
@@ -131,7 +133,9 @@ async fn a_repository_is_edited_through_the_library() {
         "init, two releases, then this: {signed:?}"
     );
 
-    let removed = remove_latest::run(&ctx, RemoveLatestArgs {}).await.unwrap();
+    let removed = remove_latest::run(&ctx, RemoveLatestArgs::default())
+        .await
+        .unwrap();
     assert_eq!(removed.version.to_string(), "1.1");
     let mut names: Vec<&str> = removed.targets.iter().map(|n| n.as_str()).collect();
     names.sort_unstable();
@@ -204,7 +208,7 @@ async fn refusals_are_told_apart_by_variant_and_kind() {
         .unwrap_err();
     assert!(matches!(err, Error::BundleMissing { .. }), "{err:?}");
     assert_eq!(err.kind(), ErrorKind::Bundle);
-    let err = remove_latest::run(&ctx, RemoveLatestArgs {})
+    let err = remove_latest::run(&ctx, RemoveLatestArgs::default())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NothingToRemove { .. }), "{err:?}");
@@ -224,4 +228,144 @@ async fn refusals_are_told_apart_by_variant_and_kind() {
         "{err:?}"
     );
     assert_eq!(err.kind(), ErrorKind::VerifyFailed);
+}
+
+/// The names of the files under `targets/<platform>/`, without their hash prefixes, sorted.
+fn platform_files(ctx: &Ctx, platform: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(ctx.layout.targets.join(platform))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .map(|n| n.split_once('.').unwrap().1.to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_platform_release_is_removed_with_its_delegated_key_alone() {
+    const LINUX: &str = "linux-x86_64";
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    let ctx = init_at(w, &Passphrase::none(), false).await;
+    let _lock = ctx.lock().unwrap();
+    let key = delegate::keygen(&ctx, KeygenArgs { name: LINUX.into() })
+        .await
+        .unwrap();
+    delegate::run(
+        &ctx,
+        DelegateArgs {
+            platform: LINUX.into(),
+            keys: vec![key.public],
+            threshold: 1,
+        },
+    )
+    .await
+    .unwrap();
+    // The top-level targets key goes offline: every step below that succeeds signed without it.
+    std::fs::rename(
+        w.join("keystore/targets.der"),
+        w.join("offline-targets.der"),
+    )
+    .unwrap();
+    let add_linux = |bundle: &str, version: &str| AddArgs {
+        platform: Some(LINUX.into()),
+        ..add_args(&w.join(bundle), version)
+    };
+    make_bundle(&w.join("b1"), 1);
+    make_bundle(&w.join("b2"), 2);
+    make_bundle(&w.join("b3"), 3);
+    add::run(&ctx, add_linux("b1", "1.0")).await.unwrap();
+    add::run(&ctx, add_linux("b2", "2.0")).await.unwrap();
+
+    // Without --platform only flat releases count: there are none.
+    let err = remove_latest::run(&ctx, RemoveLatestArgs::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::NothingToRemove { platform: None, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Release);
+
+    // The platform's key missing: refused, nothing removed.
+    let linux_key = w.join(format!("keystore/{LINUX}.der"));
+    std::fs::rename(&linux_key, w.join("offline-linux.der")).unwrap();
+    let linux_args = || RemoveLatestArgs {
+        platform: Some(LINUX.into()),
+    };
+    let err = remove_latest::run(&ctx, linux_args()).await.unwrap_err();
+    assert!(matches!(err, Error::DelegatedKeyMissing { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Key);
+    std::fs::rename(w.join("offline-linux.der"), &linux_key).unwrap();
+    assert_eq!(
+        platform_files(&ctx, LINUX),
+        [
+            "lib_app-1.0.tar.gz",
+            "lib_app-2.0.patch",
+            "lib_app-2.0.tar.gz"
+        ]
+    );
+
+    let removed = remove_latest::run(&ctx, linux_args()).await.unwrap();
+    assert_eq!(removed.version.to_string(), "2.0");
+    let mut names: Vec<&str> = removed.targets.iter().map(|n| n.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "linux-x86_64/lib_app-2.0.patch",
+            "linux-x86_64/lib_app-2.0.tar.gz"
+        ]
+    );
+    assert!(removed.not_deleted.is_empty(), "{:?}", removed.not_deleted);
+    assert_eq!(platform_files(&ctx, LINUX), ["lib_app-1.0.tar.gz"]);
+    assert!(verify::run(&ctx, VerifyArgs {}).await.unwrap().is_ok());
+
+    // The same version again, with other content: patched from 1.0 as before.
+    let again = add::run(&ctx, add_linux("b3", "2.0")).await.unwrap();
+    assert!(again.patch.is_some(), "{again}");
+    assert!(verify::run(&ctx, VerifyArgs {}).await.unwrap().is_ok());
+
+    for version in ["2.0", "1.0"] {
+        let removed = remove_latest::run(&ctx, linux_args()).await.unwrap();
+        assert_eq!(removed.version.to_string(), version);
+    }
+    assert!(platform_files(&ctx, LINUX).is_empty());
+    assert!(verify::run(&ctx, VerifyArgs {}).await.unwrap().is_ok());
+    let err = remove_latest::run(&ctx, linux_args()).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::NothingToRemove { platform: Some(p), .. } if p == LINUX),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Release);
+
+    // A platform nobody delegated is listed by the top-level targets role, whose key removes
+    // its release; the other platform's releases are not touched.
+    std::fs::rename(
+        w.join("offline-targets.der"),
+        w.join("keystore/targets.der"),
+    )
+    .unwrap();
+    add::run(&ctx, add_linux("b1", "1.0")).await.unwrap();
+    let windows = |bundle: &str, version: &str| AddArgs {
+        platform: Some("windows-x86_64".into()),
+        ..add_args(&w.join(bundle), version)
+    };
+    add::run(&ctx, windows("b1", "1.0")).await.unwrap();
+    add::run(&ctx, windows("b2", "1.1")).await.unwrap();
+    let removed = remove_latest::run(
+        &ctx,
+        RemoveLatestArgs {
+            platform: Some("windows-x86_64".into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(removed.version.to_string(), "1.1");
+    assert_eq!(
+        platform_files(&ctx, "windows-x86_64"),
+        ["lib_app-1.0.tar.gz"]
+    );
+    assert_eq!(platform_files(&ctx, LINUX), ["lib_app-1.0.tar.gz"]);
+    assert!(verify::run(&ctx, VerifyArgs {}).await.unwrap().is_ok());
 }

@@ -33,6 +33,42 @@ pub struct Delegated {
     pub signers: Vec<Signer>,
 }
 
+impl Delegated {
+    /// Signs `targets` as this role's next version (with its keys, expiring after the targets
+    /// role's days) into `staging`, and returns `state` with the snapshot entry of that
+    /// version: what a re-sign of the snapshot (and timestamp) then publishes.
+    ///
+    /// # Errors
+    /// Signing failures, an out-of-range expiry, [`Error::Io`] while staging.
+    pub async fn stage(
+        &self,
+        ctx: &Ctx,
+        state: &State,
+        staging: &mut Staging,
+        mut targets: Targets,
+    ) -> Result<State> {
+        targets.version = self
+            .current
+            .as_ref()
+            .map_or(NonZeroU64::MIN, |c| bump(c.signed.signed.version));
+        targets.expires = expiry(Lifetime::days(ctx.days(RoleType::Targets)?))?;
+        let version = targets.version.get();
+        let keys: Vec<&Signer> = self.signers.iter().collect();
+        let file = sign_with(targets, &keys, &[]).await?;
+        staging.add_metadata(
+            &role_file(&self.role.name, version, state.consistent()),
+            &file.bytes,
+        )?;
+        let mut next = state.clone();
+        next.snapshot
+            .signed
+            .signed
+            .meta
+            .insert(format!("{}.json", self.role.name), file.metafile());
+        Ok(next)
+    }
+}
+
 /// The platform a release is published for, and the role that lists it.
 #[derive(Debug)]
 pub struct Scope {
@@ -158,30 +194,13 @@ impl Scope {
         state: &State,
         signers: &[Signer],
         mut staging: Staging,
-        mut targets: Targets,
+        targets: Targets,
         what: &'static str,
     ) -> Result<()> {
         let Some(d) = &self.delegated else {
             return publish_targets(ctx, state, signers, staging, targets, what).await;
         };
-        targets.version = d
-            .current
-            .as_ref()
-            .map_or(NonZeroU64::MIN, |c| bump(c.signed.signed.version));
-        targets.expires = expiry(Lifetime::days(ctx.days(RoleType::Targets)?))?;
-        let version = targets.version.get();
-        let keys: Vec<&Signer> = d.signers.iter().collect();
-        let file = sign_with(targets, &keys, &[]).await?;
-        staging.add_metadata(
-            &role_file(&d.role.name, version, state.consistent()),
-            &file.bytes,
-        )?;
-        let mut next = state.clone();
-        next.snapshot
-            .signed
-            .signed
-            .meta
-            .insert(format!("{}.json", d.role.name), file.metafile());
+        let next = d.stage(ctx, state, &mut staging, targets).await?;
         let root = state.root.signed.signed.clone();
         resign(
             ctx,

@@ -1,5 +1,7 @@
-//! `tufd-repo remove-latest`: removes the newest release of the app (its archive and its patch)
-//! from the targets metadata, then re-signs targets, snapshot and timestamp.
+//! `tufd-repo remove-latest [--platform OS-ARCH]`: removes the newest release of the app (its
+//! archive and its patch), flat or of one platform, from the targets metadata that lists it,
+//! then re-signs that role, the snapshot and the timestamp. A platform the top-level targets
+//! role delegates is re-signed with its delegated role's keys alone, as `add --platform` does.
 //!
 //! After the new metadata is published, the removed release's files are deleted from
 //! `targets/` (no current metadata names them), so the same version can be published again
@@ -10,18 +12,24 @@ use std::fmt;
 use std::path::PathBuf;
 
 use clap::Args;
-use tough::schema::RoleType;
 use tufd_core::{TargetName, Version};
 
 use super::add::tname;
-use super::{Ctx, publish_targets};
+use super::platform::Scope;
+use super::{Chain, Ctx, publish_targets, resign};
 use crate::error::{Error, Result};
 use crate::repo::txn::Staging;
 use crate::repo::{State, target_file};
 
-/// Arguments of `remove-latest` (none besides the global ones).
-#[derive(Debug, Args)]
-pub struct RemoveLatestArgs {}
+/// Arguments of `remove-latest`.
+#[derive(Debug, Default, Args)]
+pub struct RemoveLatestArgs {
+    /// Remove the newest release of this platform (`<os>-<arch>`); without it, the newest flat
+    /// release. When the top-level targets role delegates the platform, its delegated role is
+    /// re-signed with its keys from the keystore, so the top-level targets key can stay offline.
+    #[arg(long, value_name = "OS-ARCH")]
+    pub platform: Option<String>,
+}
 
 /// What `remove-latest` removed.
 #[derive(Debug)]
@@ -42,36 +50,78 @@ impl fmt::Display for RemoveOutcome {
     }
 }
 
-/// Runs `remove-latest`: unlists the newest release, re-signs targets, snapshot and timestamp,
-/// then deletes the release's files. The caller holds [`Ctx::lock`].
+/// Runs `remove-latest`: unlists the newest release of the scope (flat, or `--platform`'s) from
+/// the role that lists it, re-signs that role (the platform's delegated role with its own keys,
+/// or the top-level targets role), the snapshot and the timestamp, then deletes the release's
+/// files. The caller holds [`Ctx::lock`].
 ///
 /// # Errors
-/// [`Error::NothingToRemove`], missing keys, signing or publication failures (the repository is
-/// then unchanged).
-pub async fn run(ctx: &Ctx, _args: RemoveLatestArgs) -> Result<RemoveOutcome> {
+/// [`Error::NothingToRemove`] when the scope has no release; the platform's errors
+/// ([`Scope::load`]: a bad name, the delegated role's keys missing); missing top-level keys;
+/// signing or publication failures (the repository is then unchanged).
+pub async fn run(ctx: &Ctx, args: RemoveLatestArgs) -> Result<RemoveOutcome> {
     let app = ctx.config.app_name.clone();
     let state = State::load(&ctx.layout)?;
-    let Some(latest) = state.latest_version(&app) else {
-        return Err(Error::NothingToRemove { app });
+    let scope = Scope::load(ctx, &state, args.platform.as_deref()).await?;
+    let Some(latest) = scope.latest_version(&state, &app) else {
+        return Err(Error::NothingToRemove {
+            app,
+            platform: args.platform,
+        });
     };
-    let signers = ctx
-        .signers(&[RoleType::Targets, RoleType::Snapshot, RoleType::Timestamp])
-        .await?;
-    let mut targets = state.targets.signed.signed.clone();
+    // Each name leaves the role that lists it: the top-level targets role (flat releases, and
+    // platform releases published before the platform was delegated) or the delegated role.
+    let mut top = state.targets.signed.signed.clone();
+    let mut delegated = scope.targets(ctx, &state)?;
+    let (mut top_changed, mut delegated_changed) = (false, false);
     let mut files = Vec::new();
-    for (name, target) in state.releases(&app) {
-        if name.version() == &latest {
-            targets.remove_target(&tname(name.as_str())?);
-            let path = ctx.layout.targets.join(target_file(
-                name.as_str(),
-                &hex::encode(&*target.hashes.sha256),
-                state.consistent(),
-            ));
-            files.push((name, path));
+    for (name, target) in scope.releases(&state, &app) {
+        if name.version() != &latest {
+            continue;
         }
+        let key = tname(name.as_str())?;
+        top_changed |= top.remove_target(&key).is_some();
+        if scope.delegated.is_some() {
+            delegated_changed |= delegated.remove_target(&key).is_some();
+        }
+        let path = ctx.layout.targets.join(target_file(
+            name.as_str(),
+            &hex::encode(&*target.hashes.sha256),
+            state.consistent(),
+        ));
+        files.push((name, path));
     }
-    let staging = Staging::new(&ctx.layout)?;
-    publish_targets(ctx, &state, &signers, staging, targets, "the removal").await?;
+    let chain = if top_changed {
+        Chain::Targets
+    } else {
+        Chain::Snapshot
+    };
+    let signers = ctx.signers(chain.roles()).await?;
+    let mut staging = Staging::new(&ctx.layout)?;
+    let next = match &scope.delegated {
+        Some(d) if delegated_changed => d.stage(ctx, &state, &mut staging, delegated).await?,
+        _ => state.clone(),
+    };
+    if top_changed {
+        publish_targets(ctx, &next, &signers, staging, top, "the removal").await?;
+    } else {
+        let root = state.root.signed.signed.clone();
+        resign(
+            ctx,
+            &next,
+            &root,
+            &signers,
+            &mut staging,
+            Chain::Snapshot,
+            None,
+            None,
+        )
+        .await?;
+        staging.commit(&ctx.layout).map_err(|e| Error::Publish {
+            what: "the removal",
+            source: Box::new(e),
+        })?;
+    }
     let mut not_deleted = Vec::new();
     for (_, path) in &files {
         if let Err(e) = std::fs::remove_file(path)

@@ -5,7 +5,8 @@
 //! The 1,000 simulated installs are the daemon's own planner (`tufd_core::planner`) run on the
 //! published targets metadata with 1,000 injected buckets (derived from sha256 of the install's
 //! number); real `tufd check --json` runs with real data folders (whose `rollout-bucket` file is
-//! written first, or drawn by tufd) check that the daemon decides the same.
+//! written first, or drawn by tufd) check that the daemon decides the same, also for a
+//! `required` release under a rollout (installs outside its share wait before it).
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -240,6 +241,57 @@ fn a_staged_rollout_offers_its_share_grows_halts_and_resumes() {
         before,
         "a refused command published"
     );
+}
+
+#[test]
+fn a_required_release_under_a_rollout_holds_back_later_ones_outside_its_share() {
+    let fx = Fixture::publish(
+        &[
+            Release::plain("1.0"),
+            Release {
+                version: "2.0",
+                flags: &["--required", "--rollout", "10"],
+            },
+            Release::plain("3.0"),
+        ],
+        SMALL_BLOB_BYTES,
+    );
+    let repository = fx.repo.repository();
+    let nginx = Nginx::start(&repository);
+
+    // Simulated installs on 1.0: those inside the 10 % are offered the required 2.0, the others
+    // nothing; no install on 1.0 is offered 3.0 past a required release it has not taken.
+    let to_two = offered(&repository, "1.0", "2.0");
+    eprintln!(
+        "required 2.0 at 10 % offered to {} of {INSTALLS}",
+        to_two.len()
+    );
+    assert!((70..=130).contains(&to_two.len()), "{}", to_two.len());
+    assert!(offered(&repository, "1.0", "3.0").is_empty());
+    // On the required release itself, 3.0 is for everyone.
+    assert_eq!(offered(&repository, "2.0", "3.0").len(), INSTALLS as usize);
+
+    // Real installs agree: outside the share, held on 1.0 although 3.0 is out for everyone.
+    let outside = install(&fx, &nginx, "outside", "1.0", Some(9_999));
+    let check = outside.check_json();
+    assert_eq!(check["update_available"], false, "{check}");
+    let on_two = install(&fx, &nginx, "on-two", "2.0", Some(9_999));
+    assert_eq!(on_two.check_json()["latest"], "3.0");
+
+    // Inside: the required 2.0 first, then 3.0.
+    let inside = install(&fx, &nginx, "inside", "1.0", Some(5));
+    assert_eq!(inside.check_json()["latest"], "2.0");
+    inside.update().assert_success();
+    assert_eq!(crate::app_version(&inside.install_dir), "2.0");
+    let inside = inside.with_current("2.0");
+    assert_eq!(inside.check_json()["latest"], "3.0");
+    inside.update().assert_success();
+    assert_eq!(crate::app_version(&inside.install_dir), "3.0");
+
+    // The rollout widened to everyone: the held install goes to 2.0 first too.
+    fx.repo.run(&["rollout", "2.0", "100"]).assert_success();
+    assert_eq!(outside.check_json()["latest"], "2.0");
+    assert_eq!(offered(&repository, "1.0", "2.0").len(), INSTALLS as usize);
 }
 
 #[test]

@@ -3,9 +3,10 @@
 //! platform"): `tufd-repo keygen` and `delegate` per platform, the targets key taken offline,
 //! `add --platform` for `linux-x86_64` and `windows-x86_64` releases of 1.0 and 2.0. A Linux
 //! tufd updates 1.0 → 2.0 through the Linux patch and never asks nginx for anything of
-//! Windows (and `tufd status` names the platform in use); python-tuf 7 finds every target through the delegations; what a compromised Linux
-//! build machine can sign for Windows is refused (`tests/python/platforms.py forge`). Bad
-//! input: a platform that is not `<os>-<arch>`, a delegated key missing when publishing.
+//! Windows (and `tufd status` names the platform in use); python-tuf 7 finds every target
+//! through the delegations; what a compromised Linux build machine can sign for Windows is
+//! refused (`tests/python/platforms.py forge`). Bad input: a platform that is not
+//! `<os>-<arch>`, a delegated key missing when publishing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,23 +17,16 @@ use tufd_tests::support::daemon::{Client, DAEMON_TIMEOUT};
 use tufd_tests::support::fixture::Fixture;
 use tufd_tests::support::nginx::Nginx;
 use tufd_tests::support::process::{RunOutput, run};
+use tufd_tests::support::python;
 use tufd_tests::support::repo::REPO_TIMEOUT;
 
 const LINUX: &str = "linux-x86_64";
 const WINDOWS: &str = "windows-x86_64";
 
-/// The Python with python-tuf 7 (`TUFD_PYTHON`, else `<workspace>/.venv/bin/python`).
-fn python_tuf7() -> PathBuf {
-    std::env::var_os("TUFD_PYTHON").map_or_else(
-        || bins::workspace_root().join(".venv/bin/python"),
-        PathBuf::from,
-    )
-}
-
 /// `tests/python/platforms.py <args>`.
 fn platforms_py(args: &[&str]) -> RunOutput {
     let script = bins::workspace_root().join("tests/python/platforms.py");
-    let mut cmd = Command::new(python_tuf7());
+    let mut cmd = Command::new(python::tuf7());
     cmd.arg(script).args(args);
     run(&mut cmd, REPO_TIMEOUT)
 }

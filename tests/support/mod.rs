@@ -4,8 +4,9 @@
 //! [`repo`] publishes them with `tufd-repo`, [`fixture`] sets up a scenario (bundles + published
 //! releases + a copied install), [`nginx`] serves a repository and reads its access
 //! log, [`daemon`] runs the one-shot `tufd` commands, [`sidecar`] speaks JSON-RPC to
-//! `tufd sidecar`, [`tree`] compares folders, [`tufup`] finds a Python with tufup 0.10, and
-//! [`wine`] runs the cross-built `tufd.exe` under Wine.
+//! `tufd sidecar`, [`tree`] compares folders, [`python`] finds a Python with python-tuf 7,
+//! [`tufup`] one with tufup 0.10 and runs tufup's client, and [`wine`] runs the cross-built
+//! `tufd.exe` under Wine.
 
 pub mod apps;
 pub mod bins;
@@ -14,6 +15,7 @@ pub mod daemon;
 pub mod fixture;
 pub mod nginx;
 pub mod process;
+pub mod python;
 pub mod repo;
 pub mod sidecar;
 pub mod tree;

@@ -11,17 +11,10 @@ use tufd_tests::support::bins;
 use tufd_tests::support::bundle::{self, APP, SMALL_BLOB_BYTES};
 use tufd_tests::support::daemon::DAEMON_TIMEOUT;
 use tufd_tests::support::process::{RunOutput, run};
+use tufd_tests::support::python;
 use tufd_tests::support::{copy_tree, file_url, tree};
 
 use super::{assert_refused, version_of};
-
-/// The python with python-tuf 7: `TUFD_PYTHON`, else `<workspace>/.venv/bin/python`.
-fn python() -> PathBuf {
-    std::env::var_os("TUFD_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"),
-        PathBuf::from,
-    )
-}
 
 /// One scenario's stages and a client whose repository URL points at `live/`.
 struct Scenario {
@@ -44,7 +37,7 @@ impl Scenario {
             .expect("tempdir");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/attack_repo.py");
         let out = run(
-            Command::new(python())
+            Command::new(python::tuf7())
                 .arg(&script)
                 .arg(name)
                 .arg(tmp.path().join("stages"))
@@ -117,6 +110,24 @@ impl Scenario {
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1");
         cmd
+    }
+
+    /// Trusts stage 1 (root v1), follows stage 2's root v2, then serves stage 3 and expects
+    /// `kind`: the trusted root stays at v2 and the install folder is untouched.
+    #[track_caller]
+    fn follow_root_2_then_refuse_root_3(&self, kind: &str) {
+        self.serve(1);
+        self.check().assert_success();
+        assert_eq!(version_of(&self.trusted("root.json")), 1);
+        self.serve(2);
+        let out = self.check();
+        out.assert_success();
+        assert_eq!(version_of(&self.trusted("root.json")), 2, "{out}");
+        let before = tree::snapshot(&self.path("install"));
+        self.serve(3);
+        assert_refused(&self.check(), kind);
+        assert_eq!(version_of(&self.trusted("root.json")), 2);
+        assert_eq!(tree::snapshot(&self.path("install")), before);
     }
 
     /// Trusts stage 1, then serves stage 2 and expects `kind`; the trusted copy of the attacked
@@ -207,21 +218,9 @@ fn expired_root_is_a_freeze() {
 
 #[test]
 fn root_rotation_two_of_three_is_followed_and_new_keys_only_is_refused() {
-    let s = Scenario::new("rotate-root");
-    s.serve(1);
-    s.check().assert_success();
-    assert_eq!(version_of(&s.trusted("root.json")), 1);
-    // v2: three new keys (threshold 2), signed by 2 of the 3 old keys and the new ones.
-    s.serve(2);
-    let out = s.check();
-    out.assert_success();
-    assert_eq!(version_of(&s.trusted("root.json")), 2, "{out}");
-    let before = tree::snapshot(&s.path("install"));
-    // v3 signed only by its own new keys: no threshold of v2's keys.
-    s.serve(3);
-    assert_refused(&s.check(), "metadata-invalid");
-    assert_eq!(version_of(&s.trusted("root.json")), 2);
-    assert_eq!(tree::snapshot(&s.path("install")), before);
+    // v2: three new keys (threshold 2), signed by 2 of the 3 old keys and the new ones; v3
+    // signed only by its own new keys: no threshold of v2's keys.
+    Scenario::new("rotate-root").follow_root_2_then_refuse_root_3("metadata-invalid");
 }
 
 #[test]
@@ -292,20 +291,9 @@ fn a_delegation_to_one_key_under_two_ids_is_refused() {
 
 #[test]
 fn keys_of_an_unknown_type_are_ignored_and_their_signatures_do_not_count() {
-    let s = Scenario::new("unknown-keytype");
-    s.serve(1);
-    s.check().assert_success();
-    // Root v2 lists an `x-unknown` key beside the real one (threshold 1): accepted.
-    s.serve(2);
-    let out = s.check();
-    out.assert_success();
-    assert_eq!(version_of(&s.trusted("root.json")), 2, "{out}");
-    // Root v3 needs two keys and only the unknown one is the second: refused.
-    let before = tree::snapshot(&s.path("install"));
-    s.serve(3);
-    assert_refused(&s.check(), "metadata-invalid");
-    assert_eq!(version_of(&s.trusted("root.json")), 2);
-    assert_eq!(tree::snapshot(&s.path("install")), before);
+    // Root v2 lists an `x-unknown` key beside the real one (threshold 1): accepted. Root v3
+    // needs two keys and only the unknown one is the second: refused.
+    Scenario::new("unknown-keytype").follow_root_2_then_refuse_root_3("metadata-invalid");
 }
 
 #[test]

@@ -10,7 +10,8 @@ tools in turns (interleaved, repetition by repetition) and writes `docs/performa
 2. no-update check latency (tufd one-shot and warm sidecar, python-tuf ngclient, tufup);
 3. whole update v1 -> v3 (tufd vs tufup's client);
 4. download of a large target (tufd vs curl) and resume after SIGKILL at 50%;
-5. footprint (idle sidecar polling every second, RSS during an update, binary sizes).
+5. footprint (idle sidecar polling every second, RSS during an update, binary sizes);
+6. `tufd-repo publish` to a local S3 server (`s3s-fs`, skipped with a message when absent).
 
 Every figure is a median over the repetitions with min and max; every ratio is computed pair by
 pair (peer / tufd within one repetition), then its median is shown.
@@ -157,6 +158,17 @@ def table(headers: list[str], rows: list[list[str]], align: str | None = None) -
     out = ["| " + " | ".join(headers) + " |", "| " + " | ".join(sep) + " |"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(out)
+
+
+def s3_operations(log_text: str) -> dict[str, int]:
+    """The S3 operations in an `s3s-fs` log (`RUST_LOG=s3s::ops=debug`), by name: one
+    `resolved route, op: NAME, …` line per request."""
+    ops: dict[str, int] = {}
+    for line in log_text.splitlines():
+        if "resolved route, op: " in line:
+            op = line.split("resolved route, op: ", 1)[1].split(",")[0].strip()
+            ops[op] = ops.get(op, 0) + 1
+    return ops
 
 
 def thousands(n: float) -> str:
@@ -467,6 +479,9 @@ class Bench:
             r = measure([self.tufd_repo, "add", self.data / f"ruff-{v}", "--version", v],
                         cwd=pub, env=self.env)
             self.publish_times[("tufd-repo add", v)] = r
+            if v == VERSIONS[-2]:
+                # The working folder one release back: section 6 publishes it, then the rest.
+                shutil.copytree(pub, self.work / "tufd-pub-prev", symlinks=True)
         tu = self.work / "tufup-pub"
         tu.mkdir()
         bundles = json.dumps([[v, str(self.data / f"ruff-{v}")] for v in VERSIONS])
@@ -795,6 +810,98 @@ nginx access log. {reps} run(s), interleaved.
 
 tufup / tufd: wall {ratio[0]}, CPU {ratio[1]}, peak RSS {ratio[2]}, target bytes {ratio[3]},
 metadata bytes {ratio[4]}.
+""")
+
+    # ---------------------------------------------------------------- 6. publish
+    def bench_publish(self) -> None:
+        title = "## 6. Publishing to object storage"
+        s3s = Path(os.environ.get("TUFD_S3S_FS")
+                   or Path.home() / ".cache" / "tufd-tools" / "s3s-fs" / "bin" / "s3s-fs")
+        if not s3s.is_file():
+            why = (f"no s3s-fs at {s3s} (scripts/test.sh installs it: cargo install s3s-fs "
+                   "--version 0.14.1 --features binary; or set TUFD_S3S_FS)")
+            log(f"publish: skipped: {why}")
+            self.sections.append(f"{title}\n\nSkipped in this run: {why}.\n")
+            return
+        reps = 1 if self.quick else self.args.publish_reps
+        s3s_version = subprocess.run([s3s, "--version"], capture_output=True,
+                                     text=True).stdout.strip() or "s3s-fs"
+        d = self.work / "publish"
+        store = d / "s3"
+        bucket = store / "tufd-bench"
+        bucket.mkdir(parents=True)
+        server_log = d / "s3s-fs.log"
+        key, secret = "tufd-bench", "tufd-bench-secret"
+        with open(server_log, "w") as out:
+            server = subprocess.Popen(
+                [s3s, "--host", "127.0.0.1", "--port", "0", "--access-key", key,
+                 "--secret-key", secret, store], stdout=out, stderr=subprocess.STDOUT,
+                env=dict(os.environ, RUST_LOG="s3s_fs=info,s3s::ops=debug", NO_COLOR="1"))
+        try:
+            port = None
+            deadline = time.time() + 30
+            while port is None and time.time() < deadline:
+                for line in server_log.read_text().splitlines():
+                    if "server is running at http://127.0.0.1:" in line:
+                        port = int(line.rsplit(":", 1)[1].strip())
+                time.sleep(0.1)
+            if port is None:
+                raise RuntimeError(f"s3s-fs did not start: {server_log.read_text()[-2000:]}")
+            env = dict(self.env, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret,
+                       AWS_REGION="us-east-1")
+            dest = ["s3://tufd-bench/ruff", "--endpoint", f"http://127.0.0.1:{port}"]
+            prev, full = self.work / "tufd-pub-prev", self.work / "tufd-pub"
+            steps = [
+                ("three releases, empty bucket", full, True),
+                ("the same again (nothing to do)", full, False),
+                (f"{VERSIONS[0]} and {VERSIONS[1]}, empty bucket", prev, True),
+                (f"then {VERSIONS[2]} (incremental)", full, False),
+            ]
+            stats = {name: {k: Series() for k in ("wall", "cpu", "rss")} for name, _, _ in steps}
+            counts: dict[str, tuple[int, int, dict]] = {}
+            for rep in range(reps):
+                for name, folder, empty in steps:
+                    log(f"publish {rep + 1}/{reps}: {name}")
+                    if empty:
+                        shutil.rmtree(bucket)
+                        bucket.mkdir()
+                    offset = server_log.stat().st_size
+                    r = measure([self.tufd_repo, "publish", *dest], cwd=folder, env=env)
+                    with open(server_log) as f:
+                        f.seek(offset)
+                        ops = s3_operations(f.read())
+                    summary = r.stdout.strip().splitlines()[-1]
+                    objects = int(summary.split("published ", 1)[1].split(" ", 1)[0])
+                    sent = int(summary.split("object(s), ", 1)[1].split(" ", 1)[0])
+                    counts[name] = (objects, sent, ops)
+                    for k, v in (("wall", r.wall), ("cpu", r.cpu), ("rss", r.rss_kib / 1024)):
+                        stats[name][k].add(v)
+        finally:
+            server.terminate()
+            server.wait()
+        rows = []
+        for name, _, _ in steps:
+            objects, sent, ops = counts[name]
+            s = stats[name]
+            rows.append([name, s["wall"].fmt(), s["cpu"].fmt(), s["rss"].fmt("{:.0f}"),
+                         thousands(objects), thousands(sent), thousands(sum(ops.values())),
+                         ", ".join(f"{op} {n}" for op, n in sorted(ops.items()))])
+        self.sections.append(f"""{title}
+
+`tufd-repo publish s3://tufd-bench/ruff --endpoint http://127.0.0.1:PORT` of the workload's
+tufd repository (the three releases published with `tufd-repo add`, see "Publishing" below) to
+`{s3s_version}` on 127.0.0.1 (path-style, signed requests; the bucket is a folder on the same
+disk): the whole tree to an empty bucket, the same publish again, then the working folder as it
+was after {VERSIONS[1]} to an empty bucket and the one after {VERSIONS[2]} on top of it.
+Requests are the S3 operations `s3s-fs` routed (its log); bytes are the object bytes uploaded.
+{reps} run(s) of each step, in that order.
+
+{table(["step", "wall s", "CPU s", "peak RSS MiB", "objects uploaded", "bytes uploaded",
+        "requests", "by operation"], rows, "lrrrrrrl")}
+
+The publish lists the bucket once, reads `1.root.json` (is it ours?) and, when `timestamp.json`
+or `root.json` has the size of ours, the object to compare; every other object it lacks is one
+`PutObject` (multipart above 16 MiB), up to 4 at a time within an upload group.
 """)
 
     # ---------------------------------------------------------------- 4. download
@@ -1277,7 +1384,7 @@ def main() -> None:
     ap.add_argument("--out", default=None,
                     help="the document to write (default docs/performance.md; with --quick "
                          "bench/performance-quick.md, so a development run never replaces it)")
-    ap.add_argument("--only", default="patches,checks,updates,download,footprint")
+    ap.add_argument("--only", default="patches,checks,updates,download,footprint,publish")
     ap.add_argument("--previous-tufd", default=None,
                     help="an earlier tufd binary, measured beside this one in the no-update "
                          "check (side by side in one run)")
@@ -1289,6 +1396,7 @@ def main() -> None:
     ap.add_argument("--download-mib", type=int, default=1024)
     ap.add_argument("--download-reps", type=int, default=3)
     ap.add_argument("--idle-seconds", type=int, default=60)
+    ap.add_argument("--publish-reps", type=int, default=3)
     args = ap.parse_args()
     if args.out is None:
         args.out = str(BENCH / "performance-quick.md" if args.quick

@@ -15,7 +15,9 @@
 # $HOME/.cache/tufd-target as for scripts/test.sh), BENCH_DATA (bundle folders, default
 # bench/data, fetched by bench/fetch-bundles.sh when missing), PYTHON (default python3).
 # Needs: cargo, python3 (venv), and Debian's zstd, curl, nginx, time, binutils and eatmydata
-# (installed with apt-get when missing).
+# (installed with apt-get when missing). Section 6 (`--only publish`) also uses s3s-fs, the S3
+# server scripts/test.sh installs ($HOME/.cache/tufd-tools/s3s-fs/bin/s3s-fs, or TUFD_S3S_FS);
+# without it that section is skipped with a message.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

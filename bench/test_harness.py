@@ -16,6 +16,15 @@ class HelpersTest(unittest.TestCase):
         self.assertAlmostEqual(cpu, 1.75)
         self.assertEqual(rss, 20480)
 
+    def test_s3_operations_counts_routed_requests_by_name(self):
+        text = """  DEBUG s3s::ops: resolved route, op: GetObject, s3_path: Object { bucket: "b" }
+    in s3s::ops::prepare
+  DEBUG s3s::ops: checked access, op: GetObject, s3_path: Object { bucket: "b" }
+  DEBUG s3s::ops: resolved route, op: PutObject, s3_path: Object { bucket: "b" }
+  DEBUG s3s::ops: resolved route, op: PutObject, s3_path: Object { bucket: "b" }
+"""
+        self.assertEqual(harness.s3_operations(text), {"GetObject": 1, "PutObject": 2})
+
     def test_series_shows_median_with_min_and_max(self):
         s = harness.Series([3.0, 1.0, 2.0])
         self.assertEqual(s.fmt(), "2.00 (1.00–3.00)")

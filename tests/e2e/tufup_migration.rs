@@ -31,6 +31,7 @@ use tufd_tests::support::copy_tree;
 use tufd_tests::support::daemon::{Client, DAEMON_TIMEOUT, VersionSource};
 use tufd_tests::support::nginx::Nginx;
 use tufd_tests::support::process::{RunOutput, run};
+use tufd_tests::support::python;
 use tufd_tests::support::repo::REPO_TIMEOUT;
 use tufd_tests::support::tree::{assert_same_tree, sha256_hex};
 use tufd_tests::support::tufup;
@@ -142,14 +143,6 @@ for name in names:
 print(json.dumps({"root": trusted.root.version, "timestamp": trusted.timestamp.version,
                   "targets": names}))
 "##;
-
-/// The Python with python-tuf 7 (`TUFD_PYTHON`, else `<workspace>/.venv/bin/python`).
-fn python_tuf7() -> PathBuf {
-    std::env::var_os("TUFD_PYTHON").map_or_else(
-        || bins::workspace_root().join(".venv/bin/python"),
-        PathBuf::from,
-    )
-}
 
 /// Runs `tufd-repo <args>` in `work` with the passphrase in the environment.
 fn tufd_repo(work: &Path, args: &[&str]) -> RunOutput {
@@ -268,7 +261,7 @@ impl Story {
         self.refreshes += 1;
         let workdir = self.path().join(format!("tuf7-{}", self.refreshes));
         let out = run(
-            Command::new(python_tuf7())
+            Command::new(python::tuf7())
                 .args(["-c", REFRESH, &self.nginx.base_url()])
                 .arg(self.repository().join("metadata/1.root.json"))
                 .arg(&workdir),

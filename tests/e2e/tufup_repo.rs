@@ -20,12 +20,11 @@
 //! skipped with a message, unless `TUFD_REQUIRE_TUFUP=1` makes that a failure.
 
 use std::path::Path;
-use std::process::Command;
 
 use tufd_tests::support::copy_tree;
-use tufd_tests::support::daemon::{Client, DAEMON_TIMEOUT, VersionSource};
+use tufd_tests::support::daemon::{Client, VersionSource};
 use tufd_tests::support::nginx::Nginx;
-use tufd_tests::support::process::run;
+use tufd_tests::support::repo::Repo;
 use tufd_tests::support::tree::{assert_same_tree, sha256_hex};
 use tufd_tests::support::tufup;
 
@@ -35,13 +34,12 @@ use tufd_tests::support::tufup;
 /// that every key id differs from the sha256 of the key's canonical JSON (so the repository
 /// really exercises legacy key ids), and prints `legacy`.
 ///
-/// Each bundle holds an executable launcher, a text file that changes with the version and a
-/// 256 KiB incompressible blob that does not: the archives are ~260 KB, the patches a few
-/// hundred bytes, well under tufup's (and tufd's) 0.8 patch/archive ratio.
+/// The bundles are `tufup::PRELUDE`'s (archives ~260 KB, patches a few hundred bytes, well under
+/// tufup's and tufd's 0.8 patch/archive ratio).
 const PUBLISH: &str = r##"
 import hashlib, json, os, pathlib, random, sys
 from securesystemslib.formats import encode_canonical
-from tufup.repo import Keys, Repository
+from tufup.repo import Repository
 
 work = pathlib.Path(sys.argv[1])
 os.chdir(work)  # tufup keeps its config file in the working directory
@@ -51,14 +49,7 @@ repo.initialize()
 blob = random.Random(14).randbytes(256 * 1024)
 
 def release(version, required=False):
-    bundle = work / "bundles" / version
-    (bundle / "bin").mkdir(parents=True)
-    (bundle / "lib").mkdir()
-    launcher = bundle / "bin" / "demo"
-    launcher.write_text(f"#!/bin/sh\necho {version}\n")
-    launcher.chmod(0o755)
-    (bundle / "lib" / "blob.bin").write_bytes(blob)
-    (bundle / "app.txt").write_text(f"demo {version}\n" * 200)
+    bundle = write_bundle(work / "bundles" / version, version, blob)
     repo.add_bundle(new_bundle_dir=bundle, new_version=version, required=required)
     repo.publish_changes(private_key_dirs=[keystore])
 
@@ -66,10 +57,7 @@ release("1.0")
 release("1.1")
 release("2.0", required=True)
 # Root key rotation: root 2 names a new root key and is signed by the old and the new one.
-Keys.create_key_pair(private_key_path=keystore / "root2", encrypted=False)
-repo.replace_key(old_key_name="root", new_public_key_path=keystore / "root2.pub",
-                 new_private_key_encrypted=False)
-repo.publish_changes(private_key_dirs=[keystore])
+rotate_key(repo, keystore, "root", "root2")
 release("2.1rc1")
 release("2.1")
 
@@ -93,12 +81,6 @@ fn custom(repository: &Path, name: &str) -> serde_json::Value {
     targets["signed"]["targets"][name]["custom"].clone()
 }
 
-fn target_len(repository: &Path, name: &str) -> u64 {
-    std::fs::metadata(repository.join("targets").join(name))
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
-        .len()
-}
-
 /// The data folder's cached tar of `version` is the one tufup signed in `demo-<version>.patch`.
 #[track_caller]
 fn assert_cached_tar(client: &Client, repository: &Path, version: &str) {
@@ -118,13 +100,10 @@ fn a_tufup_repository_updates_an_install_from_1_0_to_2_0_in_full_then_to_2_1_by_
         .prefix("tufd-tufup-")
         .tempdir()
         .expect("tempdir");
-    let out = run(
-        Command::new(&python).args(["-c", PUBLISH]).arg(work.path()),
-        DAEMON_TIMEOUT,
-    );
-    out.assert_success();
+    let out = tufup::run_script(&python, PUBLISH, [work.path()]);
     assert!(out.stdout.contains("legacy"), "{out}");
-    let repository = work.path().join("repository");
+    let repo = Repo::open(work.path());
+    let repository = repo.repository();
     let bundle = |version: &str| work.path().join("bundles").join(version);
 
     // What tufup signs: an archive's custom is only `required`; a patch's carries the size and
@@ -154,16 +133,13 @@ fn a_tufup_repository_updates_an_install_from_1_0_to_2_0_in_full_then_to_2_1_by_
     let nginx = Nginx::start(&repository);
     let install = work.path().join("install");
     copy_tree(&bundle("1.0"), &install);
-    let mut client = Client {
-        app: "demo".to_owned(),
-        version: VersionSource::Flag("1.0".to_owned()),
-        install_dir: install.clone(),
-        data_dir: work.path().join("data"),
-        metadata_url: nginx.metadata_url(),
-        targets_url: nginx.targets_url(),
-        trusted_root: repository.join("metadata/1.root.json"),
-        extra: Vec::new(),
-    };
+    let mut client = tufup::tufd_client(
+        &nginx,
+        repository.join("metadata/1.root.json"),
+        "1.0",
+        install.clone(),
+        work.path().join("data"),
+    );
     let on_channel = |client: &Client, channel: &str| {
         let mut client = client.clone();
         client.extra = vec!["--channel".to_owned(), channel.to_owned()];
@@ -188,7 +164,7 @@ fn a_tufup_repository_updates_an_install_from_1_0_to_2_0_in_full_then_to_2_1_by_
         );
         assert_eq!(
             report["plan"]["bytes"],
-            target_len(&repository, "demo-2.0.tar.gz"),
+            repo.target_len("demo-2.0.tar.gz"),
             "{channel}: {report}"
         );
     }
@@ -201,11 +177,11 @@ fn a_tufup_repository_updates_an_install_from_1_0_to_2_0_in_full_then_to_2_1_by_
             "{role}.json"
         );
     }
-    let root: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(client.data_dir.join("metadata/root.json")).expect("root"),
-    )
-    .expect("root.json is JSON");
-    assert_eq!(root["signed"]["version"], 2, "the rotated root is trusted");
+    assert_eq!(
+        tufup::metadata_version(&client.data_dir.join("metadata/root.json")),
+        2,
+        "the rotated root is trusted"
+    );
 
     // 2. The full 2.0 archive installs a tree equal to the 2.0 bundle. tufup's tar (Python's
     //    tarfile, PAX) has a `./` entry for the bundle folder itself and, per entry, the mode
@@ -217,12 +193,11 @@ fn a_tufup_repository_updates_an_install_from_1_0_to_2_0_in_full_then_to_2_1_by_
     let out = client.update();
     out.assert_success();
     assert_same_tree(&bundle("2.0"), &install);
-    let fetched: Vec<_> = nginx.access_log()[before..]
-        .iter()
-        .filter(|e| e.is_target() && e.method == "GET")
-        .map(|e| e.file_name().to_owned())
-        .collect();
-    assert_eq!(fetched, ["demo-2.0.tar.gz"], "step 2 target requests");
+    assert_eq!(
+        nginx.targets_fetched_since(before),
+        ["demo-2.0.tar.gz"],
+        "step 2 target requests"
+    );
     // The uncompressed 2.0 tar is kept as the next base: byte for byte tufup's, the tar whose
     // size and sha256 tufup signed in demo-2.0.patch's custom.
     assert_cached_tar(&client, &repository, "2.0");
@@ -232,7 +207,7 @@ fn a_tufup_repository_updates_an_install_from_1_0_to_2_0_in_full_then_to_2_1_by_
     //    (stable does not offer the 2.1rc1 release, but its patch is a link of the chain).
     client.version = VersionSource::Flag("2.0".to_owned());
     let patches = ["demo-2.1rc1.patch", "demo-2.1.patch"];
-    let patch_bytes: u64 = patches.iter().map(|p| target_len(&repository, p)).sum();
+    let patch_bytes: u64 = patches.iter().map(|p| repo.target_len(p)).sum();
     for channel in ["stable", "rc"] {
         let report = on_channel(&client, channel).check_json();
         assert_eq!(report["latest"], "2.1", "{channel}: {report}");
@@ -273,7 +248,7 @@ fn a_tufup_repository_updates_an_install_from_1_0_to_2_0_in_full_then_to_2_1_by_
     assert_eq!(report["update_available"], false, "{report}");
     println!(
         "tufup repository: 1.0 -> 2.0 full ({} B) in {full_secs:.2} s, 2.0 -> 2.1 by {target_bytes} B of patches in {:.2} s",
-        target_len(&repository, "demo-2.0.tar.gz"),
+        repo.target_len("demo-2.0.tar.gz"),
         out.elapsed.as_secs_f64()
     );
 }

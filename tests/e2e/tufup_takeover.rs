@@ -23,28 +23,24 @@
 //! without purging, so the install folder does not rebuild to the signed tar and, without
 //! `--tufup-cache`, the update is the full archive.
 
-use std::path::Path;
-use std::process::Command;
+use std::ffi::OsStr;
 
 use tufd_tests::support::copy_tree;
-use tufd_tests::support::daemon::{Client, DAEMON_TIMEOUT, VersionSource};
 use tufd_tests::support::nginx::Nginx;
-use tufd_tests::support::process::run;
+use tufd_tests::support::repo::Repo;
 use tufd_tests::support::tree::assert_same_tree;
-use tufd_tests::support::tufup;
+use tufd_tests::support::tufup::{self, Installer, TufupInstall};
 
 /// Steps 1–3 in one Python process (tufup keeps its rotated key names in memory): arguments
 /// `<work> <base url>`. Bundles go to `<work>/bundles/<v>`, the repository to
 /// `<work>/repository`, the tufup client's folders to `<work>/tufup-client/{metadata,targets}`,
 /// its install to `<work>/install`, a tampered copy of its cached 2.0 archive to
 /// `<work>/tampered/demo-2.0.tar.gz`. Prints `taken-over-ready` at the end.
-///
-/// Each bundle holds an executable launcher, a text file that changes with the version and a
-/// 256 KiB incompressible blob that does not: archives ~260 KB, patches a few hundred bytes.
+/// The bundles are `tufup::PRELUDE`'s (archives ~260 KB, patches a few hundred bytes).
 const STORY: &str = r##"
 import gzip, json, os, pathlib, random, shutil, sys, time
 from tufup.client import Client
-from tufup.repo import Keys, Repository
+from tufup.repo import Repository
 
 work, base_url = pathlib.Path(sys.argv[1]), sys.argv[2]
 os.chdir(work)  # tufup keeps its config file in the working directory
@@ -55,22 +51,12 @@ repo.initialize()
 blob = random.Random(15).randbytes(256 * 1024)
 
 def release(version):
-    bundle = work / "bundles" / version
-    (bundle / "bin").mkdir(parents=True)
-    (bundle / "lib").mkdir()
-    launcher = bundle / "bin" / "demo"
-    launcher.write_text(f"#!/bin/sh\necho {version}\n")
-    launcher.chmod(0o755)
-    (bundle / "lib" / "blob.bin").write_bytes(blob)
-    (bundle / "app.txt").write_text(f"demo {version}\n" * 200)
+    bundle = write_bundle(work / "bundles" / version, version, blob)
     repo.add_bundle(new_bundle_dir=bundle, new_version=version)
     repo.publish_changes(private_key_dirs=[keystore])
 
 def rotate(old, new):
-    Keys.create_key_pair(private_key_path=keystore / new, encrypted=False)
-    repo.replace_key(old_key_name=old, new_public_key_path=keystore / f"{new}.pub",
-                     new_private_key_encrypted=False)
-    repo.publish_changes(private_key_dirs=[keystore])
+    rotate_key(repo, keystore, old, new)
 
 def root_version(path):
     return json.loads(path.read_text())["signed"]["version"]
@@ -130,27 +116,6 @@ assert root_version(published / "metadata" / "root.json") == 3
 print("taken-over-ready")
 "##;
 
-fn target_len(repository: &Path, name: &str) -> u64 {
-    std::fs::metadata(repository.join("targets").join(name))
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
-        .len()
-}
-
-/// The target files fetched (GET) since access-log entry `since`.
-fn fetched_since(nginx: &Nginx, since: usize) -> Vec<String> {
-    nginx.access_log()[since..]
-        .iter()
-        .filter(|e| e.is_target() && e.method == "GET")
-        .map(|e| e.file_name().to_owned())
-        .collect()
-}
-
-fn root_version(path: &Path) -> serde_json::Value {
-    let root: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(path).expect("root.json")).expect("JSON");
-    root["signed"]["version"].clone()
-}
-
 #[test]
 fn tufd_takes_over_a_tufup_install_through_a_patch_on_tufups_cached_archive() {
     let Some(python) = tufup::python() else {
@@ -160,25 +125,23 @@ fn tufd_takes_over_a_tufup_install_through_a_patch_on_tufups_cached_archive() {
         .prefix("tufd-takeover-")
         .tempdir()
         .expect("tempdir");
-    let repository = work.path().join("repository");
+    let repo = Repo::open(work.path());
+    let repository = repo.repository();
     std::fs::create_dir_all(&repository).expect("repository folder");
     let nginx = Nginx::start(&repository);
 
     // Steps 1-3.
-    let out = run(
-        Command::new(&python)
-            .args(["-c", STORY])
-            .arg(work.path())
-            .arg(nginx.base_url()),
-        DAEMON_TIMEOUT,
+    let out = tufup::run_script(
+        &python,
+        STORY,
+        [work.path().as_os_str(), OsStr::new(&nginx.base_url())],
     );
-    out.assert_success();
     assert!(out.stdout.contains("taken-over-ready"), "{out}");
     let bundle = |version: &str| work.path().join("bundles").join(version);
     let tufup_client = work.path().join("tufup-client");
     let install = work.path().join("install");
     // tufup's client went 1.0 -> 2.0 by its patches, never by an archive.
-    let mut by_tufup = fetched_since(&nginx, 0);
+    let mut by_tufup = nginx.targets_fetched_since(0);
     by_tufup.sort();
     assert_eq!(
         by_tufup,
@@ -186,23 +149,24 @@ fn tufd_takes_over_a_tufup_install_through_a_patch_on_tufups_cached_archive() {
         "tufup client's target requests"
     );
     assert_same_tree(&bundle("2.0"), &install);
-    assert_eq!(root_version(&tufup_client.join("metadata/root.json")), 2);
+    assert_eq!(
+        tufup::metadata_version(&tufup_client.join("metadata/root.json")),
+        2
+    );
 
     // Step 4: tufd from the tufup install, empty data folder.
-    let client = Client {
-        app: "demo".to_owned(),
-        version: VersionSource::Flag("2.0".to_owned()),
-        install_dir: install.clone(),
-        data_dir: work.path().join("data"),
-        metadata_url: nginx.metadata_url(),
-        targets_url: nginx.targets_url(),
-        trusted_root: tufup_client.join("metadata/root.json"),
-        extra: vec![
-            "--tufup-cache".to_owned(),
-            tufup_client.join("targets").display().to_string(),
-        ],
-    };
-    let patch_bytes = target_len(&repository, "demo-2.1.patch");
+    let mut client = tufup::tufd_client(
+        &nginx,
+        tufup_client.join("metadata/root.json"),
+        "2.0",
+        install.clone(),
+        work.path().join("data"),
+    );
+    client.extra = vec![
+        "--tufup-cache".to_owned(),
+        tufup_client.join("targets").display().to_string(),
+    ];
+    let patch_bytes = repo.target_len("demo-2.1.patch");
     let report = client.check_json();
     assert_eq!(report["latest"], "2.1", "{report}");
     assert_eq!(
@@ -212,19 +176,21 @@ fn tufd_takes_over_a_tufup_install_through_a_patch_on_tufups_cached_archive() {
     );
     assert_eq!(report["plan"]["bytes"], patch_bytes, "{report}");
     // tufd chained from the tufup client's root 2 to root 3.
-    assert_eq!(root_version(&client.data_dir.join("metadata/root.json")), 3);
+    assert_eq!(
+        tufup::metadata_version(&client.data_dir.join("metadata/root.json")),
+        3
+    );
 
     let before = nginx.access_log().len();
     let out = client.update();
     out.assert_success();
     assert_eq!(
-        fetched_since(&nginx, before),
+        nginx.targets_fetched_since(before),
         ["demo-2.1.patch"],
         "tufd's target requests"
     );
     assert_same_tree(&bundle("2.1"), &install);
-    let mut at_2_1 = client.clone();
-    at_2_1.version = VersionSource::Flag("2.1".to_owned());
+    let at_2_1 = client.clone().with_current("2.1");
     assert_eq!(at_2_1.check_json()["update_available"], false);
 
     // Step 5: a tampered cached archive is refused, with the reason logged; the full archive.
@@ -258,14 +224,14 @@ fn tufd_takes_over_a_tufup_install_through_a_patch_on_tufups_cached_archive() {
     let before = nginx.access_log().len();
     tampered.update().assert_success();
     assert_eq!(
-        fetched_since(&nginx, before),
+        nginx.targets_fetched_since(before),
         ["demo-2.1.tar.gz"],
         "tampered: target requests"
     );
     assert_same_tree(&bundle("2.1"), &install_b);
     println!(
         "tufup takeover: 2.0 -> 2.1 by {patch_bytes} B of patch instead of {} B of archive",
-        target_len(&repository, "demo-2.1.tar.gz")
+        repo.target_len("demo-2.1.tar.gz")
     );
 }
 
@@ -283,14 +249,7 @@ repo.initialize()
 blob = random.Random(16).randbytes(256 * 1024)
 
 def bundle(version):
-    path = work / "bundles" / version
-    (path / "bin").mkdir(parents=True)
-    (path / "lib").mkdir()
-    launcher = path / "bin" / "demo"
-    launcher.write_text(f"#!/bin/sh\necho {version}\n")
-    launcher.chmod(0o755)
-    (path / "lib" / "blob.bin").write_bytes(blob)
-    (path / "app.txt").write_text(f"demo {version}\n" * 200)
+    path = write_bundle(work / "bundles" / version, version, blob)
     if version == "1.0":
         (path / "lib" / "old.txt").write_text("only in 1.0\n")
     return path
@@ -303,46 +262,7 @@ bundle("2.1")
 print("published")
 "##;
 
-/// tufup's `Client` updates an install: arguments `<client folder> <install> <current version>
-/// <base url>`, the client folder holding `metadata/root.json` and `targets/`. Installs as
-/// tufup's default does (`purge_dst_dir=False`: the new files are copied over the old ones, so
-/// files a release dropped stay), without its exit. Prints `updated <version>` once the new
-/// archive is in the cache.
-const TUFUP_UPDATE: &str = r##"
-import pathlib, shutil, sys, tempfile
-from tufup.client import Client
-
-folder, install, current, base_url = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-extract = pathlib.Path(tempfile.mkdtemp(dir=folder))
-
-def install_update(src_dir, dst_dir, **kwargs):
-    shutil.copytree(src_dir, dst_dir, symlinks=True, dirs_exist_ok=True)
-
-client = Client(app_name="demo", app_install_dir=pathlib.Path(install), current_version=current,
-                metadata_dir=folder / "metadata", metadata_base_url=base_url + "/metadata/",
-                target_dir=folder / "targets", target_base_url=base_url + "/targets/",
-                extract_dir=extract)
-new = client.check_for_updates()
-client.download_and_apply_update(skip_confirmation=True, install=install_update)
-shutil.rmtree(extract)
-assert client.new_archive_local_path.exists(), "tufup's update failed"
-print("updated", new.version)
-"##;
-
-/// Runs `tufd-repo <args>` in `work` (where `tufd-repo.toml` is) and asserts it succeeds.
-#[track_caller]
-fn tufd_repo(work: &Path, args: &[&str]) {
-    run(
-        Command::new(tufd_tests::support::bins::tufd_repo())
-            .current_dir(work)
-            .args(args)
-            .env("RUST_LOG", "warn"),
-        DAEMON_TIMEOUT,
-    )
-    .assert_success();
-}
-
-/// The issue's whole path on a repository `tufd-repo import-tufup` adopted: tufup publishes 1.0
+/// The whole migration on a repository `tufd-repo import-tufup` adopted: tufup publishes 1.0
 /// and 1.1; a tufup client installed at 1.0 updates to 1.1 with tufup's patch; the import;
 /// `tufd-repo add` 2.0 (the release that ships tufd); the tufup client reaches 2.0 through the
 /// bsdiff4 patch tufd-repo wrote; `tufd-repo keys replace timestamp` rotates the root and
@@ -359,93 +279,67 @@ fn tufd_takes_over_a_tufup_install_on_a_repository_imported_by_tufd_repo() {
         .prefix("tufd-takeover-import-")
         .tempdir()
         .expect("tempdir");
-    let out = run(
-        Command::new(&python)
-            .args(["-c", PUBLISH_1X])
-            .arg(work.path()),
-        DAEMON_TIMEOUT,
-    );
-    out.assert_success();
+    let out = tufup::run_script(&python, PUBLISH_1X, [work.path()]);
     assert!(out.stdout.contains("published"), "{out}");
-    let repository = work.path().join("repository");
+    let repo = Repo::open(work.path());
+    let repository = repo.repository();
     let nginx = Nginx::start(&repository);
     let bundle = |version: &str| work.path().join("bundles").join(version);
 
     // The tufup install at 1.0: the bundle, the shipped root, the 1.0 archive in its cache.
-    let folder = work.path().join("tufup-client");
-    std::fs::create_dir_all(folder.join("metadata")).expect("metadata folder");
-    std::fs::create_dir_all(folder.join("targets")).expect("targets folder");
-    std::fs::copy(
-        repository.join("metadata/1.root.json"),
-        folder.join("metadata/root.json"),
-    )
-    .expect("root");
-    std::fs::copy(
-        repository.join("targets/demo-1.0.tar.gz"),
-        folder.join("targets/demo-1.0.tar.gz"),
-    )
-    .expect("cached archive");
-    let install = work.path().join("install");
-    copy_tree(&bundle("1.0"), &install);
-    let tufup_update = |current: &str| {
-        let before = nginx.access_log().len();
-        let out = run(
-            Command::new(&python)
-                .args(["-c", TUFUP_UPDATE])
-                .arg(&folder)
-                .arg(&install)
-                .arg(current)
-                .arg(nginx.base_url()),
-            DAEMON_TIMEOUT,
-        );
-        out.assert_success();
-        (out.stdout.trim().to_owned(), fetched_since(&nginx, before))
-    };
-    let (said, fetched) = tufup_update("1.0");
-    assert_eq!(said, "updated 1.1");
-    assert_eq!(fetched, ["demo-1.1.patch"], "tufup 1.0 -> 1.1");
+    let tufup_client = TufupInstall::new(
+        &repository,
+        "1.root.json",
+        "1.0",
+        &bundle("1.0"),
+        work.path().join("tufup-client"),
+        work.path().join("install"),
+    );
+    let (folder, install) = (&tufup_client.folder, &tufup_client.install);
+    let tufup_update =
+        |current: &str| tufup_client.update(&python, &nginx, current, Installer::Overwrite);
+    let update = tufup_update("1.0");
+    assert_eq!(update.new.as_deref(), Some("1.1"));
+    assert_eq!(update.fetched, ["demo-1.1.patch"], "tufup 1.0 -> 1.1");
 
     // The import, and the release that ships tufd.
-    tufd_repo(work.path(), &["import-tufup"]);
-    tufd_repo(
-        work.path(),
-        &["add", bundle("2.0").to_str().unwrap(), "--version", "2.0"],
-    );
-    let (said, fetched) = tufup_update("1.1");
-    assert_eq!(said, "updated 2.0");
-    assert_eq!(fetched, ["demo-2.0.patch"], "tufup 1.1 -> 2.0");
+    repo.run(&["import-tufup"]).assert_success();
+    repo.add(&bundle("2.0"), "2.0", &[]);
+    let update = tufup_update("1.1");
+    assert_eq!(update.new.as_deref(), Some("2.0"));
+    assert_eq!(update.fetched, ["demo-2.0.patch"], "tufup 1.1 -> 2.0");
     assert!(install.join("lib/old.txt").is_file(), "tufup purged");
-    assert_eq!(root_version(&folder.join("metadata/root.json")), 1);
+    assert_eq!(
+        tufup::metadata_version(&folder.join("metadata/root.json")),
+        1
+    );
 
     // From here tufd-repo alone: a root rotation, then 2.1.
-    tufd_repo(work.path(), &["keys", "replace", "timestamp"]);
-    tufd_repo(
-        work.path(),
-        &["add", bundle("2.1").to_str().unwrap(), "--version", "2.1"],
+    repo.run(&["keys", "replace", "timestamp"]).assert_success();
+    repo.add(&bundle("2.1"), "2.1", &[]);
+    assert_eq!(
+        tufup::metadata_version(&repository.join("metadata/root.json")),
+        2
     );
-    assert_eq!(root_version(&repository.join("metadata/root.json")), 2);
 
-    let client = Client {
-        app: "demo".to_owned(),
-        version: VersionSource::Flag("2.0".to_owned()),
-        install_dir: install.clone(),
-        data_dir: work.path().join("data"),
-        metadata_url: nginx.metadata_url(),
-        targets_url: nginx.targets_url(),
-        trusted_root: folder.join("metadata/root.json"),
-        extra: Vec::new(),
-    };
+    let client = tufup::tufd_client(
+        &nginx,
+        folder.join("metadata/root.json"),
+        "2.0",
+        install.clone(),
+        work.path().join("data"),
+    );
 
     // Without --tufup-cache (a copy of the install): the install folder does not rebuild to the
     // signed 2.0 tar, so the full archive.
     let mut without = client.clone();
     without.install_dir = work.path().join("install-without");
     without.data_dir = work.path().join("data-without");
-    copy_tree(&install, &without.install_dir);
+    copy_tree(install, &without.install_dir);
     let before = nginx.access_log().len();
     without.update().assert_success();
     assert_eq!(
-        fetched_since(&nginx, before),
+        nginx.targets_fetched_since(before),
         ["demo-2.1.tar.gz"],
         "without --tufup-cache"
     );
@@ -460,15 +354,18 @@ fn tufd_takes_over_a_tufup_install_on_a_repository_imported_by_tufd_repo() {
     let before = nginx.access_log().len();
     with.update().assert_success();
     assert_eq!(
-        fetched_since(&nginx, before),
+        nginx.targets_fetched_since(before),
         ["demo-2.1.patch"],
         "with --tufup-cache"
     );
-    assert_same_tree(&bundle("2.1"), &install);
-    assert_eq!(root_version(&with.data_dir.join("metadata/root.json")), 2);
+    assert_same_tree(&bundle("2.1"), install);
+    assert_eq!(
+        tufup::metadata_version(&with.data_dir.join("metadata/root.json")),
+        2
+    );
     println!(
         "tufup takeover on an imported repository: 2.0 -> 2.1 by {} B of patch instead of {} B",
-        target_len(&repository, "demo-2.1.patch"),
-        target_len(&repository, "demo-2.1.tar.gz")
+        repo.target_len("demo-2.1.patch"),
+        repo.target_len("demo-2.1.tar.gz")
     );
 }

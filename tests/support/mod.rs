@@ -41,6 +41,16 @@ pub fn wait_for<T>(timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> O
     }
 }
 
+/// The JSON document in the file at `path`.
+///
+/// # Panics
+/// When the file cannot be read or is not JSON.
+#[track_caller]
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// A `file://` URL for an absolute folder, with a trailing slash (the form `--metadata-url`
 /// and `--targets-url` take).
 ///

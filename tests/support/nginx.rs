@@ -231,6 +231,16 @@ impl Nginx {
             .collect()
     }
 
+    /// The file names of the targets fetched (GET) from access-log entry `since` on, in log
+    /// order.
+    pub fn targets_fetched_since(&self, since: usize) -> Vec<String> {
+        self.access_log()[since..]
+            .iter()
+            .filter(|e| e.is_target() && e.method == "GET")
+            .map(|e| e.file_name().to_owned())
+            .collect()
+    }
+
     /// Whether the server process is still running.
     pub fn is_running(&mut self) -> bool {
         self.guard.try_status().is_none()

@@ -19,6 +19,7 @@ pub const REPO_TIMEOUT: Duration = Duration::from_secs(600);
 #[derive(Debug, Clone)]
 pub struct Repo {
     work: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 impl Repo {
@@ -29,9 +30,7 @@ impl Repo {
     #[track_caller]
     pub fn init(work: &Path, app: &str) -> Self {
         std::fs::create_dir_all(work).expect("create repo work folder");
-        let repo = Self {
-            work: work.to_path_buf(),
-        };
+        let repo = Self::open(work);
         repo.run(&["init", "--app-name", app]).assert_success();
         assert!(
             repo.root_json().is_file(),
@@ -41,12 +40,29 @@ impl Repo {
         repo
     }
 
+    /// An existing working folder (one `tufd-repo import-tufup` wrote, say); nothing is run.
+    pub fn open(work: &Path) -> Self {
+        Self {
+            work: work.to_path_buf(),
+            env: Vec::new(),
+        }
+    }
+
+    /// Sets environment variable `key` to `value` for every command run from now on
+    /// (`TUFD_REPO_PASSPHRASE`, say).
+    #[must_use]
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
     /// Runs `tufd-repo <args>` in the working folder and returns what happened (no check).
     pub fn run(&self, args: &[&str]) -> RunOutput {
         let mut cmd = Command::new(bins::tufd_repo());
         cmd.current_dir(&self.work)
             .args(args)
-            .env("RUST_LOG", "warn");
+            .env("RUST_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         run(&mut cmd, REPO_TIMEOUT)
     }
 
@@ -149,9 +165,7 @@ mod tests {
     #[test]
     fn target_files_matches_hash_prefixed_and_plain_names() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let repo = Repo {
-            work: tmp.path().to_path_buf(),
-        };
+        let repo = Repo::open(tmp.path());
         std::fs::create_dir_all(repo.targets_dir()).expect("mkdir");
         let hashed = format!("{}.demo-2.0.patch", "a".repeat(64));
         for name in [

@@ -574,6 +574,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_command_line_wins_over_the_config_destination() {
+        let mut config = Config::new("demo", PathBuf::from("work/tufd-repo.toml"));
+        let args = |dest: Option<&str>, endpoint: Option<&str>| PublishArgs {
+            dest: dest.map(str::to_owned),
+            endpoint: endpoint.map(str::to_owned),
+            ..PublishArgs::default()
+        };
+        assert!(matches!(
+            Target::resolve(&args(None, None), &config),
+            Err(Error::NoPublishDestination { .. })
+        ));
+        config.publish = Some(crate::config::PublishConfig {
+            destination: Some("site".into()),
+            endpoint: Some("http://127.0.0.1:9000".into()),
+            cache_control_immutable: None,
+            cache_control_mutable: Some("max-age=60".into()),
+        });
+        let t = Target::resolve(&args(None, None), &config).unwrap();
+        assert_eq!(t.dest, "site");
+        assert_eq!(t.local, PathBuf::from("work/site"));
+        assert_eq!(t.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(
+            (t.immutable.as_str(), t.mutable.as_str()),
+            (IMMUTABLE, "max-age=60")
+        );
+        let t = Target::resolve(&args(None, Some("http://other")), &config).unwrap();
+        assert_eq!(t.endpoint.as_deref(), Some("http://other"));
+        // A destination on the command line takes only --endpoint, and the config's headers.
+        let t = Target::resolve(&args(Some("s3://b/p"), None), &config).unwrap();
+        assert_eq!((t.dest.as_str(), t.endpoint), ("s3://b/p", None));
+        assert_eq!(t.mutable, "max-age=60");
+    }
+
+    #[test]
     fn order_and_cache_control_follow_the_names() {
         let sha = "a".repeat(64);
         assert_eq!(

@@ -22,19 +22,18 @@
 //! after every step. A second test feeds `import-tufup` bad input: each case exits 1 with one
 //! line `error[<kind>]`, writes no `tufd-repo.toml` and changes nothing in the repository.
 
-use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tufd_tests::support::bins;
-use tufd_tests::support::copy_tree;
-use tufd_tests::support::daemon::{Client, DAEMON_TIMEOUT, VersionSource};
+use tufd_tests::support::daemon::DAEMON_TIMEOUT;
 use tufd_tests::support::nginx::Nginx;
-use tufd_tests::support::process::{RunOutput, run};
+use tufd_tests::support::process::run;
 use tufd_tests::support::python;
-use tufd_tests::support::repo::REPO_TIMEOUT;
-use tufd_tests::support::tree::{assert_same_tree, sha256_hex};
-use tufd_tests::support::tufup;
+use tufd_tests::support::repo::{REPO_TIMEOUT, Repo};
+use tufd_tests::support::tree::{self, assert_same_tree, sha256_hex};
+use tufd_tests::support::tufup::{self, Installer, TufupInstall, TufupUpdate};
+use tufd_tests::support::{bins, copy_tree, read_json};
 
 /// The passphrase of the encrypted keys (tufup asks for one per key; the same for all here, as
 /// `tufd-repo` reads one).
@@ -45,13 +44,12 @@ const PASSPHRASE: &str = "tufup migration";
 /// answers with the passphrase. Bundles 1.0, 1.1, 1.5 and 2.0 go to `<work>/bundles/<v>` (1.5
 /// and 2.0 unpublished). Prints `published`.
 ///
-/// Each bundle holds an executable launcher, a text file that changes with the version and a
-/// 256 KiB incompressible blob that does not: archives ~260 KB, patches a few hundred bytes,
-/// well under tufup's 0.8 patch/archive ratio.
+/// The bundles are `tufup::PRELUDE`'s (archives ~260 KB, patches a few hundred bytes, well under
+/// tufup's 0.8 patch/archive ratio).
 const PUBLISH: &str = r##"
 import os, pathlib, random, sys
 import securesystemslib.interface as ssl_interface
-from tufup.repo import Keys, Repository
+from tufup.repo import Repository
 
 work, passphrase = pathlib.Path(sys.argv[1]), sys.argv[2]
 ssl_interface.get_password = lambda prompt="", confirm=False: passphrase
@@ -63,60 +61,20 @@ repo.initialize()
 blob = random.Random(15).randbytes(256 * 1024)
 
 def bundle(version):
-    path = work / "bundles" / version
-    (path / "bin").mkdir(parents=True)
-    (path / "lib").mkdir()
-    launcher = path / "bin" / "demo"
-    launcher.write_text(f"#!/bin/sh\necho {version}\n")
-    launcher.chmod(0o755)
-    (path / "lib" / "blob.bin").write_bytes(blob)
-    (path / "app.txt").write_text(f"demo {version}\n" * 200)
-    return path
+    return write_bundle(work / "bundles" / version, version, blob)
 
 def release(version):
     repo.add_bundle(new_bundle_dir=bundle(version), new_version=version)
     repo.publish_changes(private_key_dirs=[keystore])
 
 release("1.0")
-Keys.create_key_pair(private_key_path=keystore / "root2", encrypted=True)
-repo.replace_key(old_key_name="root", new_public_key_path=keystore / "root2.pub",
-                 new_private_key_encrypted=True)
-repo.publish_changes(private_key_dirs=[keystore])
+rotate_key(repo, keystore, "root", "root2", encrypted=True)
 release("1.1")
 bundle("1.5")
 bundle("2.0")
 for name in ("root2", "targets"):
     assert "@@@@" in (keystore / name).read_text(), f"{name} is not encrypted"
 print("published")
-"##;
-
-/// tufup's `Client` updates the install: arguments `<client folder> <install> <current
-/// version> <base url>`; the client folder holds `metadata/root.json` and `targets/` (its
-/// cache). Installs as tufup's macOS installer does (purge, copy), without its exit. Prints
-/// one JSON line `{"new": …, "targets": [file names]}` then `updated` once the new archive is in
-/// the cache, else `failed` (tufup logs and swallows a failed patch, so that is checked here).
-const UPDATE: &str = r##"
-import json, logging, pathlib, shutil, sys, tempfile
-from tufup.client import Client
-
-logging.basicConfig(level=logging.INFO)
-folder, install, current, base_url = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-extract = pathlib.Path(tempfile.mkdtemp(dir=folder))
-
-def install_update(src_dir, dst_dir, **kwargs):
-    shutil.rmtree(dst_dir)
-    shutil.copytree(src_dir, dst_dir, symlinks=True)
-
-client = Client(app_name="demo", app_install_dir=pathlib.Path(install), current_version=current,
-                metadata_dir=folder / "metadata", metadata_base_url=base_url + "/metadata/",
-                target_dir=folder / "targets", target_base_url=base_url + "/targets/",
-                extract_dir=extract)
-new = client.check_for_updates()
-print(json.dumps({"new": str(new.version) if new else None,
-                  "targets": sorted(m.filename for m in client.new_targets or {})}))
-client.download_and_apply_update(skip_confirmation=True, install=install_update)
-shutil.rmtree(extract)
-print("updated" if client.new_archive_local_path.exists() else "failed")
 "##;
 
 /// python-tuf 7 refreshes the repository at `<base url>` from the trusted root `<root>` into
@@ -144,38 +102,9 @@ print(json.dumps({"root": trusted.root.version, "timestamp": trusted.timestamp.v
                   "targets": names}))
 "##;
 
-/// Runs `tufd-repo <args>` in `work` with the passphrase in the environment.
-fn tufd_repo(work: &Path, args: &[&str]) -> RunOutput {
-    let mut cmd = Command::new(bins::tufd_repo());
-    cmd.current_dir(work)
-        .args(args)
-        .env("TUFD_REPO_PASSPHRASE", PASSPHRASE)
-        .env("RUST_LOG", "warn");
-    run(&mut cmd, REPO_TIMEOUT)
-}
-
-/// Every file under `dir`, by relative path, with its sha256.
-fn tree_digest(dir: &Path) -> BTreeMap<String, String> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-        for entry in std::fs::read_dir(dir).expect("read dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                let rel = path.strip_prefix(base).expect("under base");
-                let bytes = std::fs::read(&path).expect("read file");
-                out.insert(rel.display().to_string(), sha256_hex(&bytes));
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
-fn json_file(path: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{path:?}: {e}")))
-        .expect("JSON")
+/// `tufd-repo` in `work` with the passphrase in the environment.
+fn tufd_repo(work: &Path) -> Repo {
+    Repo::open(work).with_env("TUFD_REPO_PASSPHRASE", PASSPHRASE)
 }
 
 /// Every signature of every current metadata file carries a key id the root in force declares
@@ -183,9 +112,9 @@ fn json_file(path: &Path) -> serde_json::Value {
 #[track_caller]
 fn assert_signatures_use_root_key_ids(repository: &Path) {
     let metadata = repository.join("metadata");
-    let root = json_file(&metadata.join("root.json"));
+    let root = read_json(&metadata.join("root.json"));
     for role in ["root", "targets", "snapshot", "timestamp"] {
-        let file = json_file(&metadata.join(format!("{role}.json")));
+        let file = read_json(&metadata.join(format!("{role}.json")));
         let declared = &root["signed"]["roles"][role]["keyids"];
         let signatures = file["signatures"].as_array().expect("signatures");
         assert!(!signatures.is_empty(), "{role}.json unsigned");
@@ -209,9 +138,9 @@ fn assert_signatures_use_root_key_ids(repository: &Path) {
 /// The targets metadata file the current snapshot names (`N.targets.json` with consistent
 /// snapshots).
 fn snapshot_named_targets(metadata: &Path) -> PathBuf {
-    let timestamp = json_file(&metadata.join("timestamp.json"));
+    let timestamp = read_json(&metadata.join("timestamp.json"));
     let snapshot_version = &timestamp["signed"]["meta"]["snapshot.json"]["version"];
-    let snapshot = json_file(&metadata.join(format!("{snapshot_version}.snapshot.json")));
+    let snapshot = read_json(&metadata.join(format!("{snapshot_version}.snapshot.json")));
     let version = &snapshot["signed"]["meta"]["targets.json"]["version"];
     metadata.join(format!("{version}.targets.json"))
 }
@@ -222,17 +151,6 @@ fn target_sha(targets: &serde_json::Value, name: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("{name} not in {targets}"))
         .to_owned()
-}
-
-/// The target files fetched (GET) since access-log entry `since`, sorted.
-fn fetched_since(nginx: &Nginx, since: usize) -> Vec<String> {
-    let mut names: Vec<String> = nginx.access_log()[since..]
-        .iter()
-        .filter(|e| e.is_target() && e.method == "GET")
-        .map(|e| e.file_name().to_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 struct Story {
@@ -272,62 +190,30 @@ impl Story {
         serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
     }
 
-    /// A tufup client install at `version`: the bundle, the root it trusts, the cached archive.
-    fn tufup_client(&self, name: &str, version: &str, root: &str) -> (PathBuf, PathBuf) {
-        let folder = self.path().join(name);
-        std::fs::create_dir_all(folder.join("metadata")).expect("metadata folder");
-        std::fs::create_dir_all(folder.join("targets")).expect("targets folder");
-        let metadata = self.repository().join("metadata");
-        std::fs::copy(metadata.join(root), folder.join("metadata/root.json")).expect("root");
-        let archive = format!("demo-{version}.tar.gz");
-        std::fs::copy(
-            self.repository().join("targets").join(&archive),
-            folder.join("targets").join(&archive),
+    /// A tufup client install `name` at `version`: the bundle, the root it trusts (`root`, a
+    /// file of the repository's metadata), the cached archive.
+    fn tufup_client(&self, name: &str, version: &str, root: &str) -> TufupInstall {
+        TufupInstall::new(
+            &self.repository(),
+            root,
+            version,
+            &self.bundle(version),
+            self.path().join(name),
+            self.path().join(format!("{name}-install")),
         )
-        .expect("cached archive");
-        let install = self.path().join(format!("{name}-install"));
-        copy_tree(&self.bundle(version), &install);
-        (folder, install)
     }
 
-    /// tufup's client updates `install` from `current`; returns its plan and the target files
-    /// nginx served.
+    /// tufup's client of `client` updates it from `current` (installing as tufup's macOS
+    /// installer does), asserting it succeeded.
     #[track_caller]
-    fn tufup_update(
-        &self,
-        folder: &Path,
-        install: &Path,
-        current: &str,
-    ) -> (serde_json::Value, Vec<String>) {
-        let (plan, fetched, updated) = self.tufup_try_update(folder, install, current);
-        assert!(updated, "tufup's update from {current} failed");
-        (plan, fetched)
+    fn tufup_update(&self, client: &TufupInstall, current: &str) -> TufupUpdate {
+        self.tufup_try_update(client, current).assert_updated()
     }
 
-    /// As [`Story::tufup_update`], also returning whether the update succeeded.
+    /// As [`Story::tufup_update`], the update allowed to fail.
     #[track_caller]
-    fn tufup_try_update(
-        &self,
-        folder: &Path,
-        install: &Path,
-        current: &str,
-    ) -> (serde_json::Value, Vec<String>, bool) {
-        let before = self.nginx.access_log().len();
-        let out = run(
-            Command::new(&self.tufup_python)
-                .args(["-c", UPDATE])
-                .arg(folder)
-                .arg(install)
-                .arg(current)
-                .arg(self.nginx.base_url()),
-            DAEMON_TIMEOUT,
-        );
-        out.assert_success();
-        let updated = out.stdout.contains("updated");
-        assert!(updated || out.stdout.contains("failed"), "{out}");
-        let plan = out.stdout.lines().next().expect("plan line");
-        let plan = serde_json::from_str(plan).unwrap_or_else(|e| panic!("{e}: {out}"));
-        (plan, fetched_since(&self.nginx, before), updated)
+    fn tufup_try_update(&self, client: &TufupInstall, current: &str) -> TufupUpdate {
+        client.update(&self.tufup_python, &self.nginx, current, Installer::Purge)
     }
 }
 
@@ -340,14 +226,11 @@ fn a_tufup_repository_imported_by_tufd_repo_keeps_updating_tufup_clients_through
         .prefix("tufd-tufup-import-")
         .tempdir()
         .expect("tempdir");
-    let out = run(
-        Command::new(&tufup_python)
-            .args(["-c", PUBLISH])
-            .arg(work.path())
-            .arg(PASSPHRASE),
-        DAEMON_TIMEOUT,
+    let out = tufup::run_script(
+        &tufup_python,
+        PUBLISH,
+        [work.path().as_os_str(), OsStr::new(PASSPHRASE)],
     );
-    out.assert_success();
     assert!(out.stdout.contains("published"), "{out}");
     let repository = work.path().join("repository");
     let nginx = Nginx::start(&repository);
@@ -357,47 +240,48 @@ fn a_tufup_repository_imported_by_tufd_repo_keeps_updating_tufup_clients_through
         tufup_python,
         refreshes: 0,
     };
+    let repo = tufd_repo(story.path());
     let report = story.refresh();
     assert_eq!(report["root"], 2, "{report}");
 
     // 1. Client A goes 1.0 -> 1.1 with tufup's own patch; client B stays at 1.0.
-    let (a, a_install) = story.tufup_client("client-a", "1.0", "1.root.json");
-    let (b, b_install) = story.tufup_client("client-b", "1.0", "1.root.json");
-    let (plan, fetched) = story.tufup_update(&a, &a_install, "1.0");
-    assert_eq!(plan["new"], "1.1", "{plan}");
-    assert_eq!(fetched, ["demo-1.1.patch"]);
-    assert_same_tree(&story.bundle("1.1"), &a_install);
+    let a = story.tufup_client("client-a", "1.0", "1.root.json");
+    let b = story.tufup_client("client-b", "1.0", "1.root.json");
+    let update = story.tufup_update(&a, "1.0");
+    assert_eq!(update.new.as_deref(), Some("1.1"), "{update:?}");
+    assert_eq!(update.fetched, ["demo-1.1.patch"]);
+    assert_same_tree(&story.bundle("1.1"), &a.install);
 
     // 2. The import: a dry run writes nothing, the import only the config.
-    let before = tree_digest(&repository);
+    let before = tree::snapshot(&repository);
     let config = story.path().join("tufd-repo.toml");
-    let out = tufd_repo(story.path(), &["import-tufup", "--dry-run"]);
+    let out = repo.run(&["import-tufup", "--dry-run"]);
     out.assert_success();
     assert!(!config.exists(), "dry run wrote {}", config.display());
-    let out = tufd_repo(story.path(), &["import-tufup"]);
+    let out = repo.run(&["import-tufup"]);
     out.assert_success();
     let text = std::fs::read_to_string(&config).expect("tufd-repo.toml");
     assert!(text.contains("compat = \"tufup\""), "{text}");
     assert!(text.contains("consistent_snapshot = false"), "{text}");
     assert_eq!(
-        tree_digest(&repository),
+        tree::snapshot(&repository),
         before,
         "import changed the repository"
     );
-    let again = tufd_repo(story.path(), &["import-tufup"]);
+    let again = repo.run(&["import-tufup"]);
     assert_eq!(again.code(), Some(1), "{again}");
     assert!(again.stderr.starts_with("error[already-exists]"), "{again}");
 
     // 3. Every changing command keeps the repository readable by python-tuf 7 (and the tufup
     //    clients below): signatures under the root's key ids, plain names, root.json current.
     let metadata = repository.join("metadata");
-    let timestamp = json_file(&metadata.join("timestamp.json"))["signed"]["version"]
+    let timestamp = read_json(&metadata.join("timestamp.json"))["signed"]["version"]
         .as_u64()
         .expect("timestamp version");
-    tufd_repo(story.path(), &["sign", "timestamp"]).assert_success();
+    repo.run(&["sign", "timestamp"]).assert_success();
     assert_signatures_use_root_key_ids(&repository);
     assert_eq!(story.refresh()["timestamp"], timestamp + 1);
-    tufd_repo(story.path(), &["keys", "replace", "timestamp"]).assert_success();
+    repo.run(&["keys", "replace", "timestamp"]).assert_success();
     assert_eq!(
         std::fs::read(metadata.join("root.json")).expect("root.json"),
         std::fs::read(metadata.join("3.root.json")).expect("3.root.json"),
@@ -406,32 +290,24 @@ fn a_tufup_repository_imported_by_tufd_repo_keeps_updating_tufup_clients_through
     assert_eq!(story.refresh()["root"], 3);
     let bundle_15 = story.bundle("1.5");
     let bundle_20 = story.bundle("2.0");
-    tufd_repo(
-        story.path(),
-        &["add", bundle_15.to_str().unwrap(), "--version", "1.5"],
-    )
-    .assert_success();
+    repo.add(&bundle_15, "1.5", &[]);
     assert!(
         story.refresh()["targets"]
             .as_array()
             .unwrap()
             .contains(&"demo-1.5.patch".into())
     );
-    tufd_repo(story.path(), &["remove-latest"]).assert_success();
+    repo.run(&["remove-latest"]).assert_success();
     let listed = story.refresh()["targets"].clone();
     assert_eq!(
         listed,
         serde_json::json!(["demo-1.0.tar.gz", "demo-1.1.patch", "demo-1.1.tar.gz"])
     );
-    let out = tufd_repo(
-        story.path(),
-        &["add", bundle_20.to_str().unwrap(), "--version", "2.0"],
-    );
-    out.assert_success();
+    repo.add(&bundle_20, "2.0", &[]);
     for name in ["demo-2.0.tar.gz", "demo-2.0.patch"] {
         assert!(repository.join("targets").join(name).is_file(), "{name}");
     }
-    let targets = json_file(&metadata.join("targets.json"));
+    let targets = read_json(&metadata.join("targets.json"));
     let patch = &targets["signed"]["targets"]["demo-2.0.patch"]["custom"];
     assert_eq!(patch["tufup"]["codec"], "bsdiff4", "{patch}");
     assert_eq!(patch["tufup"]["tar_hash_algorithm"], "sha256", "{patch}");
@@ -440,28 +316,33 @@ fn a_tufup_repository_imported_by_tufd_repo_keeps_updating_tufup_clients_through
     story.refresh();
 
     // 4. Client A (1.1, its own re-gzipped 1.1 archive) reaches 2.0 by tufd-repo's patch.
-    let (plan, fetched) = story.tufup_update(&a, &a_install, "1.1");
-    assert_eq!(plan["new"], "2.0", "{plan}");
-    assert_eq!(fetched, ["demo-2.0.patch"], "client A's target requests");
-    assert_same_tree(&bundle_20, &a_install);
+    let update = story.tufup_update(&a, "1.1");
+    assert_eq!(update.new.as_deref(), Some("2.0"), "{update:?}");
+    assert_eq!(
+        update.fetched,
+        ["demo-2.0.patch"],
+        "client A's target requests"
+    );
+    assert_same_tree(&bundle_20, &a.install);
 
     // 5. Client B (1.0) reaches 2.0 by tufup's 1.1 patch and tufd-repo's 2.0 patch.
-    let (plan, fetched) = story.tufup_update(&b, &b_install, "1.0");
-    assert_eq!(plan["new"], "2.0", "{plan}");
-    assert_eq!(fetched, ["demo-1.1.patch", "demo-2.0.patch"], "client B");
-    assert_same_tree(&bundle_20, &b_install);
+    let update = story.tufup_update(&b, "1.0");
+    assert_eq!(update.new.as_deref(), Some("2.0"), "{update:?}");
+    assert_eq!(
+        update.fetched,
+        ["demo-1.1.patch", "demo-2.0.patch"],
+        "client B"
+    );
+    assert_same_tree(&bundle_20, &b.install);
 
     // tufd reads the same repository: from the shipped 1.root.json it offers 2.0 at 1.1.
-    let tufd = Client {
-        app: "demo".to_owned(),
-        version: VersionSource::Flag("1.1".to_owned()),
-        install_dir: story.path().join("tufd-install"),
-        data_dir: story.path().join("tufd-data"),
-        metadata_url: story.nginx.metadata_url(),
-        targets_url: story.nginx.targets_url(),
-        trusted_root: metadata.join("1.root.json"),
-        extra: Vec::new(),
-    };
+    let tufd = tufup::tufd_client(
+        &story.nginx,
+        metadata.join("1.root.json"),
+        "1.1",
+        story.path().join("tufd-install"),
+        story.path().join("tufd-data"),
+    );
     copy_tree(&story.bundle("1.1"), &tufd.install_dir);
     let report = tufd.check_json();
     assert_eq!(report["latest"], "2.0", "{report}");
@@ -481,8 +362,8 @@ fn a_tufup_repository_imported_by_tufd_repo_keeps_updating_tufup_clients_through
         "{text}"
     );
     std::fs::write(&config, &text).expect("edit tufd-repo.toml");
-    tufd_repo(story.path(), &["sign", "root"]).assert_success();
-    let root = json_file(&metadata.join("4.root.json"));
+    repo.run(&["sign", "root"]).assert_success();
+    let root = read_json(&metadata.join("4.root.json"));
     assert_eq!(root["signed"]["consistent_snapshot"], true);
     let sha = sha256_hex(&std::fs::read(repository.join("targets/demo-2.0.patch")).expect("patch"));
     assert!(
@@ -494,12 +375,8 @@ fn a_tufup_repository_imported_by_tufd_repo_keeps_updating_tufup_clients_through
     let bundle_21 = story.path().join("bundles/2.1");
     copy_tree(&bundle_20, &bundle_21);
     std::fs::write(bundle_21.join("app.txt"), "demo 2.1\n".repeat(200)).expect("2.1 bundle");
-    tufd_repo(
-        story.path(),
-        &["add", bundle_21.to_str().unwrap(), "--version", "2.1"],
-    )
-    .assert_success();
-    let targets = json_file(&snapshot_named_targets(&metadata));
+    repo.add(&bundle_21, "2.1", &[]);
+    let targets = read_json(&snapshot_named_targets(&metadata));
     let patch = &targets["signed"]["targets"]["demo-2.1.patch"]["custom"];
     assert_eq!(patch["tufup"]["codec"], "bidiff-zstd", "{patch}");
     let report = story.refresh();
@@ -510,32 +387,31 @@ fn a_tufup_repository_imported_by_tufd_repo_keeps_updating_tufup_clients_through
             .contains(&"demo-2.1.patch".into()),
         "{report}"
     );
-    let mut tufd = tufd;
-    tufd.version = VersionSource::Flag("2.0".to_owned());
+    let mut tufd = tufd.with_current("2.0");
     tufd.data_dir = story.path().join("tufd-data-2");
     let report = tufd.check_json();
     assert_eq!(report["latest"], "2.1", "{report}");
     // A tufup client left behind reads the consistent layout, fails the bidiff-zstd patch once
     // (tufup marks it failed) and takes the full archive at its next check.
-    let (plan, fetched, updated) = story.tufup_try_update(&a, &a_install, "2.0");
-    assert_eq!(plan["new"], "2.1", "{plan}");
-    assert!(!updated, "tufup applied a bidiff-zstd patch?");
+    let update = story.tufup_try_update(&a, "2.0");
+    assert_eq!(update.new.as_deref(), Some("2.1"), "{update:?}");
+    assert!(!update.updated, "tufup applied a bidiff-zstd patch?");
     assert_eq!(
-        fetched,
+        update.fetched,
         [format!(
             "{}.demo-2.1.patch",
             target_sha(&targets, "demo-2.1.patch")
         )]
     );
-    let (_, fetched) = story.tufup_update(&a, &a_install, "2.0");
+    let update = story.tufup_update(&a, "2.0");
     assert_eq!(
-        fetched,
+        update.fetched,
         [format!(
             "{}.demo-2.1.tar.gz",
             target_sha(&targets, "demo-2.1.tar.gz")
         )]
     );
-    assert_same_tree(&bundle_21, &a_install);
+    assert_same_tree(&bundle_21, &a.install);
     println!(
         "tufup import: 2.0 patch {} B, archive {} B",
         std::fs::metadata(repository.join("targets/demo-2.0.patch"))
@@ -596,14 +472,11 @@ fn import_tufup_refuses_bad_input_with_one_line_and_writes_nothing() {
         .expect("tempdir");
     let original = base.path().join("original");
     std::fs::create_dir_all(&original).expect("folder");
-    let out = run(
-        Command::new(&python)
-            .args(["-c", PUBLISH_ONE])
-            .arg(&original)
-            .arg(PASSPHRASE),
-        DAEMON_TIMEOUT,
+    tufup::run_script(
+        &python,
+        PUBLISH_ONE,
+        [original.as_os_str(), OsStr::new(PASSPHRASE)],
     );
-    out.assert_success();
 
     let mut cases = 0;
     // Each case: a fresh copy of the working folder, spoiled by `spoil`; `import-tufup` with
@@ -616,7 +489,7 @@ fn import_tufup_refuses_bad_input_with_one_line_and_writes_nothing() {
             copy_tree(&original, &work);
             spoil(&work);
             let repository = work.join("repository");
-            let before = repository.is_dir().then(|| tree_digest(&repository));
+            let before = repository.is_dir().then(|| tree::snapshot(&repository));
             let mut cmd = Command::new(bins::tufd_repo());
             cmd.current_dir(&work)
                 .arg("import-tufup")
@@ -639,7 +512,7 @@ fn import_tufup_refuses_bad_input_with_one_line_and_writes_nothing() {
             );
             if let Some(before) = before {
                 assert_eq!(
-                    tree_digest(&repository),
+                    tree::snapshot(&repository),
                     before,
                     "{name}: repository changed"
                 );
@@ -648,7 +521,7 @@ fn import_tufup_refuses_bad_input_with_one_line_and_writes_nothing() {
         };
     let edit_config = |work: &Path, key: &str, value: &str| {
         let path = work.join(".tufup-repo-config");
-        let mut cfg = json_file(&path);
+        let mut cfg = read_json(&path);
         cfg[key] = value.into();
         std::fs::write(&path, cfg.to_string()).expect("write tufup config");
     };
@@ -674,26 +547,22 @@ fn import_tufup_refuses_bad_input_with_one_line_and_writes_nothing() {
     );
     case("no-passphrase", "passphrase", &[], None, &|_| {});
     let pem = |w: &Path| {
-        let out = run(
-            Command::new(&python)
-                .args(["-c", PEM_KEY])
-                .arg(w.join("keystore/targets"))
-                .arg(PASSPHRASE),
-            DAEMON_TIMEOUT,
+        tufup::run_script(
+            &python,
+            PEM_KEY,
+            [
+                w.join("keystore/targets").as_os_str(),
+                OsStr::new(PASSPHRASE),
+            ],
         );
-        out.assert_success();
     };
     case("pem-key", "key", &[], Some(PASSPHRASE), &pem);
     let expire = |w: &Path| {
-        let out = run(
-            Command::new(&python)
-                .args(["-c", PUBLISH_ONE])
-                .arg(w)
-                .arg(PASSPHRASE)
-                .arg("expire"),
-            DAEMON_TIMEOUT,
+        tufup::run_script(
+            &python,
+            PUBLISH_ONE,
+            [w.as_os_str(), OsStr::new(PASSPHRASE), OsStr::new("expire")],
         );
-        out.assert_success();
         std::thread::sleep(std::time::Duration::from_secs(2));
     };
     case("expired", "expiring", &[], Some(PASSPHRASE), &expire);
@@ -701,9 +570,9 @@ fn import_tufup_refuses_bad_input_with_one_line_and_writes_nothing() {
     // Twice: the second import refuses to replace the config without --force.
     let work = base.path().join("twice");
     copy_tree(&original, &work);
-    tufd_repo(&work, &["import-tufup"]).assert_success();
+    tufd_repo(&work).run(&["import-tufup"]).assert_success();
     let config = std::fs::read(work.join("tufd-repo.toml")).expect("config");
-    let out = tufd_repo(&work, &["import-tufup"]);
+    let out = tufd_repo(&work).run(&["import-tufup"]);
     assert_eq!(out.code(), Some(1), "{out}");
     assert_eq!(out.stderr.trim_end().lines().count(), 1, "{out}");
     assert!(out.stderr.starts_with("error[already-exists]: "), "{out}");
@@ -711,6 +580,8 @@ fn import_tufup_refuses_bad_input_with_one_line_and_writes_nothing() {
         std::fs::read(work.join("tufd-repo.toml")).expect("config"),
         config
     );
-    tufd_repo(&work, &["import-tufup", "--force"]).assert_success();
+    tufd_repo(&work)
+        .run(&["import-tufup", "--force"])
+        .assert_success();
     println!("import-tufup bad input: {cases} cases refused");
 }

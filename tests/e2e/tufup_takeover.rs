@@ -296,8 +296,11 @@ fn tufd_takes_over_a_tufup_install_on_a_repository_imported_by_tufd_repo() {
         work.path().join("install"),
     );
     let (folder, install) = (&tufup_client.folder, &tufup_client.install);
-    let tufup_update =
-        |current: &str| tufup_client.update(&python, &nginx, current, Installer::Overwrite);
+    let tufup_update = |current: &str| {
+        tufup_client
+            .update(&python, &nginx, current, Installer::Overwrite)
+            .assert_updated()
+    };
     let update = tufup_update("1.0");
     assert_eq!(update.new.as_deref(), Some("1.1"));
     assert_eq!(update.fetched, ["demo-1.1.patch"], "tufup 1.0 -> 1.1");

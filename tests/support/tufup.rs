@@ -169,6 +169,18 @@ pub struct TufupUpdate {
     pub updated: bool,
 }
 
+impl TufupUpdate {
+    /// Asserts that the new archive reached tufup's cache; returns the update.
+    ///
+    /// # Panics
+    /// When tufup's update failed.
+    #[track_caller]
+    pub fn assert_updated(self) -> Self {
+        assert!(self.updated, "tufup's update failed: {self:?}");
+        self
+    }
+}
+
 impl TufupInstall {
     /// An install as tufup's installer leaves `version` of `repository` (plain names): the bundle
     /// `bundle` copied to `install`, `repository/metadata/<root>` as the trusted `root.json` and
@@ -202,12 +214,13 @@ impl TufupInstall {
     }
 
     /// tufup's client at `current` updates from the repository `nginx` serves, placing the new
-    /// release with `installer`; the update may fail (see [`TufupUpdate::updated`]).
+    /// release with `installer`; the update may fail (see [`TufupUpdate::updated`] and
+    /// [`TufupUpdate::assert_updated`]).
     ///
     /// # Panics
     /// When the script itself fails.
     #[track_caller]
-    pub fn try_update(
+    pub fn update(
         &self,
         python: &Path,
         nginx: &Nginx,
@@ -242,23 +255,6 @@ impl TufupInstall {
             fetched,
             updated,
         }
-    }
-
-    /// As [`Self::try_update`], asserting the update succeeded.
-    ///
-    /// # Panics
-    /// When tufup's update from `current` failed.
-    #[track_caller]
-    pub fn update(
-        &self,
-        python: &Path,
-        nginx: &Nginx,
-        current: &str,
-        installer: Installer,
-    ) -> TufupUpdate {
-        let update = self.try_update(python, nginx, current, installer);
-        assert!(update.updated, "tufup's update from {current} failed");
-        update
     }
 }
 

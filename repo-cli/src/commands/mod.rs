@@ -159,14 +159,42 @@ impl Chain {
 /// names the operation in the error (`"the release"`).
 ///
 /// # Errors
-/// Signing failed (as [`resign`]), or publishing failed ([`Error::Publish`] around the cause);
-/// the repository is then unchanged.
+/// As [`publish_chain`]; the repository is then unchanged.
 pub async fn publish_targets(
     ctx: &Ctx,
     state: &State,
     signers: &[Signer],
-    mut staging: Staging,
+    staging: Staging,
     targets: Targets,
+    what: &'static str,
+) -> Result<()> {
+    publish_chain(
+        ctx,
+        state,
+        signers,
+        staging,
+        Chain::Targets,
+        Some(targets),
+        what,
+    )
+    .await
+}
+
+/// Re-signs the roles from `from` down to the timestamp as [`resign`] does (under `state`'s
+/// root, `new_targets` as the targets content when the chain starts at targets) with `signers`
+/// into `staging`, then moves everything into the repository (metadata last). `what` names the
+/// operation in the error (`"the removal"`).
+///
+/// # Errors
+/// Signing failed (as [`resign`]), or publishing failed ([`Error::Publish`] around the cause);
+/// the repository is then unchanged.
+pub async fn publish_chain(
+    ctx: &Ctx,
+    state: &State,
+    signers: &[Signer],
+    mut staging: Staging,
+    from: Chain,
+    new_targets: Option<Targets>,
     what: &'static str,
 ) -> Result<()> {
     let root = state.root.signed.signed.clone();
@@ -176,8 +204,8 @@ pub async fn publish_targets(
         &root,
         signers,
         &mut staging,
-        Chain::Targets,
-        Some(targets),
+        from,
+        new_targets,
         None,
     )
     .await?;
@@ -188,9 +216,10 @@ pub async fn publish_targets(
 }
 
 /// Stages new versions of the roles from `from` down to the timestamp (the snapshot keeps the
-/// entries of `state`'s snapshot other than `targets.json`: the delegated roles), each with version + 1
-/// and a fresh expiry (config days, or `first_lifetime` for the first role of the chain), signed
-/// with `signers` as `root` lists them. `new_targets` replaces the targets content.
+/// entries of `state`'s snapshot other than `targets.json`: the delegated roles), each with
+/// version + 1 and a fresh expiry (config days, or `first_lifetime` for the first role of the
+/// chain), signed with `signers` as `root` lists them. `new_targets` replaces the targets
+/// content.
 ///
 /// # Errors
 /// Too few keys ([`Error::TooFewKeys`]), signing failures, an out-of-range expiry, or

@@ -12,7 +12,7 @@ use std::num::NonZeroU64;
 use tough::schema::{DelegatedRole, RoleType, Target, Targets};
 use tufd_core::{Platform, TargetName, Version};
 
-use super::{Chain, Ctx, publish_targets, resign};
+use super::{Chain, Ctx, publish_chain, publish_targets};
 use crate::error::{Error, Result};
 use crate::keys::Signer;
 use crate::lifetime::Lifetime;
@@ -201,21 +201,6 @@ impl Scope {
             return publish_targets(ctx, state, signers, staging, targets, what).await;
         };
         let next = d.stage(ctx, state, &mut staging, targets).await?;
-        let root = state.root.signed.signed.clone();
-        resign(
-            ctx,
-            &next,
-            &root,
-            signers,
-            &mut staging,
-            Chain::Snapshot,
-            None,
-            None,
-        )
-        .await?;
-        staging.commit(&ctx.layout).map_err(|e| Error::Publish {
-            what,
-            source: Box::new(e),
-        })
+        publish_chain(ctx, &next, signers, staging, Chain::Snapshot, None, what).await
     }
 }

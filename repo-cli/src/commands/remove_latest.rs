@@ -16,7 +16,7 @@ use tufd_core::{TargetName, Version};
 
 use super::add::tname;
 use super::platform::Scope;
-use super::{Chain, Ctx, publish_targets, resign};
+use super::{Chain, Ctx, publish_chain};
 use crate::error::{Error, Result};
 use crate::repo::txn::Staging;
 use crate::repo::{State, target_file};
@@ -102,26 +102,8 @@ pub async fn run(ctx: &Ctx, args: RemoveLatestArgs) -> Result<RemoveOutcome> {
         Some(d) if delegated_changed => d.stage(ctx, &state, &mut staging, delegated).await?,
         _ => state.clone(),
     };
-    if top_changed {
-        publish_targets(ctx, &next, &signers, staging, top, "the removal").await?;
-    } else {
-        let root = state.root.signed.signed.clone();
-        resign(
-            ctx,
-            &next,
-            &root,
-            &signers,
-            &mut staging,
-            Chain::Snapshot,
-            None,
-            None,
-        )
-        .await?;
-        staging.commit(&ctx.layout).map_err(|e| Error::Publish {
-            what: "the removal",
-            source: Box::new(e),
-        })?;
-    }
+    let new_top = top_changed.then_some(top);
+    publish_chain(ctx, &next, &signers, staging, chain, new_top, "the removal").await?;
     let mut not_deleted = Vec::new();
     for (_, path) in &files {
         if let Err(e) = std::fs::remove_file(path)

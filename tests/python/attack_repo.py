@@ -138,10 +138,11 @@ def _sha512_int(data: bytes) -> int:
 
 
 class Ed25519Signer(Signer):
-    """A securesystemslib signer over a random ed25519 seed (pure Python)."""
+    """A securesystemslib signer over an ed25519 seed, `seed` (32 bytes) or a random one (pure
+    Python)."""
 
-    def __init__(self) -> None:
-        digest = hashlib.sha512(os.urandom(32)).digest()
+    def __init__(self, seed: bytes | None = None) -> None:
+        digest = hashlib.sha512(os.urandom(32) if seed is None else seed).digest()
         scalar = int.from_bytes(digest[:32], "little")
         scalar &= (1 << 254) - 8
         scalar |= 1 << 254
@@ -181,6 +182,16 @@ def twin(signer: Ed25519Signer) -> Ed25519Signer:
     key = signer.public_key
     other._key = SSlibKey("twin-" + key.keyid[:56], key.keytype, key.scheme, dict(key.keyval))
     return other
+
+
+def twin_role_key(repo, role: str) -> list[Ed25519Signer]:
+    """Lists the one key of top-level `role` under a second key id too and sets the role's
+    threshold to 2; returns the signer under both ids."""
+    [signer] = repo.signers[role]
+    other = twin(signer)
+    repo.root.signed.add_key(other.public_key, role)
+    repo.root.signed.roles[role].threshold = 2
+    return [signer, other]
 
 
 def unknown_key() -> SSlibKey:
@@ -432,19 +443,12 @@ def scenario(name: str, out: str, extra: list) -> None:
         repo.rotate_root(3, 2, old[:1])
         repo.write_stage()
     elif name == "duplicate-key-root":
-        [signer] = repo.signers["root"]
-        other = twin(signer)
-        repo.root.signed.add_key(other.public_key, "root")
-        repo.root.signed.roles["root"].threshold = 2
-        repo.new_root([signer, other])
+        repo.new_root(twin_role_key(repo, "root"))
         repo.write_stage()
     elif name == "duplicate-key-timestamp":
-        [signer] = repo.signers["timestamp"]
-        other = twin(signer)
-        repo.root.signed.add_key(other.public_key, "timestamp")
-        repo.root.signed.roles["timestamp"].threshold = 2
+        both = twin_role_key(repo, "timestamp")
         repo.new_root(repo.signers["root"])
-        repo.signers["timestamp"] = [signer, other]
+        repo.signers["timestamp"] = both
         repo.bump("timestamp")
         repo.write_stage()
     elif name == "duplicate-key-delegation":

@@ -26,9 +26,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from attack_repo import Ed25519Signer, _G, _encode, _mul  # noqa: E402
-from securesystemslib.formats import encode_canonical  # noqa: E402
-from securesystemslib.signer import SSlibKey  # noqa: E402
+from attack_repo import Ed25519Signer  # noqa: E402
 from tuf.api.metadata import Metadata, MetaFile, TargetFile  # noqa: E402
 from tuf.api.serialization.json import JSONSerializer  # noqa: E402
 from tuf.ngclient import Updater  # noqa: E402
@@ -72,21 +70,7 @@ def signer_from_der(path: str) -> Ed25519Signer:
     with open(path, "rb") as f:
         der = f.read()
     at = der.index(bytes([0x04, 0x22, 0x04, 0x20])) + 4
-    seed = der[at : at + 32]
-    signer = Ed25519Signer.__new__(Ed25519Signer)
-    digest = hashlib.sha512(seed).digest()
-    scalar = int.from_bytes(digest[:32], "little")
-    scalar &= (1 << 254) - 8
-    scalar |= 1 << 254
-    signer._scalar = scalar
-    signer._prefix = digest[32:]
-    signer._public = _encode(_mul(scalar, _G))
-    keyval = {"public": signer._public.hex()}
-    keyid = hashlib.sha256(
-        encode_canonical({"keytype": "ed25519", "scheme": "ed25519", "keyval": keyval}).encode()
-    ).hexdigest()
-    signer._key = SSlibKey(keyid, "ed25519", "ed25519", keyval)
-    return signer
+    return Ed25519Signer(der[at : at + 32])
 
 
 def write(md: Metadata, path: str, signer: Ed25519Signer) -> MetaFile:

@@ -438,7 +438,7 @@ fn a_failing_command_prints_its_kind_and_cause_chain_and_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "error[release]: no release of my_app is published: nothing to remove\n"
+        "error[release]: no flat release of my_app is published: nothing to remove\n"
     );
     assert!(out.stdout.is_empty());
     // The cause (the io error) follows the message after ": ", once.

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! tufd-bench-codecs tar BUNDLE_DIR OUT.tar             deterministic tar (tufd_core::archive)
-//! tufd-bench-codecs diff CODEC OLD.tar NEW.tar OUT      CODEC: bidiff-zstd | bsdiff4
+//! tufd-bench-codecs diff CODEC OLD.tar NEW.tar OUT      CODEC: bidiff-zstd | bsdiff4 | bsdiff-lzma
 //! tufd-bench-codecs apply CODEC OLD.tar PATCH SIZE SHA256 OUT
 //! ```
 //!
@@ -27,7 +27,10 @@ fn codec(name: &str) -> Result<Codec, String> {
     match name {
         "bidiff-zstd" => Ok(Codec::BidiffZstd),
         "bsdiff4" => Ok(Codec::Bsdiff4),
-        other => Err(format!("unknown codec {other:?} (bidiff-zstd | bsdiff4)")),
+        "bsdiff-lzma" => Ok(Codec::BsdiffLzma),
+        other => Err(format!(
+            "unknown codec {other:?} (bidiff-zstd | bsdiff4 | bsdiff-lzma)"
+        )),
     }
 }
 
@@ -117,7 +120,7 @@ mod tests {
         std::fs::write(p("new"), &new).unwrap();
         let size = new.len().to_string();
         let sha = Sha256::digest(&new).to_string();
-        for codec in ["bidiff-zstd", "bsdiff4"] {
+        for codec in ["bidiff-zstd", "bsdiff4", "bsdiff-lzma"] {
             run(&args(&["diff", codec, &p("old"), &p("new"), &p("patch")])).unwrap();
             run(&args(&[
                 "apply",

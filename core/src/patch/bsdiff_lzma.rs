@@ -97,14 +97,15 @@ pub struct BsdiffLzma;
 /// A parsed header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
-    /// log2 of each stream's LZMA2 dictionary size in bytes.
-    pub dict_logs: [u8; STREAMS],
+    /// log2 of each stream's LZMA2 dictionary size in bytes (control, runs, literals, extra).
+    pub dict_logs: [u8; 4],
     /// Length of the patched output, in bytes.
     pub new_size_bytes: u64,
 }
 
 impl Header {
-    fn to_bytes(self) -> [u8; HEADER_BYTES] {
+    /// The header as written at the start of a patch.
+    pub fn to_bytes(self) -> [u8; HEADER_BYTES] {
         let mut h = [0u8; HEADER_BYTES];
         h[..8].copy_from_slice(MAGIC);
         h[8] = VERSION;

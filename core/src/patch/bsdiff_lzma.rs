@@ -165,20 +165,41 @@ struct Record {
     copy: u64,
 }
 
+/// How the base is matched: bases up to `base_bytes` in one piece, larger ones `new_bytes` of
+/// the new tar at a time against the `base_bytes` of the base around the same relative position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Windows {
+    /// Bytes of base matched at once (the suffix array holds 4 bytes per base byte).
+    pub base_bytes: usize,
+    /// Bytes of the new tar matched against one base window.
+    pub new_bytes: usize,
+}
+
+impl Default for Windows {
+    /// [`MATCH_WINDOW_BYTES`] and [`NEW_WINDOW_BYTES`].
+    fn default() -> Self {
+        Self {
+            base_bytes: MATCH_WINDOW_BYTES,
+            new_bytes: NEW_WINDOW_BYTES,
+        }
+    }
+}
+
 /// The records turning `old` into `new`, matched in one piece or window by window.
-fn records(old: &[u8], new: &[u8]) -> Vec<Record> {
+fn records(old: &[u8], new: &[u8], windows: Windows) -> Vec<Record> {
     let mut out = Vec::new();
-    if old.len() <= MATCH_WINDOW_BYTES {
+    let (base_bytes, new_bytes) = (windows.base_bytes.max(1), windows.new_bytes.max(1));
+    if old.len() <= base_bytes {
         push_records(&mut out, 0, &matcher::matches(old, new));
         return out;
     }
-    for (k, chunk) in new.chunks(NEW_WINDOW_BYTES).enumerate() {
-        let centre_new = (k * NEW_WINDOW_BYTES + chunk.len() / 2) as u128;
+    for (k, chunk) in new.chunks(new_bytes).enumerate() {
+        let centre_new = (k * new_bytes + chunk.len() / 2) as u128;
         let centre_old = (centre_new * old.len() as u128 / new.len() as u128) as usize;
         let start = centre_old
-            .saturating_sub(MATCH_WINDOW_BYTES / 2)
-            .min(old.len() - MATCH_WINDOW_BYTES);
-        let window = &old[start..start + MATCH_WINDOW_BYTES];
+            .saturating_sub(base_bytes / 2)
+            .min(old.len() - base_bytes);
+        let window = &old[start..start + base_bytes];
         push_records(&mut out, start as u64, &matcher::matches(window, chunk));
     }
     out
@@ -368,12 +389,23 @@ impl Encoder {
 }
 
 impl BsdiffLzma {
-    fn write_patch(&self, old: &[u8], new: &[u8], out: &mut dyn Write) -> Result<(), PatchError> {
+    /// [`PatchCodec::diff`] with other match windows than the default (to measure what the
+    /// windows cost: larger windows find more matches in large bundles and need more memory).
+    ///
+    /// # Errors
+    /// As [`PatchCodec::diff`].
+    pub fn diff_with_windows(
+        &self,
+        old: &[u8],
+        new: &[u8],
+        windows: Windows,
+        out: &mut dyn Write,
+    ) -> Result<(), PatchError> {
         let diff_error = |e: &dyn std::fmt::Display| PatchError::Diff {
             codec: CODEC,
             reason: e.to_string(),
         };
-        let records = guard(CODEC, "diffing", || Ok(records(old, new)))?;
+        let records = guard(CODEC, "diffing", || Ok(records(old, new, windows)))?;
         // A first pass measures each stream, to size its dictionary (and the encoders' memory).
         let mut totals = [0u64; STREAMS];
         segments(old, new, &records, |seg| {
@@ -656,7 +688,7 @@ impl PatchCodec for BsdiffLzma {
     }
 
     fn diff(&self, old: &[u8], new: &[u8], out: &mut dyn Write) -> Result<(), PatchError> {
-        self.write_patch(old, new, out)
+        self.diff_with_windows(old, new, Windows::default(), out)
     }
 
     fn apply_stream(
@@ -872,11 +904,32 @@ mod tests {
     }
 
     #[test]
-    fn records_cover_the_new_tar() {
-        let old = tufd_testkit::rng::binary_like(1 << 16, 3);
-        let recs = records(&old, &old);
+    fn windowed_matching_round_trips_and_costs_little_on_aligned_edits() {
+        let old = tufd_testkit::rng::binary_like(1 << 20, 3);
+        let mut new = old.clone();
+        for i in (1000..new.len()).step_by(50_000) {
+            new[i] ^= 0xff;
+        }
+        new.splice(400_000..400_000, tufd_testkit::rng::binary_like(20_000, 4));
+        let windows = Windows {
+            base_bytes: 256 * 1024,
+            new_bytes: 128 * 1024,
+        };
+        let recs = records(&old, &new, windows);
         let covered: u64 = recs.iter().map(|r| r.add + r.copy).sum();
-        assert_eq!(covered, old.len() as u64);
+        assert_eq!(covered, new.len() as u64);
+        let mut windowed = Vec::new();
+        BsdiffLzma
+            .diff_with_windows(&old, &new, windows, &mut windowed)
+            .unwrap();
+        assert_eq!(apply(&old, &windowed, u64::MAX).unwrap(), new);
+        let whole = patch_of(&old, &new);
+        assert!(
+            windowed.len() < whole.len() + 2_000,
+            "{} vs {}",
+            windowed.len(),
+            whole.len()
+        );
     }
 
     #[test]

@@ -47,6 +47,8 @@ venv() { # DIR PACKAGE...
 }
 IMPORTS="tufup, bsdiff4" venv tufup tufup bsdiff4
 IMPORTS="tuf.ngclient, bsdiff4" venv tuf 'tuf>=7' bsdiff4
+# HDiffPatch (C++) through its Python wrapper, a peer row of the patch section.
+IMPORTS="hdiffpatch" venv hdiffpatch hdiffpatch==2.6.0
 
 data="${BENCH_DATA:-$root/bench/data}"
 TUFD_PYTHON="$root/bench/.venv/tufup/bin/python" bench/fetch-bundles.sh "$data" >/dev/null

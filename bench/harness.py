@@ -1282,29 +1282,25 @@ with open(old, "rb") as f, open(patch, "rb") as g, open(out, "wb") as h:
 # step with the engine. Only the entries whose lines trail in a run are printed.
 EXPLANATIONS = [
     ("patch-ccpu", """\
-- **Patch creation CPU (`bidiff-zstd`)**: about half of it is the zstd level-19 long-window pass
-  over bidiff's raw output (~29 MB for ruff; measured apart: diff 12.9 s, zstd-19 13.6 s, zstd-15
-  2.0 s for +0.22 MB, zstd-9 0.46 s for +0.26 MB).
-  tufd's own `bsdiff4` codec (qbsdiff, multi-threaded) makes a patch of the same size at about a
-  quarter of the CPU. Proposed fix (`core/src/patch/bidiff_zstd.rs`): compress the raw patch at
-  zstd level 15, or make the level a `tufd-repo` setting. Creation runs once per release on the
-  publisher, so this is a trade-off (patch bytes × every client vs one publisher's CPU)."""),
+- **Patch creation CPU (`bsdiff-lzma`)**: `perf record` on ruff 0.6.1 → 0.6.2: about a third
+  in the suffix-array searches of the bsdiff scan (already LCP-bounded, with a two-byte bucket
+  table; mostly cache misses of the binary search), a quarter building the suffix array
+  (divsufsort) and the rest in LZMA2 (xz's bt4 match finder). `suffix_array`'s own search, which
+  compared every probe from the first byte, took 58 % before. Proposed next steps
+  (`core/src/patch/matcher.rs`): search only where the current alignment breaks (as HDiffPatch
+  does), and the four stream coders on separate threads for wall time."""),
     ("patch-crss", """\
-- **Patch creation memory (`bidiff-zstd`)**: both tars in memory (57 MB), bidiff's suffix array
-  over the old tar (divsufsort, 4 B per byte, ~115 MB), the whole raw patch buffered (~29 MB)
-  and zstd-19's match-finder tables. Proposed fix: stream bidiff's writer straight into the zstd
-  encoder instead of buffering the raw patch, and a lower zstd level (smaller tables); for very
-  large bundles, `tufd-repo add` should fall back to `--skip-patch` above a memory budget."""),
+- **Patch creation memory**: both tars in memory, a suffix array of the base (4 B per byte, at
+  most 256 MiB: bases above 64 MiB are matched in windows) and the four LZMA2 encoders (their
+  dictionaries sized to each stream, at most 8 MiB). Peers that hold less use smaller
+  dictionaries or no suffix array."""),
     ("patch-a", """\
-- **Patch application vs `zstd -d --patch-from`**: `bidiff-zstd` now applies file to file
-  (`core/src/patch/input.rs`: the base through a 4 MiB block cache, the patch streamed through
-  the zstd decoder, whose window new patches cap at 8 MiB), where it read both inputs into
-  memory, and writes and hashes its output on a second thread, so its wall time is level with
-  zstd's. What remains in CPU time is the sha256 of the whole output (about 15 ms for 28 MB:
-  the check against the signed `tar_hash`; zstd checks only its frame's xxhash), the copy to
-  the output thread, and the base read in 4 KiB blocks (`perf`: 12% in the kernel's copy);
-  zstd's patch-from is one decompression pass against the old file held in memory. Larger
-  cache blocks would trim the reads; the hash stays."""),
+- **Patch application CPU vs `zstd -d --patch-from`**: `bsdiff-lzma` decodes four LZMA2
+  streams (LZMA decoding is several times slower per byte than zstd's) and checks the sha256 of
+  the whole output against the signed `tar_hash` (about 15 ms for 28 MB); zstd's patch-from is
+  one decompression pass against the old file held in memory and checks only its frame's
+  xxhash. Still a fraction of a second for 28 MB; `bidiff-zstd` stays the codec for the
+  cheapest apply."""),
     ("check-warm", """\
 - **Warm no-update check (sidecar)**: both sides make the same two requests (`N+1.root.json` →
   404, `timestamp.json`). Since this harness first ran, tufd no longer rebuilds tough's

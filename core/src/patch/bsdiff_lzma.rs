@@ -16,6 +16,16 @@
 //!   on the raw differences;
 //! - `extra`: the copied new bytes.
 //!
+//! # Why this layout (measured on ruff 0.6.0 → 0.6.1, 28.7 MB tars)
+//!
+//! The matching is what qbsdiff and Python's bsdiff4 do (bidiff's scan gave 80,000 records
+//! against 53,000 and a third more control bytes); the gain is in the coding. The three
+//! classic bsdiff streams with LZMA2 preset 6 come to 2,009 KB, the difference stream alone
+//! taking 4.9 s to compress; splitting its zero runs from its literals makes it 1,159 KB in
+//! 1.1 s (1,172 KB at nice length 273 cost 14 s without the split). Per-stream literal context
+//! and position bits and nice lengths (`TUNING`) gain 0.5 % more; xz's extreme presets, a
+//! BCJ filter on the new bytes, and merging streams each moved less than 0.4 %.
+//!
 //! # Format (version 1)
 //!
 //! ```text

@@ -511,11 +511,12 @@ impl Decoder {
                     Action::Run,
                 )
                 .map_err(|e| corrupt(format!("lzma2: {e}")))?;
-            self.input_pos += (self.stream.total_in() - in_before) as usize;
+            let consumed = (self.stream.total_in() - in_before) as usize;
+            self.input_pos += consumed;
             let produced = (self.stream.total_out() - out_before) as usize;
             filled += produced;
-            if produced == 0 && (status == Status::StreamEnd || self.input_pos == self.input.len())
-            {
+            let stuck = consumed == 0 || self.input_pos == self.input.len();
+            if produced == 0 && (status == Status::StreamEnd || stuck) {
                 return Err(corrupt("a stream ends before its segment"));
             }
         }

@@ -3,7 +3,9 @@
 # one command that installs the tools, fetches the workload, builds the release binaries and runs
 # bench/harness.py, which regenerates docs/performance.md.
 #
-#   bench/run.sh            # full run (about 10-15 min on 2 cores; 1 GiB download test)
+#   bench/run.sh            # full run (about 45 min on 2 cores: the patch section's synthetic
+#                           # 300 MB bundle takes about 30 min of it and 5.5 GB of memory for
+#                           # Python bsdiff4; --no-synthetic skips it; 1 GiB download test)
 #   bench/run.sh --quick    # development: fewer runs, smaller inputs (a few minutes); writes
 #                           # bench/performance-quick.md instead
 #   bench/run.sh --help     # every option of the driver
@@ -49,6 +51,8 @@ venv() { # DIR PACKAGE...
 }
 IMPORTS="tufup, bsdiff4" venv tufup tufup bsdiff4
 IMPORTS="tuf.ngclient, bsdiff4" venv tuf 'tuf>=7' bsdiff4
+# HDiffPatch (C++) through its Python wrapper, a peer row of the patch section.
+IMPORTS="hdiffpatch" venv hdiffpatch hdiffpatch==2.6.0
 
 data="${BENCH_DATA:-$root/bench/data}"
 TUFD_PYTHON="$root/bench/.venv/tufup/bin/python" bench/fetch-bundles.sh "$data" >/dev/null

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke-fuzzes tufd-core's parsers of untrusted input (targets listed in fuzz/README.md): runs
 # every cargo-fuzz target of fuzz/ for N seconds each (default 60), one after the other. Not part
-# of scripts/test.sh or .ci/run: with 4 targets it takes about N x 4 seconds plus a first build
+# of scripts/test.sh or .ci/run: with 5 targets it takes about N x 5 seconds plus a first build
 # of ~4 minutes.
 #
 #   scripts/fuzz.sh              # every target, 60 s each
@@ -46,7 +46,7 @@ cargo fuzz build -s none
 failed=()
 for target in "${targets[@]}"; do
   case "$target" in
-    extract_tar | apply_patch) seeds=(tests/hostile/cases) ;;
+    extract_tar | apply_patch | apply_bsdiff_lzma) seeds=(tests/hostile/cases) ;;
     *) seeds=(fuzz/seeds/"$target") ;;
   esac
   mkdir -p fuzz/corpus/"$target"

@@ -36,14 +36,18 @@ pub enum Codec {
     BidiffZstd,
     /// `bsdiff4`: Colin Percival's `BSDIFF40` format, what tufup clients apply.
     Bsdiff4,
+    /// `bsdiff-lzma`: bsdiff-class matching with the streams coded apart by LZMA2 (smallest
+    /// patches; see `tufd_core::patch::bsdiff_lzma`).
+    BsdiffLzma,
 }
 
 impl Codec {
-    /// The name written into metadata and config: `bidiff-zstd` or `bsdiff4`.
+    /// The name written into metadata and config: `bidiff-zstd`, `bsdiff4` or `bsdiff-lzma`.
     pub fn as_str(self) -> &'static str {
         match self {
             Codec::BidiffZstd => "bidiff-zstd",
             Codec::Bsdiff4 => "bsdiff4",
+            Codec::BsdiffLzma => "bsdiff-lzma",
         }
     }
 }
@@ -52,11 +56,12 @@ impl FromStr for Codec {
     type Err = Error;
 
     /// # Errors
-    /// [`Error::InvalidCodec`] for names other than `bidiff-zstd` and `bsdiff4`.
+    /// [`Error::InvalidCodec`] for names other than `bidiff-zstd`, `bsdiff4` and `bsdiff-lzma`.
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "bidiff-zstd" => Ok(Codec::BidiffZstd),
             "bsdiff4" => Ok(Codec::Bsdiff4),
+            "bsdiff-lzma" => Ok(Codec::BsdiffLzma),
             _ => Err(Error::InvalidCodec { input: s.into() }),
         }
     }

@@ -55,7 +55,7 @@ pub enum Error {
         input: String,
     },
     /// An unknown patch codec name.
-    #[error("unknown patch codec `{input}`: use bidiff-zstd or bsdiff4")]
+    #[error("unknown patch codec `{input}`: use bsdiff-lzma, bidiff-zstd or bsdiff4")]
     InvalidCodec {
         /// What was given.
         input: String,

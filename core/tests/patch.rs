@@ -9,7 +9,7 @@ use tufd_core::custom::TarDigest;
 use tufd_core::patch::{PatchError, apply_verified, bsdiff4, codec_for};
 use tufd_core::{Codec, Sha256};
 
-const CODECS: [Codec; 2] = [Codec::BidiffZstd, Codec::Bsdiff4];
+const CODECS: [Codec; 3] = [Codec::BidiffZstd, Codec::Bsdiff4, Codec::BsdiffLzma];
 
 use tufd_testkit::rng::binary_like as pseudo_random;
 

@@ -1,4 +1,4 @@
-//! Fuzzes both patch codecs (`bsdiff4`, `bidiff-zstd`) with arbitrary patch bytes applied to
+//! Fuzzes the patch codecs (`bsdiff4`, `bidiff-zstd`, `bsdiff-lzma`) with arbitrary patch bytes applied to
 //! the corpus base tar (`tests/hostile/cases/patch_base.tar`). Besides "never panics": no codec
 //! writes more than the output limit, `apply_stream` (the daemon's file-to-file path) behaves
 //! exactly as `apply` on slices, and `apply_verified` accepts only the signed output.
@@ -18,7 +18,7 @@ const BASE: &[u8] = include_bytes!("../../tests/hostile/cases/patch_base.tar");
 const LIMIT_BYTES: u64 = 1 << 20;
 
 fuzz_target!(|patch: &[u8]| {
-    for codec in [Codec::Bsdiff4, Codec::BidiffZstd] {
+    for codec in [Codec::Bsdiff4, Codec::BidiffZstd, Codec::BsdiffLzma] {
         let mut out = Vec::new();
         let result = codec_for(codec).apply(BASE, patch, LIMIT_BYTES, &mut out);
         assert!(

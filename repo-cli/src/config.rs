@@ -115,7 +115,7 @@ pub struct Config {
     /// layouts.
     #[serde(default = "yes")]
     pub consistent_snapshot: bool,
-    /// Patch codec for `add` (`bidiff-zstd` | `bsdiff4`).
+    /// Patch codec for `add` (`bidiff-zstd` | `bsdiff4` | `bsdiff-lzma`).
     #[serde(default)]
     pub codec: Codec,
     /// Archive compression for `add`.

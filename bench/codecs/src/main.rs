@@ -5,9 +5,14 @@
 //!
 //! ```text
 //! tufd-bench-codecs tar BUNDLE_DIR OUT.tar             deterministic tar (tufd_core::archive)
-//! tufd-bench-codecs diff CODEC OLD.tar NEW.tar OUT      CODEC: bidiff-zstd | bsdiff4
+//! tufd-bench-codecs diff CODEC OLD.tar NEW.tar OUT      CODEC: bidiff-zstd | bsdiff4 | bsdiff-lzma
 //! tufd-bench-codecs apply CODEC OLD.tar PATCH SIZE SHA256 OUT
+//! tufd-bench-codecs diff-windows BASE_BYTES NEW_BYTES OLD.tar NEW.tar OUT
 //! ```
+//!
+//! `diff-windows` makes a `bsdiff-lzma` patch with other match windows than the default (bytes
+//! of base matched at once, bytes of new matched against each base window), to measure what the
+//! windows cost in patch bytes and save in memory.
 //!
 //! `tar` prints the tar's length in bytes and sha256 (hex). `diff` reads its inputs whole into
 //! memory (as `tufd-repo add` does); `apply` streams the base and the patch from their files
@@ -27,7 +32,10 @@ fn codec(name: &str) -> Result<Codec, String> {
     match name {
         "bidiff-zstd" => Ok(Codec::BidiffZstd),
         "bsdiff4" => Ok(Codec::Bsdiff4),
-        other => Err(format!("unknown codec {other:?} (bidiff-zstd | bsdiff4)")),
+        "bsdiff-lzma" => Ok(Codec::BsdiffLzma),
+        other => Err(format!(
+            "unknown codec {other:?} (bidiff-zstd | bsdiff4 | bsdiff-lzma)"
+        )),
     }
 }
 
@@ -64,6 +72,22 @@ fn run(args: &[String]) -> Result<(), String> {
                 .map_err(|e| format!("diff: {e}"))?;
             w.flush().map_err(|e| format!("write {out}: {e}"))
         }
+        [cmd, base_bytes, new_bytes, old, new, out] if cmd == "diff-windows" => {
+            let parse = |v: &str| {
+                v.parse::<usize>()
+                    .map_err(|e| format!("bad window {v:?}: {e}"))
+            };
+            let windows = tufd_core::patch::bsdiff_lzma::Windows {
+                base_bytes: parse(base_bytes)?,
+                new_bytes: parse(new_bytes)?,
+            };
+            let (old, new) = (read(old)?, read(new)?);
+            let mut w = create(out)?;
+            tufd_core::patch::bsdiff_lzma::BsdiffLzma
+                .diff_with_windows(&old, &new, windows, &mut w)
+                .map_err(|e| format!("diff: {e}"))?;
+            w.flush().map_err(|e| format!("write {out}: {e}"))
+        }
         [cmd, name, old, patch, size, sha256, out] if cmd == "apply" => {
             let codec = codec(name)?;
             let expected = TarDigest {
@@ -80,7 +104,8 @@ fn run(args: &[String]) -> Result<(), String> {
                 .map_err(|e| format!("apply: {e}"))?;
             w.flush().map_err(|e| format!("write {out}: {e}"))
         }
-        _ => Err("usage: tar BUNDLE OUT | diff CODEC OLD NEW OUT | apply CODEC OLD PATCH SIZE SHA256 OUT"
+        _ => Err("usage: tar BUNDLE OUT | diff CODEC OLD NEW OUT | apply CODEC OLD PATCH SIZE SHA256 OUT \
+                  | diff-windows BASE_BYTES NEW_BYTES OLD NEW OUT"
             .to_owned()),
     }
 }
@@ -117,7 +142,7 @@ mod tests {
         std::fs::write(p("new"), &new).unwrap();
         let size = new.len().to_string();
         let sha = Sha256::digest(&new).to_string();
-        for codec in ["bidiff-zstd", "bsdiff4"] {
+        for codec in ["bidiff-zstd", "bsdiff4", "bsdiff-lzma"] {
             run(&args(&["diff", codec, &p("old"), &p("new"), &p("patch")])).unwrap();
             run(&args(&[
                 "apply",

@@ -22,7 +22,9 @@
 
 pub mod bidiff_zstd;
 pub mod bsdiff4;
+pub mod bsdiff_lzma;
 mod input;
+mod matcher;
 
 use std::io::{self, Cursor, Read, Seek, Write};
 use std::panic::{self, AssertUnwindSafe};
@@ -134,6 +136,7 @@ pub fn codec_for(codec: Codec) -> &'static dyn PatchCodec {
     match codec {
         Codec::BidiffZstd => &bidiff_zstd::BidiffZstd,
         Codec::Bsdiff4 => &bsdiff4::Bsdiff4,
+        Codec::BsdiffLzma => &bsdiff_lzma::BsdiffLzma,
     }
 }
 
@@ -385,7 +388,7 @@ mod tests {
 
     use super::*;
 
-    const CODECS: [Codec; 2] = [Codec::BidiffZstd, Codec::Bsdiff4];
+    const CODECS: [Codec; 3] = [Codec::BidiffZstd, Codec::Bsdiff4, Codec::BsdiffLzma];
 
     use tufd_testkit::rng::binary_like as bytes;
 

@@ -48,7 +48,8 @@ pub struct AddArgs {
     /// Publish no patch from the previous release (clients then download the full archive).
     #[arg(long)]
     pub skip_patch: bool,
-    /// Patch codec for this release: bidiff-zstd or bsdiff4. Default: `codec` of the config.
+    /// Patch codec for this release: bidiff-zstd, bsdiff4 or bsdiff-lzma. Default: `codec` of
+    /// the config.
     #[arg(long)]
     pub codec: Option<Codec>,
     /// Publish a bundle whose only entry is one folder as it is (the release then installs as

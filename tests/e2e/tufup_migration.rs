@@ -219,13 +219,9 @@ impl Story {
 
 #[test]
 fn a_tufup_repository_imported_by_tufd_repo_keeps_updating_tufup_clients_through_its_patches() {
-    let Some(tufup_python) = tufup::python() else {
+    let Some((tufup_python, work)) = tufup::start("tufd-tufup-import-") else {
         return;
     };
-    let work = tempfile::Builder::new()
-        .prefix("tufd-tufup-import-")
-        .tempdir()
-        .expect("tempdir");
     let out = tufup::run_script(
         &tufup_python,
         PUBLISH,
@@ -463,13 +459,9 @@ open(sys.argv[1], "wb").write(pem)
 
 #[test]
 fn import_tufup_refuses_bad_input_with_one_line_and_writes_nothing() {
-    let Some(python) = tufup::python() else {
+    let Some((python, base)) = tufup::start("tufd-tufup-import-bad-") else {
         return;
     };
-    let base = tempfile::Builder::new()
-        .prefix("tufd-tufup-import-bad-")
-        .tempdir()
-        .expect("tempdir");
     let original = base.path().join("original");
     std::fs::create_dir_all(&original).expect("folder");
     tufup::run_script(

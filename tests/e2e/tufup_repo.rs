@@ -93,13 +93,9 @@ fn assert_cached_tar(client: &Client, repository: &Path, version: &str) {
 
 #[test]
 fn a_tufup_repository_updates_an_install_from_1_0_to_2_0_in_full_then_to_2_1_by_patches() {
-    let Some(python) = tufup::python() else {
+    let Some((python, work)) = tufup::start("tufd-tufup-") else {
         return;
     };
-    let work = tempfile::Builder::new()
-        .prefix("tufd-tufup-")
-        .tempdir()
-        .expect("tempdir");
     let out = tufup::run_script(&python, PUBLISH, [work.path()]);
     assert!(out.stdout.contains("legacy"), "{out}");
     let repo = Repo::open(work.path());

@@ -118,13 +118,9 @@ print("taken-over-ready")
 
 #[test]
 fn tufd_takes_over_a_tufup_install_through_a_patch_on_tufups_cached_archive() {
-    let Some(python) = tufup::python() else {
+    let Some((python, work)) = tufup::start("tufd-takeover-") else {
         return;
     };
-    let work = tempfile::Builder::new()
-        .prefix("tufd-takeover-")
-        .tempdir()
-        .expect("tempdir");
     let repo = Repo::open(work.path());
     let repository = repo.repository();
     std::fs::create_dir_all(&repository).expect("repository folder");
@@ -272,13 +268,9 @@ print("published")
 /// still holds 1.0's `lib/old.txt` and does not rebuild to the signed 2.0 tar.
 #[test]
 fn tufd_takes_over_a_tufup_install_on_a_repository_imported_by_tufd_repo() {
-    let Some(python) = tufup::python() else {
+    let Some((python, work)) = tufup::start("tufd-takeover-import-") else {
         return;
     };
-    let work = tempfile::Builder::new()
-        .prefix("tufd-takeover-import-")
-        .tempdir()
-        .expect("tempdir");
     let out = tufup::run_script(&python, PUBLISH_1X, [work.path()]);
     assert!(out.stdout.contains("published"), "{out}");
     let repo = Repo::open(work.path());

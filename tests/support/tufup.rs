@@ -83,6 +83,20 @@ pub fn python() -> Option<PathBuf> {
     }
 }
 
+/// The start of a tufup test: the Python with tufup 0.10 (as [`python`]) and a fresh work folder
+/// named `<prefix>…` in the temp folder; `None` when the test is skipped.
+///
+/// # Panics
+/// As [`python`], or when the folder cannot be made.
+pub fn start(prefix: &str) -> Option<(PathBuf, tempfile::TempDir)> {
+    let python = python()?;
+    let work = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("tempdir");
+    Some((python, work))
+}
+
 /// Runs `python -c <PRELUDE><script> <args…>` (time limit [`DAEMON_TIMEOUT`]) and asserts it
 /// succeeds.
 ///

@@ -31,13 +31,14 @@ use crate::version::Version;
 /// A binary patch format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Codec {
-    /// `bidiff-zstd`: a bidiff patch compressed with zstd (tufd's default; smallest to apply).
-    #[default]
+    /// `bidiff-zstd`: a bidiff patch compressed with zstd (tufd's default before `bsdiff-lzma`).
     BidiffZstd,
     /// `bsdiff4`: Colin Percival's `BSDIFF40` format, what tufup clients apply.
     Bsdiff4,
-    /// `bsdiff-lzma`: bsdiff-class matching with the streams coded apart by LZMA2 (smallest
-    /// patches; see `tufd_core::patch::bsdiff_lzma`).
+    /// `bsdiff-lzma`: bsdiff-class matching with the streams coded apart by LZMA2 (tufd's
+    /// default: the smallest patches, made fastest, applied in a few MiB; see
+    /// `tufd_core::patch::bsdiff_lzma` and docs/performance.md).
+    #[default]
     BsdiffLzma,
 }
 

@@ -372,7 +372,7 @@ mod tests {
             toml::from_str("app_name = \"a\"\n[roles.root]\nkeys = [\"r\"]\nexpires_days = 3\n")
                 .unwrap();
         assert!(minimal.consistent_snapshot);
-        assert_eq!(minimal.codec, Codec::BidiffZstd);
+        assert_eq!(minimal.codec, Codec::BsdiffLzma);
         assert_eq!(minimal.compression, CompressionName::Gzip);
         assert!(
             matches!(

@@ -59,7 +59,7 @@ fn three_releases_are_read_by_python_tuf_over_http() {
     assert_eq!(t["my_app-2.0.patch"]["custom"]["tufup"]["from"], "1.1");
     assert_eq!(
         t["my_app-2.0.patch"]["custom"]["tufup"]["codec"],
-        "bidiff-zstd"
+        "bsdiff-lzma"
     );
     assert_eq!(
         t["my_app-2.0.patch"]["custom"]["tufup"]["tar_hash"],

@@ -31,8 +31,8 @@ pub struct InitArgs {
     /// Turn consistent snapshots off (plain target and metadata names, as tufup publishes).
     #[arg(long)]
     pub no_consistent_snapshot: bool,
-    /// Patch codec for later releases: bidiff-zstd (default), bsdiff4 (tufup clients) or
-    /// bsdiff-lzma (smallest patches).
+    /// Patch codec for later releases: bsdiff-lzma (default; smallest patches), bsdiff4 (tufup
+    /// clients) or bidiff-zstd (the default of earlier tufd-repo versions).
     #[arg(long)]
     pub codec: Option<Codec>,
     /// Archive compression: gzip (default, `.tar.gz`) or zstd (`.tar.zst`).

@@ -22,6 +22,7 @@ pub use error_kind::ErrorKind;
 pub use method::Method;
 pub use notification::Notification;
 pub use results::{
-    Cancelled, CheckReport, Confirmed, Downgrade, Installed, PlanSummary, RolledBack, Staged, Status,
+    Cancelled, CheckReport, Confirmed, Downgrade, Installed, PlanSummary, RolledBack, Staged,
+    Status,
 };
 pub use state::State;

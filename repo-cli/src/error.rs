@@ -889,6 +889,18 @@ pub enum Error {
         /// The variables to set.
         needed: &'static str,
     },
+    /// The AWS profile an `s3://` destination would use cannot be used: the profile
+    /// `AWS_PROFILE` names has no keys in the shared credentials or config file, a file is not
+    /// INI, or a key pair is incomplete. Kind `config`.
+    #[error("AWS profile {profile} in {}: {reason}", file.display())]
+    AwsProfile {
+        /// The shared credentials file (or the file that is not INI).
+        file: PathBuf,
+        /// The profile name.
+        profile: String,
+        /// Why.
+        reason: String,
+    },
     /// The destination's `metadata/1.root.json` is not ours. Kind `already-exists`.
     #[error(
         "{dest} holds a different repository (its metadata/1.root.json is not ours): publish to an empty destination or to this repository's own"
@@ -1070,6 +1082,7 @@ impl Error {
             E::PublishDestination { .. }
             | E::NoPublishDestination { .. }
             | E::PublishCredentials { .. }
+            | E::AwsProfile { .. }
             | E::ConfigPublish { .. } => ErrorKind::Config,
             E::ForeignDestination { .. } => ErrorKind::AlreadyExists,
             E::PublishStore { .. } | E::PublishUpload { .. } => ErrorKind::Io,

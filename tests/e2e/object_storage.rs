@@ -17,6 +17,7 @@
 //! gives bad destinations (wrong credentials, a missing bucket, an unreachable endpoint, `ftp://`,
 //! `gs://` and `az://` without credentials) and expects one `error[<kind>]` line naming the
 //! destination. A fourth prunes, a fifth reads the destination and cache headers from the config.
+//! A sixth publishes with the key, region and endpoint in the AWS shared files only.
 //!
 //! Without `s3s-fs` the test is skipped with a message, unless `TUFD_REQUIRE_S3=1` (set by
 //! `scripts/test.sh`) makes that a failure.
@@ -879,4 +880,78 @@ fn destination_and_cache_headers_from_the_config() {
         }
         local.len()
     });
+}
+
+#[test]
+fn credentials_region_and_endpoint_from_the_aws_shared_files() {
+    let Some(bin) = s3s_fs() else { return };
+    let fx = Fixture::publish(&[Release::plain("1.0")], SMALL_BLOB_BYTES);
+    let store = fx.root().join("s3");
+    let bucket_dir = store.join(BUCKET);
+    std::fs::create_dir_all(&bucket_dir).expect("bucket folder");
+    let signed = S3Server::start(&bin, &store, true, &fx.root().join("s3s-signed.log"));
+    let credentials = fx.root().join("aws-credentials");
+    let config = fx.root().join("aws-config");
+    std::fs::write(
+        &credentials,
+        format!(
+            "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n\
+             [e2e]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+        ),
+    )
+    .expect("credentials file");
+    std::fs::write(
+        &config,
+        format!(
+            "[default]\nregion = eu-west-1\n\n[profile e2e]\nregion = us-east-1\nendpoint_url = {}\n",
+            signed.url()
+        ),
+    )
+    .expect("config file");
+    let dest = format!("s3://{BUCKET}/{PREFIX}");
+    // No key, region or endpoint in the environment: only the shared files give them.
+    let publish = |profile: &str| {
+        let mut cmd = Command::new(bins::tufd_repo());
+        cmd.current_dir(fx.repo.work()).args(["publish", &dest]);
+        for name in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_S3",
+        ] {
+            cmd.env_remove(name);
+        }
+        cmd.env("HOME", fx.root())
+            .env("AWS_PROFILE", profile)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_CONFIG_FILE", &config)
+            .env("RUST_LOG", "off");
+        run(&mut cmd, REPO_TIMEOUT)
+    };
+
+    let out = publish("absent");
+    assert_eq!(out.code(), Some(1), "{out}");
+    let line = out.stderr.trim();
+    assert!(
+        line.starts_with("error[config]: ") && line.contains("absent") && !line.contains('\n'),
+        "{out}"
+    );
+    assert!(objects(&bucket_dir).is_empty(), "{out}");
+
+    let out = publish("e2e");
+    out.assert_success();
+    assert!(
+        out.stdout.contains(&format!("to {dest}; 0 already there")),
+        "{out}"
+    );
+    assert!(
+        objects(&bucket_dir)
+            .iter()
+            .any(|k| k.ends_with("metadata/timestamp.json")),
+        "{out}"
+    );
 }

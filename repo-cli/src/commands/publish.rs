@@ -41,6 +41,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::progress;
 
+pub mod aws_profile;
 pub mod cloud;
 pub mod prune;
 
@@ -58,7 +59,8 @@ const PART_BYTES: usize = 16 << 20;
 #[derive(Debug, Default, Args)]
 pub struct PublishArgs {
     /// Where to publish: `s3://bucket/prefix` (credentials and region from the standard AWS
-    /// environment variables), `gs://bucket/prefix` (`GOOGLE_APPLICATION_CREDENTIALS`, …),
+    /// environment variables, else the `AWS_PROFILE` profile of `~/.aws/credentials` and
+    /// `~/.aws/config`), `gs://bucket/prefix` (`GOOGLE_APPLICATION_CREDENTIALS`, …),
     /// `az://container/prefix` (`AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`, …)
     /// or a local folder. Default: `destination` in the config's `[publish]` table.
     pub dest: Option<String>,
@@ -379,8 +381,8 @@ pub async fn run(ctx: &Ctx, args: PublishArgs) -> Result<PublishOutcome> {
     })
 }
 
-/// Opens the destination: S3 with the standard AWS environment, GCS or Azure with theirs
-/// ([`cloud`]), or a local folder (created).
+/// Opens the destination: S3 with the standard AWS environment or shared files
+/// ([`aws_profile`]), GCS or Azure with theirs ([`cloud`]), or a local folder (created).
 fn open(target: &Target) -> Result<Dest> {
     let bad = |reason: String| Error::PublishDestination {
         dest: target.dest.clone(),
@@ -411,7 +413,21 @@ fn open(target: &Target) -> Result<Dest> {
             return Err(bad("no bucket: use s3://bucket/prefix".into()));
         }
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-        if let Some(endpoint) = &target.endpoint {
+        let profile = aws_profile::load(&env_vars())?.unwrap_or_default();
+        if let Some(key) = profile.access_key_id {
+            builder = builder.with_access_key_id(key);
+        }
+        if let Some(secret) = profile.secret_access_key {
+            builder = builder.with_secret_access_key(secret);
+        }
+        if let Some(token) = profile.session_token {
+            builder = builder.with_token(token);
+        }
+        if let Some(region) = profile.region {
+            builder = builder.with_region(region);
+        }
+        let endpoint = target.endpoint.clone().or(profile.endpoint);
+        if let Some(endpoint) = &endpoint {
             builder = builder
                 .with_endpoint(endpoint)
                 .with_allow_http(endpoint.starts_with("http://"))

@@ -4,6 +4,7 @@
 //! - [`build`]: the new version's verified tar, from patches applied to the base tar (cached or
 //!   rebuilt from the install folder) or from the full archive.
 //! - [`stage`]: extracting the tar into staging, and running one install ([`stage::InstallJob`]).
+//! - [`tree_sync`]: making the staged tree durable in one step before the swap uses it.
 //! - [`plan_source`]: the install plan, from the WASM hook or the built-in native plan.
 //! - [`journal`] and [`executor`]: the journaled install swap and its recovery after a crash.
 //! - [`handoff`]: handing the swap to a copy of tufd outside the install folder (Windows).
@@ -37,6 +38,7 @@ pub mod rollback;
 pub mod settings;
 pub mod stage;
 pub mod sys;
+pub mod tree_sync;
 
 pub use error::InstallError;
 pub use executor::{Executed, execute, recover};

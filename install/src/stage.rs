@@ -86,7 +86,8 @@ fn remove_dir_if_present(path: &Path) -> Result<(), InstallError> {
 
 /// Extracts `tar` into a fresh `staging` folder (an old one is removed first) with core's
 /// safe extraction (no absolute paths, `..`, escaping links or device files; modes kept),
-/// within `limits` (entry count, path length). Blocking.
+/// within `limits` (entry count, path length), then makes the whole tree durable in one step
+/// ([`crate::tree_sync::sync_tree`]) before the swap may use it. Blocking.
 ///
 /// # Errors
 /// [`InstallError::Extract`] when extraction refuses the tar (beyond `limits`:
@@ -115,6 +116,9 @@ pub fn stage(tar: &Path, staging: &Path, limits: &EntryLimits) -> Result<(), Ins
                 source: Box::new(source),
             }
         })?;
+    // The journaled swap renames these entries into the install: they must be on disk first.
+    // Once for the whole tree, not per file (`tree_sync`: one sync of the file system on Linux).
+    crate::tree_sync::sync_tree(staging).map_err(|(path, e)| InstallError::io(path, e))?;
     tufd_core::faults::point("stage.after-extract");
     tracing::info!(staging = %staging.display(), files = summary.files, bytes = summary.bytes, "staged");
     Ok(())

@@ -80,6 +80,34 @@ pub fn process_alive(pid: u32) -> bool {
     }
 }
 
+/// Makes the tree at `root` durable ([`crate::tree_sync`]): one `syncfs` on a handle to
+/// `root`, which writes out every dirty file and folder of its file system (one sync of the file
+/// system instead of one `fsync` per file). Since Linux 5.8 it reports a writeback error of
+/// that file system.
+///
+/// # Errors
+/// `root` and the OS error (it cannot be opened, or the sync failed).
+#[cfg(target_os = "linux")]
+pub fn sync_tree(root: &Path) -> Result<(), crate::tree_sync::SyncFailure> {
+    fs::File::open(root)
+        .and_then(|handle| rustix::fs::syncfs(&handle).map_err(io::Error::from))
+        .map_err(|e| (root.to_path_buf(), e))
+}
+
+/// Makes the tree at `root` durable ([`crate::tree_sync`]): `fsync` of every file and folder
+/// ([`crate::tree_sync::sync_each`]); macOS has no `syncfs`.
+///
+/// # Errors
+/// The first path that failed and the OS error.
+#[cfg(not(target_os = "linux"))]
+pub fn sync_tree(root: &Path) -> Result<(), crate::tree_sync::SyncFailure> {
+    crate::tree_sync::sync_each(
+        root,
+        &|file| fs::File::open(file)?.sync_all(),
+        &tufd_core::fs::sync_dir,
+    )
+}
+
 #[cfg(target_os = "linux")]
 fn is_zombie(pid: rustix::process::Pid) -> bool {
     // `/proc/<pid>/stat` is `pid (comm) S …`; the state follows the last `)`.

@@ -121,6 +121,40 @@ pub fn make_removable(path: &Path, meta: &fs::Metadata) -> io::Result<()> {
     Ok(())
 }
 
+/// Makes the tree at `root` durable ([`crate::tree_sync`]): `FlushFileBuffers` of every file
+/// ([`crate::tree_sync::sync_each`]); no folder sync (`tufd_core::fs::sync_dir`: NTFS journals
+/// folder entries itself, and a folder cannot be flushed).
+///
+/// # Errors
+/// The first path that failed and the OS error.
+pub fn sync_tree(root: &Path) -> Result<(), crate::tree_sync::SyncFailure> {
+    crate::tree_sync::sync_each(root, &sync_file, &tufd_core::fs::sync_dir)
+}
+
+/// `FlushFileBuffers` of the file `path`, which wants a handle opened for writing: a file with
+/// the read-only attribute (a release's `0444` file, [`set_mode`]) has it cleared for the
+/// flush and set again.
+#[allow(clippy::permissions_set_readonly_false)]
+fn sync_file(path: &Path) -> io::Result<()> {
+    let open = || fs::OpenOptions::new().write(true).open(path);
+    match open() {
+        Ok(file) => file.sync_all(),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            let mut perms = fs::symlink_metadata(path)?.permissions();
+            if !perms.readonly() {
+                return Err(e);
+            }
+            perms.set_readonly(false);
+            fs::set_permissions(path, perms.clone())?;
+            let flushed = open().and_then(|file| file.sync_all());
+            perms.set_readonly(true);
+            let restored = fs::set_permissions(path, perms);
+            flushed.and(restored)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Windows refuses to rename a folder while an executable inside it runs: a tufd inside the
 /// install folder hands the swap to a copy outside it ([`crate::handoff`]).
 pub const RUNNING_EXE_PINS_FOLDER: bool = true;

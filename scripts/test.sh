@@ -169,7 +169,7 @@ fi
 # ---- Windows unit tests under Wine ----------------------------------------------------------
 # The unit tests of tufd-core (all of them) and of tufd-install's Windows-facing modules
 # (sys::: process_alive through OpenProcess, rename retries on a sharing violation, read-only
-# removal, paths past MAX_PATH; fsops::, journal::, cleanup::), cross-built for
+# removal, paths past MAX_PATH; fsops::, journal::, cleanup::, tree_sync::), cross-built for
 # x86_64-pc-windows-gnu and run under Wine. tufd-install's other unit tests assume Unix (they
 # spawn `true`, compare device ids). Full runs only (no arguments). The shim
 # tests/windows/bcryptprimitives.c supplies ProcessPrng, which Wine 8.0 lacks and Rust's
@@ -197,7 +197,7 @@ for line in sys.stdin:
   while read -r name exe; do
     case "$name" in
       tufd_core) filters=() ;;
-      tufd_install) filters=(sys:: fsops:: journal:: cleanup::) ;;
+      tufd_install) filters=(sys:: fsops:: journal:: cleanup:: tree_sync::) ;;
       *) continue ;;
     esac
     WINEPREFIX="$wine_tmp/prefix" WINEDEBUG=-all WINEPATH="Z:${wine_tmp//\//\\}" \

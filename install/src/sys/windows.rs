@@ -168,6 +168,23 @@ pub fn detach(cmd: &mut std::process::Command) {
     cmd.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
 }
 
+/// Windows has no atomic exchange of two folders: always [`io::ErrorKind::Unsupported`] (the
+/// executor renames three times instead).
+///
+/// # Errors
+/// Always.
+pub fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no atomic exchange on Windows",
+    ))
+}
+
+/// Not used on Windows (there is no exchange to recognise): `None`.
+pub fn file_id(_path: &Path) -> Option<(u64, u64)> {
+    None
+}
+
 /// Windows-only tests, run under Wine by scripts/test.sh (filter `sys::windows`).
 #[cfg(test)]
 mod tests {
@@ -274,21 +291,4 @@ mod tests {
         crate::journal::remove_any(&install, crate::journal::Syncs::Required).unwrap();
         assert!(!install.exists());
     }
-}
-
-/// Windows has no atomic exchange of two folders: always [`io::ErrorKind::Unsupported`] (the
-/// executor renames three times instead).
-///
-/// # Errors
-/// Always.
-pub fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "no atomic exchange on Windows",
-    ))
-}
-
-/// Not used on Windows (there is no exchange to recognise): `None`.
-pub fn file_id(_path: &Path) -> Option<(u64, u64)> {
-    None
 }

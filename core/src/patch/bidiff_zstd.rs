@@ -22,7 +22,7 @@ use std::io::{self, BufReader, Read, Write};
 
 use bidiff::DiffParams;
 
-use super::input::{BaseReader, Recording};
+use super::input::{BaseReader, Recording, blame_inputs};
 use super::{
     PatchCodec, PatchError, ReadSeek, base_read_error, copy_limited, guard, patch_io_error,
 };
@@ -128,17 +128,7 @@ impl PatchCodec for BidiffZstd {
             let mut reader = bipatch::Reader::new(decoded, &mut base).map_err(|e| corrupt(&e))?;
             copy_limited(CODEC, &mut reader, out, max_output_bytes)
         });
-        match result {
-            // What the codec saw as a bad read may be a failing input, not a corrupt patch.
-            Err(PatchError::Corrupt { codec, reason }) => Err(match base.take_error() {
-                Some(e) => base_read_error(e),
-                None => match source.take_error() {
-                    Some(e) => patch_io_error(e),
-                    None => PatchError::Corrupt { codec, reason },
-                },
-            }),
-            other => other,
-        }
+        blame_inputs(result, &mut base, &mut source)
     }
 }
 

@@ -58,7 +58,7 @@ use std::io::{self, Read, Seek, Write};
 
 use liblzma::stream::{Action, Filters, LzmaOptions, Status, Stream};
 
-use super::input::{BaseReader, Recording};
+use super::input::{BaseReader, Recording, blame_inputs};
 use super::matcher;
 use super::{
     PatchCodec, PatchError, ReadSeek, base_read_error, guard, output_error, patch_io_error,
@@ -822,16 +822,7 @@ impl PatchCodec for BsdiffLzma {
         let result = guard(CODEC, "applying", || {
             apply_inner(&mut base, &mut source, max_output_bytes, out)
         });
-        match result {
-            Err(PatchError::Corrupt { codec, reason }) => Err(match base.take_error() {
-                Some(e) => base_read_error(e),
-                None => match source.take_error() {
-                    Some(e) => patch_io_error(e),
-                    None => PatchError::Corrupt { codec, reason },
-                },
-            }),
-            other => other,
-        }
+        blame_inputs(result, &mut base, &mut source)
     }
 }
 

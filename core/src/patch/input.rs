@@ -11,7 +11,7 @@
 
 use std::io::{self, Read, Seek, SeekFrom};
 
-use super::ReadSeek;
+use super::{PatchError, ReadSeek, base_read_error, patch_io_error};
 
 /// Bytes of one cached block of the base tar (4 KiB).
 pub(crate) const BASE_BLOCK_BYTES: usize = 4 * 1024;
@@ -178,6 +178,26 @@ impl Seek for BaseReader<'_> {
 
     fn stream_position(&mut self) -> io::Result<u64> {
         Ok(self.pos)
+    }
+}
+
+/// What a codec reported as a corrupt patch may be a failing input: when `base` or `patch`
+/// recorded an I/O error, `result`'s [`PatchError::Corrupt`] becomes that input's
+/// [`PatchError::Io`] (the base first); any other result is returned as is.
+pub(crate) fn blame_inputs<R>(
+    result: Result<u64, PatchError>,
+    base: &mut BaseReader<'_>,
+    patch: &mut Recording<R>,
+) -> Result<u64, PatchError> {
+    match result {
+        Err(PatchError::Corrupt { codec, reason }) => Err(match base.take_error() {
+            Some(e) => base_read_error(e),
+            None => match patch.take_error() {
+                Some(e) => patch_io_error(e),
+                None => PatchError::Corrupt { codec, reason },
+            },
+        }),
+        other => other,
     }
 }
 

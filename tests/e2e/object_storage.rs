@@ -118,6 +118,30 @@ impl S3Server {
 
 /// `tufd-repo publish <dest> --endpoint <endpoint>` in `repo`'s working folder, with the test
 /// credentials in the standard AWS environment variables.
+/// The bucket of a test: its folder under `fx`'s root, served by two s3s-fs — `signed` checks
+/// credentials (what `tufd-repo publish` talks to), `public` reads anonymously (the bucket's
+/// HTTP endpoint installs update from) — and the `s3://` destination for it.
+struct Bucket {
+    dir: PathBuf,
+    signed: S3Server,
+    public: S3Server,
+    dest: String,
+}
+
+impl Bucket {
+    fn start(bin: &Path, fx: &Fixture) -> Self {
+        let store = fx.root().join("s3");
+        let dir = store.join(BUCKET);
+        std::fs::create_dir_all(&dir).expect("bucket folder");
+        Self {
+            dir,
+            signed: S3Server::start(bin, &store, true, &fx.root().join("s3s-signed.log")),
+            public: S3Server::start(bin, &store, false, &fx.root().join("s3s-public.log")),
+            dest: format!("s3://{BUCKET}/{PREFIX}"),
+        }
+    }
+}
+
 fn publish(repo: &Repo, dest: &str, endpoint: &str, extra: &[&str]) -> RunOutput {
     let mut args = vec!["publish", dest, "--endpoint", endpoint];
     args.extend_from_slice(extra);
@@ -218,12 +242,12 @@ fn publish_to_s3_then_tufd_updates_from_the_bucket() {
         ],
         SMALL_BLOB_BYTES,
     );
-    let store = fx.root().join("s3");
-    let bucket_dir = store.join(BUCKET);
-    std::fs::create_dir_all(&bucket_dir).expect("bucket folder");
-    let signed = S3Server::start(&bin, &store, true, &fx.root().join("s3s-signed.log"));
-    let public = S3Server::start(&bin, &store, false, &fx.root().join("s3s-public.log"));
-    let dest = format!("s3://{BUCKET}/{PREFIX}");
+    let Bucket {
+        dir: bucket_dir,
+        signed,
+        public,
+        dest,
+    } = Bucket::start(&bin, &fx);
 
     // --dry-run lists the plan and uploads nothing.
     let out = publish(&fx.repo, &dest, &signed.url(), &["--dry-run"]);
@@ -435,12 +459,12 @@ fn interrupted_publish_never_shows_a_client_an_inconsistent_bucket() {
         &[Release::plain("1.0"), Release::plain("2.0")],
         SMALL_BLOB_BYTES,
     );
-    let store = fx.root().join("s3");
-    let bucket_dir = store.join(BUCKET);
-    std::fs::create_dir_all(&bucket_dir).expect("bucket folder");
-    let signed = S3Server::start(&bin, &store, true, &fx.root().join("s3s-signed.log"));
-    let public = S3Server::start(&bin, &store, false, &fx.root().join("s3s-public.log"));
-    let dest = format!("s3://{BUCKET}/{PREFIX}");
+    let Bucket {
+        dir: bucket_dir,
+        signed,
+        public,
+        dest,
+    } = Bucket::start(&bin, &fx);
     publish(&fx.repo, &dest, &signed.url(), &[]).assert_success();
     let at_2 = bucket_state(&bucket_dir);
     fx.add(Release::plain("3.0"));
@@ -719,12 +743,12 @@ fn prune_deletes_only_old_objects_no_metadata_references() {
         &[Release::plain("1.0"), Release::plain("2.0")],
         SMALL_BLOB_BYTES,
     );
-    let store = fx.root().join("s3");
-    let bucket_dir = store.join(BUCKET);
-    std::fs::create_dir_all(&bucket_dir).expect("bucket folder");
-    let signed = S3Server::start(&bin, &store, true, &fx.root().join("s3s-signed.log"));
-    let public = S3Server::start(&bin, &store, false, &fx.root().join("s3s-public.log"));
-    let dest = format!("s3://{BUCKET}/{PREFIX}");
+    let Bucket {
+        dir: bucket_dir,
+        signed,
+        public,
+        dest,
+    } = Bucket::start(&bin, &fx);
     publish(&fx.repo, &dest, &signed.url(), &[]).assert_success();
     let at_2 = objects(&bucket_dir);
     age_objects(&bucket_dir, 40);
@@ -818,12 +842,12 @@ fn prune_deletes_only_old_objects_no_metadata_references() {
 fn destination_and_cache_headers_from_the_config() {
     let Some(bin) = s3s_fs() else { return };
     let fx = Fixture::publish(&[Release::plain("1.0")], SMALL_BLOB_BYTES);
-    let store = fx.root().join("s3");
-    let bucket_dir = store.join(BUCKET);
-    std::fs::create_dir_all(&bucket_dir).expect("bucket folder");
-    let signed = S3Server::start(&bin, &store, true, &fx.root().join("s3s-signed.log"));
-    let public = S3Server::start(&bin, &store, false, &fx.root().join("s3s-public.log"));
-    let dest = format!("s3://{BUCKET}/{PREFIX}");
+    let Bucket {
+        dir: bucket_dir,
+        signed,
+        public,
+        dest,
+    } = Bucket::start(&bin, &fx);
 
     let out = publish_with(&fx.repo, &["publish"]);
     assert_eq!(out.code(), Some(1), "{out}");

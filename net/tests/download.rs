@@ -19,14 +19,7 @@ const LEN: usize = 3 * 1024 * 1024 + 123;
 const CHUNK: u64 = 256 * 1024;
 
 fn settings() -> TransportSettings {
-    TransportSettings {
-        connect_timeout: Duration::from_secs(2),
-        read_timeout: Duration::from_millis(500),
-        tries: 4,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        ..TransportSettings::default()
-    }
+    support::fast_settings(4)
 }
 
 fn client() -> HttpClient {

@@ -13,14 +13,7 @@ use url::Url;
 use support::{Fault, TestServer, content};
 
 fn settings() -> TransportSettings {
-    TransportSettings {
-        connect_timeout: Duration::from_secs(2),
-        read_timeout: Duration::from_millis(500),
-        tries: 3,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        ..TransportSettings::default()
-    }
+    support::fast_settings(3)
 }
 
 fn transport() -> TufTransport {

@@ -7,7 +7,6 @@
 mod support;
 
 use std::path::Path;
-use std::time::Duration;
 
 use tufd_net::TufFailure;
 use tufd_net::transport::{HttpClient, NetFailure, TransportSettings, TufTransport};
@@ -16,14 +15,7 @@ use tufd_net::trusted_store::{LoadRequest, LoadedRepository, TrustedStore, Trust
 use support::{Fault, TestServer};
 
 fn settings() -> TransportSettings {
-    TransportSettings {
-        connect_timeout: Duration::from_secs(2),
-        read_timeout: Duration::from_millis(500),
-        tries: 3,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        ..TransportSettings::default()
-    }
+    support::fast_settings(3)
 }
 
 fn fixture() -> std::path::PathBuf {

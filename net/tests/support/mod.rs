@@ -18,6 +18,19 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use url::Url;
 
+/// Transport settings for tests against this server: short timeouts and backoff (a stalled
+/// request gives up in half a second), `tries` attempts.
+pub fn fast_settings(tries: u32) -> tufd_net::transport::TransportSettings {
+    tufd_net::transport::TransportSettings {
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_millis(500),
+        tries,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+        ..tufd_net::transport::TransportSettings::default()
+    }
+}
+
 /// A fault applied to one request (taken from the queue in order; none means a correct answer).
 #[derive(Debug, Clone)]
 pub enum Fault {

@@ -26,13 +26,23 @@
 //! and position bits (`TUNING`) gain 0.5 % more; xz's extreme presets, a BCJ filter on the new
 //! bytes, longer nice lengths and merging streams each moved less than 0.4 %.
 //!
-//! # Format (version 1)
+//! # Format (versions 1 and 2)
 //!
 //! ```text
-//! header  "TUFDBSLZ" | version u8 = 1 | 3 zero bytes | dict log2 u8 × 4 | new size u64 LE
+//! header  "TUFDBSLZ" | version u8 (1 or 2) | 3 zero bytes | dict log2 u8 × 4 | new size u64 LE
+//! version 2 only:
+//!   code table (references::CodeTable): which ranges of the base are x86-64 code
+//!   control  length u32 LE (..= MAX_CONTROL_BYTES) | the whole control stream's chunk
 //! segment new bytes u32 LE (1 ..= MAX_SEGMENT_BYTES) | chunk length u32 LE × 4 | 4 chunks
+//!         (version 2: the control chunk length is 0, the control stream came first)
 //! ...     segments until the declared new size is produced; nothing after the last
 //! ```
+//!
+//! Version 2 adds the executable-aware step ([`references`](super::references)): the base bytes
+//! of each x86-64 reference field in an add region are replaced by a prediction made from the
+//! add regions of the whole patch before the difference is taken, so a reference whose target
+//! moved costs nothing when the prediction holds. Creation writes version 2 when the base holds
+//! an x86-64 ELF member (and both tars are below 4 GiB), version 1 otherwise.
 //!
 //! Each stream is one raw LZMA2 stream (no container; the signed `tar_hash` checks the result)
 //! with the dictionary size given in the header (2^12 ..= 2^[`MAX_DICT_LOG`] bytes); the encoder
@@ -60,6 +70,7 @@ use liblzma::stream::{Action, Filters, LzmaOptions, Status, Stream};
 
 use super::input::{BaseReader, Recording, blame_inputs};
 use super::matcher;
+use super::references::{CodeTable, Predictor, Region, regions_of_control};
 use super::{
     PatchCodec, PatchError, ReadSeek, base_read_error, guard, output_error, patch_io_error,
 };
@@ -69,8 +80,12 @@ const CODEC: Codec = Codec::BsdiffLzma;
 
 /// The first 8 bytes of a patch.
 pub const MAGIC: &[u8; 8] = b"TUFDBSLZ";
-/// The format version this module writes and reads.
+/// Version 1 of the format (no code table), the version [`Header::to_bytes`] writes.
 pub const VERSION: u8 = 1;
+/// Version 2: a code table and the control stream before the segments.
+pub const VERSION_REFERENCES: u8 = 2;
+/// Largest control stream chunk of a version 2 patch, in bytes (16 MiB).
+pub const MAX_CONTROL_BYTES: u32 = 16 << 20;
 /// Bytes of the header.
 pub const HEADER_BYTES: usize = 24;
 /// Largest LZMA2 dictionary a patch may ask for: 2^23 bytes (8 MiB).
@@ -114,11 +129,16 @@ pub struct Header {
 }
 
 impl Header {
-    /// The header as written at the start of a patch.
+    /// The header as written at the start of a version 1 patch.
     pub fn to_bytes(self) -> [u8; HEADER_BYTES] {
+        self.to_bytes_of(VERSION)
+    }
+
+    /// The header of a patch of format `version`.
+    fn to_bytes_of(self, version: u8) -> [u8; HEADER_BYTES] {
         let mut h = [0u8; HEADER_BYTES];
         h[..8].copy_from_slice(MAGIC);
-        h[8] = VERSION;
+        h[8] = version;
         h[12..16].copy_from_slice(&self.dict_logs);
         h[16..24].copy_from_slice(&self.new_size_bytes.to_le_bytes());
         h
@@ -132,16 +152,21 @@ fn corrupt(reason: impl Into<String>) -> PatchError {
     }
 }
 
-/// Parses and checks a header.
+/// Parses and checks a header (of either version).
 ///
 /// # Errors
 /// [`PatchError::Corrupt`] for another magic or version, non-zero reserved bytes or a
 /// dictionary outside 2^12 ..= 2^[`MAX_DICT_LOG`].
 pub fn parse_header(bytes: &[u8; HEADER_BYTES]) -> Result<Header, PatchError> {
+    parse_versioned_header(bytes).map(|(_, header)| header)
+}
+
+/// [`parse_header`], with the format version.
+fn parse_versioned_header(bytes: &[u8; HEADER_BYTES]) -> Result<(u8, Header), PatchError> {
     if &bytes[..8] != MAGIC {
         return Err(corrupt("not a bsdiff-lzma patch (bad magic)"));
     }
-    if bytes[8] != VERSION {
+    if bytes[8] != VERSION && bytes[8] != VERSION_REFERENCES {
         return Err(corrupt(format!(
             "unsupported bsdiff-lzma version {}",
             bytes[8]
@@ -159,10 +184,13 @@ pub fn parse_header(bytes: &[u8; HEADER_BYTES]) -> Result<Header, PatchError> {
         return Err(corrupt(format!("dictionary 2^{bad} is out of range")));
     }
     let new_size_bytes = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes"));
-    Ok(Header {
-        dict_logs,
-        new_size_bytes,
-    })
+    Ok((
+        bytes[8],
+        Header {
+            dict_logs,
+            new_size_bytes,
+        },
+    ))
 }
 
 // ------------------------------------------------------------------------------- creation
@@ -366,10 +394,12 @@ fn segments(
     old: &[u8],
     new: &[u8],
     records: &[Record],
+    predictor: Option<&Predictor>,
     mut each: impl FnMut(&SegmentRaw) -> Result<(), PatchError>,
 ) -> Result<(), PatchError> {
     let mut seg = SegmentRaw::default();
     let mut diff = Vec::with_capacity(SEGMENT_BYTES);
+    let mut predicted = Vec::new();
     let mut new_pos = 0usize;
     let mut base_pos = 0u64; // the decoder's base position
     let mut flush = |seg: &mut SegmentRaw, diff: &mut Vec<u8>| -> Result<(), PatchError> {
@@ -397,10 +427,23 @@ fn segments(
             varint(&mut seg.streams[CONTROL], c as u64);
             if a > 0 {
                 let o = old_pos as usize;
+                let mut base = &old[o..o + a];
+                if let Some(p) = predictor {
+                    // A predictor exists only for tars below 4 GiB.
+                    let region = Region {
+                        old: old_pos as u32,
+                        new: new_pos as u32,
+                        len: a as u32,
+                    };
+                    predicted.clear();
+                    predicted.extend_from_slice(base);
+                    p.predict(old_pos, &mut predicted, region);
+                    base = &predicted;
+                }
                 diff.extend(
                     new[new_pos..new_pos + a]
                         .iter()
-                        .zip(&old[o..o + a])
+                        .zip(base)
                         .map(|(n, o)| n.wrapping_sub(*o)),
                 );
                 base_pos = old_pos + a as u64;
@@ -526,28 +569,61 @@ impl BsdiffLzma {
             reason: e.to_string(),
         };
         let records = guard(CODEC, "diffing", || Ok(records(old, new, windows)))?;
-        // A first pass measures each stream, to size its dictionary (and the encoders' memory).
+        // A first pass measures each stream, to size its dictionary (and the encoders' memory),
+        // and keeps the control stream, whose add regions the predictions map targets through.
         let mut totals = [0u64; STREAMS];
-        segments(old, new, &records, |seg| {
+        let mut control = Vec::new();
+        segments(old, new, &records, None, |seg| {
             for (t, s) in totals.iter_mut().zip(&seg.streams) {
                 *t += s.len() as u64;
             }
+            control.extend_from_slice(&seg.streams[CONTROL]);
             Ok(())
         })?;
         let header = Header {
             dict_logs: totals.map(dict_log_for),
             new_size_bytes: new.len() as u64,
         };
-        out.write_all(&header.to_bytes()).map_err(patch_io_error)?;
-        let mut encoders = Vec::with_capacity(STREAMS);
-        for (stream, log) in header.dict_logs.into_iter().enumerate() {
-            encoders.push(Encoder::new(log, stream).map_err(|e| diff_error(&e))?);
+        let new_encoders = || -> Result<Vec<Encoder>, PatchError> {
+            let logs = header.dict_logs.into_iter().enumerate();
+            logs.map(|(stream, log)| Encoder::new(log, stream).map_err(|e| diff_error(&e)))
+                .collect()
+        };
+        let mut encoders = new_encoders()?;
+        // Version 2 when the base has x86-64 code and the control stream fits its limit.
+        let predicting = guard(CODEC, "predicting references", || {
+            Ok(predictor_for(old, new, &control))
+        })?
+        .map(|(table, predictor)| {
+            let chunk = encoders[CONTROL]
+                .chunk(&control)
+                .map_err(|e| diff_error(&e))?;
+            Ok::<_, PatchError>((table, predictor, chunk.to_vec()))
+        })
+        .transpose()?
+        .filter(|(_, _, chunk)| chunk.len() <= MAX_CONTROL_BYTES as usize);
+        if let Some((table, _, control_chunk)) = &predicting {
+            out.write_all(&header.to_bytes_of(VERSION_REFERENCES))
+                .map_err(patch_io_error)?;
+            out.write_all(&table.to_bytes()).map_err(patch_io_error)?;
+            out.write_all(&(control_chunk.len() as u32).to_le_bytes())
+                .map_err(patch_io_error)?;
+            out.write_all(control_chunk).map_err(patch_io_error)?;
+        } else {
+            // The control encoder may have coded the whole stream already: start afresh.
+            encoders = new_encoders()?;
+            out.write_all(&header.to_bytes()).map_err(patch_io_error)?;
         }
-        segments(old, new, &records, |seg| {
+        let predictor = predicting.as_ref().map(|(_, p, _)| p);
+        segments(old, new, &records, predictor, |seg| {
             let mut head = Vec::with_capacity(4 * (1 + STREAMS));
             head.extend_from_slice(&(seg.new_bytes as u32).to_le_bytes());
             let mut chunks = Vec::with_capacity(STREAMS);
-            for (encoder, raw) in encoders.iter_mut().zip(&seg.streams) {
+            for (stream, (encoder, raw)) in encoders.iter_mut().zip(&seg.streams).enumerate() {
+                if stream == CONTROL && predictor.is_some() {
+                    head.extend_from_slice(&0u32.to_le_bytes());
+                    continue;
+                }
                 let chunk = encoder.chunk(raw).map_err(|e| diff_error(&e))?;
                 if chunk.len() > MAX_CHUNK_BYTES as usize {
                     return Err(diff_error(&format!(
@@ -565,6 +641,43 @@ impl BsdiffLzma {
             Ok(())
         })
     }
+}
+
+/// The code table and predictor of a version 2 patch from `old` to `new` whose control stream
+/// is `control`; `None` (version 1) when `old` has no x86-64 ELF member, a tar is 4 GiB or
+/// larger, or a limit of [`references`](super::references) is passed.
+fn predictor_for(old: &[u8], new: &[u8], control: &[u8]) -> Option<(CodeTable, Predictor)> {
+    if u32::try_from(old.len()).is_err() || u32::try_from(new.len()).is_err() {
+        return None;
+    }
+    let table = CodeTable::of_tar(old);
+    if table.members.is_empty() {
+        return None;
+    }
+    let mut pos = 0usize;
+    let mut next = || {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *control.get(pos)?;
+            pos += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    };
+    let regions = regions_of_control(new.len() as u64, || next().ok_or(()), |_| ()).ok()?;
+    let read_at = |at: u64, buf: &mut [u8]| {
+        let at = usize::try_from(at).map_err(|_| ())?;
+        let bytes = old
+            .get(at..at.checked_add(buf.len()).ok_or(())?)
+            .ok_or(())?;
+        buf.copy_from_slice(bytes);
+        Ok(())
+    };
+    let predictor = Predictor::new(&table, regions, read_at, || ()).ok()?;
+    Some((table, predictor))
 }
 
 // ------------------------------------------------------------------------------- application
@@ -701,6 +814,8 @@ struct Applier<'a, 'b> {
     base_buf: Vec<u8>,
     lit_buf: Vec<u8>,
     written: u64,
+    /// Version 2's reference predictions.
+    predictor: Option<Predictor>,
 }
 
 impl Applier<'_, '_> {
@@ -741,6 +856,16 @@ impl Applier<'_, '_> {
                     .seek(io::SeekFrom::Start(at))
                     .map_err(base_read_error)?;
             }
+            // The add region, for predictions (version 2 tars are below 4 GiB; a region that is
+            // not gets none, and the output digest tells).
+            let region = match (
+                u32::try_from(self.base_pos),
+                u32::try_from(self.written),
+                u32::try_from(add),
+            ) {
+                (Ok(old), Ok(new), Ok(len)) => Some(Region { old, new, len }),
+                _ => None,
+            };
             let mut add_left = add;
             while add_left > 0 {
                 let n = add_left.min(BUFFER_BYTES as u64) as usize;
@@ -752,6 +877,9 @@ impl Applier<'_, '_> {
                         base_read_error(e)
                     }
                 })?;
+                if let (Some(p), Some(region)) = (&self.predictor, region) {
+                    p.predict(self.base_pos + (add - add_left), &mut self.base_buf, region);
+                }
                 let mut i = 0;
                 while i < n {
                     if zeros == 0 && lits == 0 {
@@ -836,7 +964,7 @@ fn apply_inner(
 ) -> Result<u64, PatchError> {
     let mut head = [0u8; HEADER_BYTES];
     read_patch(patch, &mut head)?;
-    let header = parse_header(&head)?;
+    let (version, header) = parse_versioned_header(&head)?;
     if header.new_size_bytes > max_output_bytes {
         return Err(PatchError::TooLarge {
             limit_bytes: max_output_bytes,
@@ -847,6 +975,17 @@ fn apply_inner(
         decoders.push(Decoder::new(log)?);
     }
     let start = base.stream_position().map_err(base_read_error)?;
+    let predictor = if version == VERSION_REFERENCES {
+        Some(read_predictions(
+            patch,
+            base,
+            start,
+            &header,
+            &mut decoders[CONTROL],
+        )?)
+    } else {
+        None
+    };
     let mut applier = Applier {
         decoders,
         base,
@@ -857,7 +996,9 @@ fn apply_inner(
         base_buf: Vec::new(),
         lit_buf: Vec::new(),
         written: 0,
+        predictor,
     };
+    let control_up_front = applier.predictor.is_some();
     while applier.written < header.new_size_bytes {
         let mut seg = [0u8; 4 * (1 + STREAMS)];
         read_patch(patch, &mut seg)?;
@@ -873,6 +1014,12 @@ fn apply_inner(
             let len = field(1 + s);
             if len > MAX_CHUNK_BYTES {
                 return Err(corrupt(format!("chunk of {len} bytes is above the limit")));
+            }
+            if s == CONTROL && control_up_front {
+                if len != 0 {
+                    return Err(corrupt("a version 2 segment has a control chunk"));
+                }
+                continue;
             }
             applier.decoders[s].add_chunk(patch, len as usize)?;
         }
@@ -893,6 +1040,53 @@ fn apply_inner(
     Ok(applier.written)
 }
 
+/// Reads a version 2 patch's code table and control stream (handed to `control`), and makes
+/// the predictions: the add regions of the whole control stream (decoded once ahead) and the
+/// references of the base's code (`start`: where the base starts in `base`).
+///
+/// # Errors
+/// [`PatchError::Corrupt`] for a bad code table, a control chunk above [`MAX_CONTROL_BYTES`], a
+/// control stream that does not produce the declared size, code ranges past the end of the
+/// base, or a limit of [`references`](super::references) passed; or reading errors.
+fn read_predictions(
+    patch: &mut dyn Read,
+    base: &mut BaseReader<'_>,
+    start: u64,
+    header: &Header,
+    control: &mut Decoder,
+) -> Result<Predictor, PatchError> {
+    let table = CodeTable::read(|buf| read_patch(patch, buf), corrupt)?;
+    let mut len = [0u8; 4];
+    read_patch(patch, &mut len)?;
+    let len = u32::from_le_bytes(len);
+    if len > MAX_CONTROL_BYTES {
+        return Err(corrupt(format!(
+            "control stream of {len} bytes is above the limit"
+        )));
+    }
+    control.add_chunk(patch, len as usize)?;
+    let mut ahead = Decoder::new(header.dict_logs[CONTROL])?;
+    ahead.input.clone_from(&control.input);
+    let regions = regions_of_control(header.new_size_bytes, || ahead.varint(), corrupt)?;
+    let read_at = |at: u64, buf: &mut [u8]| {
+        let at = start
+            .checked_add(at)
+            .ok_or_else(|| corrupt("a code range lies past the end of the base"))?;
+        base.seek(io::SeekFrom::Start(at))
+            .map_err(base_read_error)?;
+        base.read_exact(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                corrupt("a code range lies past the end of the base")
+            } else {
+                base_read_error(e)
+            }
+        })
+    };
+    Predictor::new(&table, regions, read_at, || {
+        corrupt("too many references in the base's code")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -909,6 +1103,138 @@ mod tests {
             assert_eq!(n, out.len() as u64);
             out
         })
+    }
+
+    /// A tar holding one x86-64 ELF executable (`machine` 62; another value makes it foreign
+    /// code) of `functions` functions of 48 instructions — calls to other functions, `mov
+    /// eax, imm32` and `nop`s — after a 4 KiB header page; function `inserted_at` is preceded by
+    /// 200 bytes of new code when `inserted_at` is some, moving every later function.
+    fn elf_tar(machine: u16, functions: usize, inserted_at: Option<usize>) -> Vec<u8> {
+        let mut rng = tufd_testkit::rng::bytes(functions * 48 * 5, 11).into_iter();
+        // The instruction kinds (random per slot, the same in both releases).
+        let mut kinds = Vec::new();
+        for _ in 0..functions * 48 {
+            let pick = rng.next().unwrap();
+            let arg = u32::from_le_bytes([0, 0, 0, 0].map(|_: u8| rng.next().unwrap()));
+            kinds.push((pick % 3, arg));
+        }
+        // Function starts: 48 instructions of at most 5 bytes, padded to 256.
+        let start = |f: usize| {
+            let shift = match inserted_at {
+                Some(at) if f >= at => 200,
+                _ => 0,
+            };
+            4096 + f * 256 + shift
+        };
+        let mut elf = vec![0u8; start(functions) + 256];
+        for f in 0..functions {
+            let mut at = start(f);
+            if inserted_at == Some(f) {
+                elf[at - 200..at].fill(0x90);
+            }
+            for &(kind, arg) in &kinds[f * 48..(f + 1) * 48] {
+                match kind {
+                    0 => {
+                        let callee = start(arg as usize % functions);
+                        let rel = callee as i64 - (at as i64 + 5);
+                        elf[at] = 0xE8;
+                        elf[at + 1..at + 5].copy_from_slice(&(rel as i32).to_le_bytes());
+                        at += 5;
+                    }
+                    1 => {
+                        elf[at] = 0xB8;
+                        elf[at + 1..at + 5].copy_from_slice(&arg.to_le_bytes());
+                        at += 5;
+                    }
+                    _ => {
+                        elf[at] = 0x90;
+                        at += 1;
+                    }
+                }
+            }
+            elf[at..start(f) + 256].fill(0xCC);
+        }
+        let len = elf.len() as u64;
+        elf[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        elf[0x12..0x14].copy_from_slice(&machine.to_le_bytes());
+        elf[0x20..0x28].copy_from_slice(&64u64.to_le_bytes()); // program headers
+        elf[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
+        elf[0x38..0x3a].copy_from_slice(&1u16.to_le_bytes());
+        let ph = &mut elf[64..120];
+        ph[..4].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+        ph[4..8].copy_from_slice(&5u32.to_le_bytes()); // R + X
+        ph[16..24].copy_from_slice(&0x40_0000u64.to_le_bytes());
+        ph[32..40].copy_from_slice(&len.to_le_bytes());
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(len);
+        header.set_mode(0o755);
+        header.set_cksum();
+        tar.append_data(&mut header, "bin/app", &elf[..]).unwrap();
+        tar.into_inner().unwrap()
+    }
+
+    /// Code moved by an insertion changes the field of every call across it; version 2
+    /// predicts those fields from the moves, so the patch is a fraction of version 1's (the
+    /// same bytes as foreign code), and both apply exactly.
+    #[test]
+    fn calls_across_moved_code_are_predicted() {
+        let (old, new) = (elf_tar(62, 400, None), elf_tar(62, 400, Some(200)));
+        let patch = patch_of(&old, &new);
+        assert_eq!(patch[8], VERSION_REFERENCES);
+        assert_eq!(apply(&old, &patch, new.len() as u64).unwrap(), new);
+        let (foreign_old, foreign_new) = (elf_tar(183, 400, None), elf_tar(183, 400, Some(200)));
+        let foreign = patch_of(&foreign_old, &foreign_new);
+        assert_eq!(foreign[8], VERSION);
+        assert_eq!(
+            apply(&foreign_old, &foreign, foreign_new.len() as u64).unwrap(),
+            foreign_new
+        );
+        assert!(
+            patch.len() * 2 < foreign.len(),
+            "predicted {} bytes, version 1 {} bytes",
+            patch.len(),
+            foreign.len()
+        );
+    }
+
+    /// Every cut of a version 2 patch's header, code table and control stream is refused as
+    /// corrupt, as are code ranges past the end of the base, a control chunk in a segment and
+    /// a control stream above its limit.
+    #[test]
+    fn hostile_version_2_headers_are_refused() {
+        let (old, new) = (elf_tar(62, 400, None), elf_tar(62, 400, Some(200)));
+        let patch = patch_of(&old, &new);
+        let corrupt = |patch: &[u8]| {
+            matches!(
+                apply(&old, patch, new.len() as u64),
+                Err(PatchError::Corrupt { .. })
+            )
+        };
+        // Header, code table (1 member of 1 load), control length, some control bytes.
+        let table_end = HEADER_BYTES + 2 + crate::patch::references::LOAD_BYTES;
+        for cut in 0..table_end + 40 {
+            assert!(corrupt(&patch[..cut]), "cut at {cut}");
+        }
+        let mut past_end = patch.clone();
+        past_end[HEADER_BYTES + 2..HEADER_BYTES + 10]
+            .copy_from_slice(&(old.len() as u64 - 10).to_le_bytes());
+        assert!(corrupt(&past_end));
+        let mut big_control = patch.clone();
+        big_control[table_end..table_end + 4]
+            .copy_from_slice(&(MAX_CONTROL_BYTES + 1).to_le_bytes());
+        assert!(corrupt(&big_control));
+        // The first segment's control chunk length, made non-zero.
+        let control_len = u32::from_le_bytes(patch[table_end..table_end + 4].try_into().unwrap());
+        let segment = table_end + 4 + control_len as usize;
+        let mut control_chunk = patch.clone();
+        control_chunk[segment + 4] = 1;
+        assert!(corrupt(&control_chunk));
+        // A version 1 patch labelled version 2.
+        let mut relabelled = patch_of(&old[..60_000], &new[..60_000]);
+        assert_eq!(relabelled[8], VERSION);
+        relabelled[8] = VERSION_REFERENCES;
+        assert!(corrupt(&relabelled));
     }
 
     /// A block of text written over random bytes (the demo's kind of release) is sent as the

@@ -25,6 +25,7 @@ pub mod bsdiff4;
 pub mod bsdiff_lzma;
 mod input;
 mod matcher;
+pub mod references;
 
 use std::io::{self, Cursor, Read, Seek, Write};
 use std::panic::{self, AssertUnwindSafe};

@@ -1,0 +1,576 @@
+//! Reference prediction for `bsdiff-lzma` version 2: the executable-aware step.
+//!
+//! When a release moves code, every x86-64 instruction that reaches code or data through a
+//! 32-bit relative field — `call`/`jmp`/`jcc rel32` and RIP-relative memory operands
+//! (`disp32`) — changes its field even where the instruction itself did not change, and a
+//! bsdiff difference carries those changes as noise. Like Chromium's Zucchini, this module
+//! predicts each field from the base instead: it decodes the base's executable code (the
+//! `iced-x86` crate), and for a reference inside an add region it maps the reference's target
+//! through the patch's own add regions (the target's move) and subtracts the move of the
+//! instruction itself:
+//!
+//! ```text
+//! predicted = old field + (target move) − (instruction move)     (wrapping 32-bit)
+//! ```
+//!
+//! The base bytes of the field are replaced by the prediction before the difference is taken
+//! (creation) or added (application), so a correct prediction costs a zero difference. Both
+//! sides compute the same predictions from the same inputs: the base, the code table in the
+//! patch header (which ranges of the base are code, and how their virtual addresses map to
+//! base offsets), and the add regions of the whole control stream (which version 2 sends before
+//! the segments).
+//!
+//! A target inside an add region moves with it; a target in no add region takes the move of the
+//! last add region starting before it. Positions are tar offsets, so a target and its
+//! instruction may sit in different loadable segments as long as the segments' address-to-offset
+//! distances did not change between the releases (a change only costs a constant difference).
+//!
+//! Measured on ruff 0.6.0 → 0.6.1 and 0.6.1 → 0.6.2 (28.7 MB tars, one 28.6 MB x86-64 ELF):
+//! 524,000 references decoded in 0.09 s; the patches are 0.90× and 0.91× of version 1's.
+
+use iced_x86::{Decoder, DecoderOptions, Instruction, OpKind};
+
+/// Most executable members one patch describes.
+pub const MAX_MEMBERS: usize = 16;
+/// Most loadable ranges per member.
+pub const MAX_LOADS: usize = 16;
+/// Most references decoded from a base (2^21; 12 bytes each: 24 MiB). Creation writes version 1
+/// for a base with more.
+pub const MAX_REFS: usize = 1 << 21;
+/// Most add regions of a version 2 patch (2^20; 12 bytes each: 12 MiB). Creation writes version
+/// 1 for a patch with more.
+pub const MAX_REGIONS: usize = 1 << 20;
+/// Bytes of one load in the code table: tar offset, length, virtual address (u64 LE each), flags.
+pub const LOAD_BYTES: usize = 25;
+/// Members smaller than this are not described (64 KiB).
+const MIN_MEMBER_BYTES: u64 = 64 << 10;
+/// Bytes of code read and decoded at a time (1 MiB), plus the longest x86 instruction.
+const DECODE_CHUNK_BYTES: usize = 1 << 20;
+/// The longest x86 instruction, in bytes.
+const MAX_INSTRUCTION_BYTES: usize = 15;
+/// `flags` bit of an executable load.
+const EXECUTABLE: u8 = 1;
+
+/// One loadable range of an executable member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Load {
+    /// Where the range starts in the base tar, in bytes.
+    pub tar_offset: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// Virtual address of its first byte.
+    pub vaddr: u64,
+    /// Whether the range holds code (decoded for references).
+    pub executable: bool,
+}
+
+/// An executable member of the base: its loadable ranges.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Member {
+    /// The ranges, at most [`MAX_LOADS`].
+    pub loads: Vec<Load>,
+}
+
+impl Member {
+    /// The base offset of virtual address `vaddr`, when a load of this member holds it.
+    fn tar_offset_of(&self, vaddr: u64) -> Option<u64> {
+        self.loads
+            .iter()
+            .find(|l| vaddr >= l.vaddr && vaddr - l.vaddr < l.len)
+            .map(|l| l.tar_offset + (vaddr - l.vaddr))
+    }
+}
+
+/// The code table of a version 2 header: `u8` member count (1 ..= [`MAX_MEMBERS`]), then per
+/// member a `u8` load count (1 ..= [`MAX_LOADS`]) and its loads ([`LOAD_BYTES`] each).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CodeTable {
+    /// The members, at most [`MAX_MEMBERS`].
+    pub members: Vec<Member>,
+}
+
+impl CodeTable {
+    /// The x86-64 ELF executables and libraries in `tar` (a base), at most [`MAX_MEMBERS`]:
+    /// regular members of at least 64 KiB whose loadable segments (`PT_LOAD`, at most
+    /// [`MAX_LOADS`]) lie inside the member and include an executable one.
+    pub fn of_tar(tar: &[u8]) -> Self {
+        let mut members = Vec::new();
+        let mut archive = tar::Archive::new(tar);
+        let Ok(entries) = archive.entries() else {
+            return Self::default();
+        };
+        for entry in entries {
+            let Ok(entry) = entry else { break };
+            let size = entry.size();
+            if entry.header().entry_type() != tar::EntryType::Regular || size < MIN_MEMBER_BYTES {
+                continue;
+            }
+            let start = entry.raw_file_position();
+            let bytes = usize::try_from(start)
+                .ok()
+                .zip(usize::try_from(size).ok())
+                .and_then(|(s, n)| tar.get(s..s.checked_add(n)?));
+            if let Some(member) = bytes.and_then(|b| elf_member(b, start)) {
+                members.push(member);
+                if members.len() == MAX_MEMBERS {
+                    break;
+                }
+            }
+        }
+        Self { members }
+    }
+
+    /// The table as written in a header.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = vec![self.members.len() as u8];
+        for m in &self.members {
+            out.push(m.loads.len() as u8);
+            for l in &m.loads {
+                out.extend_from_slice(&l.tar_offset.to_le_bytes());
+                out.extend_from_slice(&l.len.to_le_bytes());
+                out.extend_from_slice(&l.vaddr.to_le_bytes());
+                out.push(if l.executable { EXECUTABLE } else { 0 });
+            }
+        }
+        out
+    }
+
+    /// Reads a table with `read` (which fills the buffer it is given from the patch).
+    ///
+    /// # Errors
+    /// The reason, for a count out of range, an empty or overflowing load, unknown flags, or
+    /// executable loads that overlap (each byte of the base is decoded at most once); or
+    /// `read`'s error.
+    pub fn read<E>(
+        mut read: impl FnMut(&mut [u8]) -> Result<(), E>,
+        corrupt: impl Fn(&'static str) -> E,
+    ) -> Result<Self, E> {
+        let mut count = [0u8; 1];
+        read(&mut count)?;
+        if !(1..=MAX_MEMBERS).contains(&usize::from(count[0])) {
+            return Err(corrupt("code table member count out of range"));
+        }
+        let mut members = Vec::with_capacity(usize::from(count[0]));
+        let mut executable = Vec::new();
+        for _ in 0..count[0] {
+            read(&mut count)?;
+            if !(1..=MAX_LOADS).contains(&usize::from(count[0])) {
+                return Err(corrupt("code table load count out of range"));
+            }
+            let mut loads = Vec::with_capacity(usize::from(count[0]));
+            for _ in 0..count[0] {
+                let mut b = [0u8; LOAD_BYTES];
+                read(&mut b)?;
+                let u = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+                let load = Load {
+                    tar_offset: u(0),
+                    len: u(8),
+                    vaddr: u(16),
+                    executable: b[24] == EXECUTABLE,
+                };
+                if b[24] & !EXECUTABLE != 0 {
+                    return Err(corrupt("unknown code table flags"));
+                }
+                if load.len == 0
+                    || load.tar_offset.checked_add(load.len).is_none()
+                    || load.vaddr.checked_add(load.len).is_none()
+                {
+                    return Err(corrupt("empty or overflowing code table load"));
+                }
+                if load.executable {
+                    executable.push((load.tar_offset, load.len));
+                }
+                loads.push(load);
+            }
+            members.push(Member { loads });
+        }
+        executable.sort_unstable();
+        if executable.windows(2).any(|w| w[0].0 + w[0].1 > w[1].0) {
+            return Err(corrupt("executable code table loads overlap"));
+        }
+        Ok(Self { members })
+    }
+}
+
+/// The member of an x86-64 ELF file `e` found at base offset `at`.
+fn elf_member(e: &[u8], at: u64) -> Option<Member> {
+    let u16_at = |o: usize| Some(u16::from_le_bytes(e.get(o..o + 2)?.try_into().ok()?));
+    let u32_at = |o: usize| Some(u32::from_le_bytes(e.get(o..o + 4)?.try_into().ok()?));
+    let u64_at = |o: usize| Some(u64::from_le_bytes(e.get(o..o + 8)?.try_into().ok()?));
+    // ELF magic, 64-bit, little-endian, machine x86-64 (62).
+    if e.get(..6)? != b"\x7fELF\x02\x01" || u16_at(0x12)? != 62 {
+        return None;
+    }
+    let phoff = usize::try_from(u64_at(0x20)?).ok()?;
+    let (phentsize, phnum) = (usize::from(u16_at(0x36)?), usize::from(u16_at(0x38)?));
+    let mut loads = Vec::new();
+    for i in 0..phnum {
+        let ph = phoff.checked_add(i.checked_mul(phentsize)?)?;
+        const PT_LOAD: u32 = 1;
+        const PF_X: u32 = 1;
+        if u32_at(ph)? != PT_LOAD {
+            continue;
+        }
+        let (offset, vaddr, filesz) = (u64_at(ph + 8)?, u64_at(ph + 16)?, u64_at(ph + 32)?);
+        if filesz == 0 || offset.checked_add(filesz)? > e.len() as u64 {
+            continue;
+        }
+        vaddr.checked_add(filesz)?;
+        loads.push(Load {
+            tar_offset: at + offset,
+            len: filesz,
+            vaddr,
+            executable: u32_at(ph + 4)? & PF_X != 0,
+        });
+        if loads.len() == MAX_LOADS {
+            break;
+        }
+    }
+    let mut code: Vec<_> = loads
+        .iter()
+        .filter(|l| l.executable)
+        .map(|l| (l.tar_offset, l.len))
+        .collect();
+    code.sort_unstable();
+    let disjoint = code.windows(2).all(|w| w[0].0 + w[0].1 <= w[1].0);
+    (!code.is_empty() && disjoint).then_some(Member { loads })
+}
+
+/// A reference found in the base: where its 32-bit field is, where its target is (both base
+/// offsets), and the field's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Reference {
+    field: u32,
+    target: u32,
+    value: i32,
+}
+
+/// Every reference in the executable loads of `table`, sorted by field, reading the base with
+/// `read_at(offset, buf)` (fills `buf` from base offset `offset`). Only references whose field
+/// and target both lie in the first 4 GiB of the base are kept.
+///
+/// # Errors
+/// `read_at`'s error, or `too_many` when there are more than [`MAX_REFS`].
+fn find_references<E>(
+    table: &CodeTable,
+    mut read_at: impl FnMut(u64, &mut [u8]) -> Result<(), E>,
+    too_many: impl Fn() -> E,
+) -> Result<Vec<Reference>, E> {
+    let mut refs = Vec::new();
+    let mut buf = vec![0u8; DECODE_CHUNK_BYTES + MAX_INSTRUCTION_BYTES];
+    let mut ins = Instruction::default();
+    for member in &table.members {
+        for load in member.loads.iter().filter(|l| l.executable) {
+            let mut pos = 0u64;
+            while pos < load.len {
+                let n = (load.len - pos).min(buf.len() as u64) as usize;
+                read_at(load.tar_offset + pos, &mut buf[..n])?;
+                let last = pos + n as u64 == load.len;
+                // Instructions starting before `limit` are whole in the buffer.
+                let limit = if last { n } else { n - MAX_INSTRUCTION_BYTES };
+                let mut decoder =
+                    Decoder::with_ip(64, &buf[..n], load.vaddr + pos, DecoderOptions::NONE);
+                while decoder.position() < limit {
+                    let start = decoder.position();
+                    decoder.decode_out(&mut ins);
+                    if ins.is_invalid() {
+                        continue;
+                    }
+                    let offsets = decoder.get_constant_offsets(&ins);
+                    let (field, target) =
+                        if ins.is_ip_rel_memory_operand() && offsets.displacement_size() == 4 {
+                            (offsets.displacement_offset(), ins.ip_rel_memory_address())
+                        } else if ins.op0_kind() == OpKind::NearBranch64
+                            && offsets.immediate_size() == 4
+                        {
+                            (offsets.immediate_offset(), ins.near_branch64())
+                        } else {
+                            continue;
+                        };
+                    let at = start + field;
+                    let Some(target) = member.tar_offset_of(target) else {
+                        continue;
+                    };
+                    let value = i32::from_le_bytes(buf[at..at + 4].try_into().expect("4 bytes"));
+                    let field = load.tar_offset + pos + at as u64;
+                    if let (Ok(field), Ok(target)) = (u32::try_from(field), u32::try_from(target)) {
+                        refs.push(Reference {
+                            field,
+                            target,
+                            value,
+                        });
+                        if refs.len() > MAX_REFS {
+                            return Err(too_many());
+                        }
+                    }
+                }
+                pos += decoder.position() as u64;
+            }
+        }
+    }
+    refs.sort_unstable_by_key(|r| r.field);
+    Ok(refs)
+}
+
+/// An add region: `len` bytes of new at `new` made from the base at `old`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    /// Base offset.
+    pub old: u32,
+    /// New offset.
+    pub new: u32,
+    /// Length in bytes (at least 1).
+    pub len: u32,
+}
+
+/// The add regions of a patch, sorted by base offset, with the region reaching furthest among
+/// each prefix (to find a region holding an offset in one binary search).
+struct Regions {
+    sorted: Vec<Region>,
+    furthest: Vec<u32>,
+}
+
+impl Regions {
+    fn new(mut sorted: Vec<Region>) -> Self {
+        sorted.sort_unstable_by_key(|r| (r.old, r.new, r.len));
+        let mut furthest = Vec::with_capacity(sorted.len());
+        let mut best = 0usize;
+        for (i, r) in sorted.iter().enumerate() {
+            let end = |r: &Region| u64::from(r.old) + u64::from(r.len);
+            if end(r) > end(&sorted[best]) {
+                best = i;
+            }
+            furthest.push(best as u32);
+        }
+        Self { sorted, furthest }
+    }
+
+    /// The move (new − base offset) of base offset `t`: the move of a region holding it (the
+    /// one reaching furthest), else of the last region starting before it; `None` before the
+    /// first region.
+    fn shift(&self, t: u32) -> Option<i64> {
+        let i = self.sorted.partition_point(|r| r.old <= t);
+        let holding = self.sorted[*self.furthest.get(i.checked_sub(1)?)? as usize];
+        let r = if u64::from(t) < u64::from(holding.old) + u64::from(holding.len) {
+            holding
+        } else {
+            self.sorted[i - 1]
+        };
+        Some(i64::from(r.new) - i64::from(r.old))
+    }
+}
+
+/// The add regions described by a control stream of `(zigzag move, add, copy)` varints that
+/// produces `new_size` bytes, read with `next`; the same walk as the applier's (the base
+/// position moves before a non-empty add only).
+///
+/// # Errors
+/// `next`'s error; `corrupt` for a record that does not fit `new_size`, a base position out of
+/// range or above 4 GiB, or more than [`MAX_REGIONS`] regions.
+pub fn regions_of_control<E>(
+    new_size: u64,
+    mut next: impl FnMut() -> Result<u64, E>,
+    corrupt: impl Fn(&'static str) -> E,
+) -> Result<Vec<Region>, E> {
+    let (mut base_pos, mut new_pos) = (0u64, 0u64);
+    let mut regions = Vec::new();
+    while new_pos < new_size {
+        let zz = next()?;
+        let move_by = ((zz >> 1) as i64) ^ -((zz & 1) as i64);
+        let (add, copy) = (next()?, next()?);
+        let total = add
+            .checked_add(copy)
+            .filter(|&t| t > 0 && t <= new_size - new_pos)
+            .ok_or_else(|| corrupt("a record does not fit the new size"))?;
+        if add > 0 {
+            base_pos = base_pos
+                .checked_add_signed(move_by)
+                .ok_or_else(|| corrupt("a record moves before the start of the base"))?;
+            let (Ok(old), Ok(new), Ok(len)) = (
+                u32::try_from(base_pos),
+                u32::try_from(new_pos),
+                u32::try_from(add),
+            ) else {
+                return Err(corrupt("an add region lies beyond 4 GiB"));
+            };
+            regions.push(Region { old, new, len });
+            if regions.len() > MAX_REGIONS {
+                return Err(corrupt("too many add regions"));
+            }
+            base_pos += add;
+        }
+        new_pos += total;
+    }
+    Ok(regions)
+}
+
+/// The predictions of one patch: the base's references and the patch's add regions.
+pub struct Predictor {
+    refs: Vec<Reference>,
+    regions: Regions,
+}
+
+impl Predictor {
+    /// Decodes the references of `table`'s code in the base (read with `read_at`) and indexes
+    /// `regions`.
+    ///
+    /// # Errors
+    /// `read_at`'s error, or `too_many` above [`MAX_REFS`] references.
+    pub fn new<E>(
+        table: &CodeTable,
+        regions: Vec<Region>,
+        read_at: impl FnMut(u64, &mut [u8]) -> Result<(), E>,
+        too_many: impl Fn() -> E,
+    ) -> Result<Self, E> {
+        Ok(Self {
+            refs: find_references(table, read_at, too_many)?,
+            regions: Regions::new(regions),
+        })
+    }
+
+    /// Replaces the reference fields in `buf` by their predictions. `buf` holds the base bytes
+    /// at base offset `at`, part of the add region `region`; only fields wholly inside the
+    /// region are predicted (parts of them outside `buf` are left out).
+    pub fn predict(&self, at: u64, buf: &mut [u8], region: Region) {
+        let (r_old, r_end) = (
+            u64::from(region.old),
+            u64::from(region.old) + u64::from(region.len),
+        );
+        let lo = at.saturating_sub(3).max(r_old);
+        let hi = (at + buf.len() as u64).min(r_end.saturating_sub(3));
+        let first = self.refs.partition_point(|r| u64::from(r.field) < lo);
+        for r in self.refs[first..]
+            .iter()
+            .take_while(|r| u64::from(r.field) < hi)
+        {
+            let Some(target_move) = self.regions.shift(r.target) else {
+                continue;
+            };
+            let own_move = i64::from(region.new) - i64::from(region.old);
+            let predicted = r.value.wrapping_add((target_move - own_move) as i32);
+            for (k, byte) in predicted.to_le_bytes().into_iter().enumerate() {
+                let x = u64::from(r.field) + k as u64;
+                if x >= at && x < at + buf.len() as u64 {
+                    buf[(x - at) as usize] = byte;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(old: u32, new: u32, len: u32) -> Region {
+        Region { old, new, len }
+    }
+
+    #[test]
+    fn a_target_moves_with_the_region_holding_it_else_the_last_before_it() {
+        let r = Regions::new(vec![
+            region(1000, 5000, 100),
+            region(0, 0, 2000),
+            region(3000, 2500, 10),
+        ]);
+        // 1050 is in [0, 2000) (reaching furthest) and in [1000, 1100): the furthest wins.
+        assert_eq!(r.shift(1050), Some(0));
+        // 2500 is in no region: the move of the last one starting before it, [1000, 1100).
+        assert_eq!(r.shift(2500), Some(4000));
+        assert_eq!(r.shift(3005), Some(-500));
+        assert_eq!(r.shift(9000), Some(-500));
+        let later = Regions::new(vec![region(10, 20, 5)]);
+        assert_eq!(later.shift(5), None);
+    }
+
+    /// A `call rel32` at base offset 100 to offset 1000; the call moves by +16 and the target
+    /// by +64, so the new field is the old one + 48.
+    #[test]
+    fn a_call_is_predicted_from_the_moves_of_its_target_and_itself() {
+        let mut base = vec![0x90u8; 2000];
+        let rel = 1000i32 - 105;
+        base[100] = 0xE8;
+        base[101..105].copy_from_slice(&rel.to_le_bytes());
+        let table = CodeTable {
+            members: vec![Member {
+                loads: vec![Load {
+                    tar_offset: 0,
+                    len: 2000,
+                    vaddr: 0x40_0000,
+                    executable: true,
+                }],
+            }],
+        };
+        let regions = vec![region(0, 16, 900), region(900, 964, 1100)];
+        let p = Predictor::new(
+            &table,
+            regions,
+            |at, buf: &mut [u8]| {
+                buf.copy_from_slice(&base[at as usize..at as usize + buf.len()]);
+                Ok::<_, ()>(())
+            },
+            || (),
+        )
+        .unwrap();
+        assert_eq!(p.refs.len(), 1);
+        // The add region [0, 900) → new 16: the field read in two pieces still gets every byte.
+        let mut head = base[96..103].to_vec();
+        let mut tail = base[103..110].to_vec();
+        p.predict(96, &mut head, region(0, 16, 900));
+        p.predict(103, &mut tail, region(0, 16, 900));
+        let mut field = head[5..].to_vec();
+        field.extend_from_slice(&tail[..2]);
+        assert_eq!(i32::from_le_bytes(field.try_into().unwrap()), rel + 48);
+        // A region ending inside the field predicts nothing.
+        let mut cut = base[96..103].to_vec();
+        p.predict(96, &mut cut, region(0, 16, 103));
+        assert_eq!(cut, base[96..103]);
+    }
+
+    #[test]
+    fn a_code_table_round_trips_and_overlapping_code_is_refused() {
+        let load = |tar_offset, executable| Load {
+            tar_offset,
+            len: 100,
+            vaddr: 0x1000,
+            executable,
+        };
+        let table = CodeTable {
+            members: vec![Member {
+                loads: vec![load(0, true), load(50, false)],
+            }],
+        };
+        let read_from = |bytes: Vec<u8>| {
+            let mut pos = 0;
+            CodeTable::read(
+                move |buf: &mut [u8]| {
+                    let b = bytes.get(pos..pos + buf.len()).ok_or("truncated")?;
+                    buf.copy_from_slice(b);
+                    pos += buf.len();
+                    Ok(())
+                },
+                |reason| reason,
+            )
+        };
+        assert_eq!(read_from(table.to_bytes()), Ok(table));
+        let overlapping = CodeTable {
+            members: vec![Member {
+                loads: vec![load(0, true), load(50, true)],
+            }],
+        };
+        assert!(read_from(overlapping.to_bytes()).is_err());
+        assert!(read_from(vec![0]).is_err()); // no member
+        assert!(read_from(vec![17]).is_err()); // too many
+    }
+
+    #[test]
+    fn regions_follow_the_control_walk() {
+        // Records: add 10 at 0; copy 5; add 4 after moving back 3 (base position 7).
+        let control = [0u64, 10, 5, 5 /* zigzag(-3) */, 4, 0];
+        let mut it = control.into_iter();
+        let regions = regions_of_control(19, || it.next().ok_or("end"), |r| r).unwrap();
+        assert_eq!(regions, vec![region(0, 0, 10), region(7, 15, 4)]);
+        let mut short = [0u64, 30, 0].into_iter();
+        assert!(regions_of_control(19, || short.next().ok_or("end"), |r| r).is_err());
+    }
+}

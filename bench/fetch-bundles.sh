@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetches real release bundles for benchmarks: consecutive manylinux x86_64 wheels of ruff (a
 # Rust-built tool, ~28 MB binary each) from the Python package index, unpacked into bundle
-# folders `OUT/ruff-<version>/` (an executable `bin/ruff` plus its metadata).
+# folders `OUT/ruff-<version>/` (an executable `bin/ruff` plus its metadata), and the Windows and
+# macOS x86-64 wheels of the last two as `OUT/ruff-windows-<version>/`, `OUT/ruff-macos-<version>/`.
 #
 #   bench/fetch-bundles.sh [OUT]        # default OUT=bench/data
 set -euo pipefail
@@ -25,5 +26,20 @@ for v in "${versions[@]}"; do
   chmod 755 "$tmp/bin/ruff"
   echo "$v" > "$tmp/VERSION"
   mv "$tmp" "$dest"
+done
+# The Windows (PE) and macOS (Mach-O) x86-64 builds of the last two releases, for the patch
+# section's executable formats: the wheel's files as they are.
+for platform in win_amd64:windows macosx_10_12_x86_64:macos; do
+  tag="${platform%%:*}" name="${platform#*:}"
+  for v in "${versions[@]:1}"; do
+    dest="$out/ruff-$name-$v"
+    [ -d "$dest" ] && continue
+    "$python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+      --platform "$tag" --python-version 3.11 -d "$out/wheels" "ruff==$v"
+    whl=$(ls "$out"/wheels/ruff-"$v"-*"$tag"*.whl)
+    rm -rf "$dest.tmp"; mkdir -p "$dest.tmp"
+    "$python" -m zipfile -e "$whl" "$dest.tmp"
+    mv "$dest.tmp" "$dest"
+  done
 done
 ls -d "$out"/ruff-*

@@ -568,6 +568,17 @@ class Bench:
                     cut.append(d / f"{name}.tar")
                 old, new = cut
             pairs.append((f"ruff {old_v} → {new_v}", old, new, reps, 27))
+        if not self.quick:  # the Windows (PE) and macOS (Mach-O) builds of the last two releases
+            old_v, new_v = VERSIONS[-2:]
+            for build in ("windows", "macos"):
+                tars = []
+                for v in (old_v, new_v):
+                    folder = self.data / f"ruff-{build}-{v}"
+                    if not folder.is_dir():
+                        raise SystemExit(f"missing bundle {folder} (bench/fetch-bundles.sh)")
+                    tars.append(d / f"ruff-{build}-{v}.tar")
+                    sh([self.codecs, "tar", folder, tars[-1]])
+                pairs.append((f"ruff {old_v} → {new_v}, {build} build", *tars, reps, 27))
         if not self.quick and self.args.synthetic:
             log("patch: writing the synthetic ~300 MB bundles")
             old, new = self.synthetic_tars(d)
@@ -1389,13 +1400,13 @@ with open(old, "rb") as f, open(patch, "rb") as g, open(out, "wb") as h:
 # step with the engine. Only the entries whose lines trail in a run are printed.
 EXPLANATIONS = [
     ("patch-ccpu", """\
-- **Patch creation CPU (`bsdiff-lzma`)**: `perf record` on ruff 0.6.1 → 0.6.2: about a third
-  in the suffix-array searches of the bsdiff scan (already LCP-bounded, with a two-byte bucket
-  table; mostly cache misses of the binary search), a quarter building the suffix array
-  (divsufsort) and the rest in LZMA2 (xz's bt4 match finder). `suffix_array`'s own search, which
-  compared every probe from the first byte, took 58 % before. Proposed next steps
-  (`core/src/patch/matcher.rs`): search only where the current alignment breaks (as HDiffPatch
-  does), and the four stream coders on separate threads for wall time."""),
+- **Patch creation CPU (`bsdiff-lzma`)**: `perf record` on ruff 0.6.1 → 0.6.2 (2026-12-05):
+  about 30 % in the suffix-array searches of the bsdiff scan (LCP-bounded, two-byte bucket
+  table, both next probes loaded ahead; mostly cache misses), 15 % building the suffix array
+  (libsais) and 35 % in LZMA2 (xz's bt4 match finder); version 2's reference decoding adds
+  0.1 s. Proposed next steps (`core/src/patch/matcher.rs`): search only where the current
+  alignment breaks (as HDiffPatch does), and the stream coders on separate threads for wall
+  time."""),
     ("patch-crss", """\
 - **Patch creation memory**: both tars in memory, a suffix array of the base (4 B per byte, at
   most 256 MiB: bases above 64 MiB are matched in windows) and the four LZMA2 encoders (their

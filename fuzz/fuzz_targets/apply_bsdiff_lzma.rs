@@ -1,15 +1,19 @@
 //! Fuzzes the `bsdiff-lzma` codec past its header: every input becomes a patch with a valid
-//! header (4 KiB dictionaries, the new size from the input's first two bytes) followed by the
-//! rest of the input as segments, applied to the corpus base tar
-//! (`tests/hostile/cases/patch_base.tar`). Besides "never panics": the output never passes the
-//! limit, and `apply_stream` behaves exactly as `apply` on slices.
+//! header (4 KiB dictionaries, the new size from the input's first two bytes, 15 bits) followed
+//! by the rest of the input as segments, applied to the corpus base tar
+//! (`tests/hostile/cases/patch_base.tar`). When the top bit of the second byte is set, the
+//! header is version 2 with a code table declaring the whole base executable x86-64 code (so
+//! every reference decoded from it is predicted), and the rest of the input is the control
+//! stream's length and chunk, then segments. Besides "never panics": the output never passes
+//! the limit, and `apply_stream` behaves exactly as `apply` on slices.
 
 #![no_main]
 
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
-use tufd_core::patch::bsdiff_lzma::{Header, MAGIC, VERSION};
+use tufd_core::patch::bsdiff_lzma::{Header, MAGIC, VERSION, VERSION_REFERENCES};
+use tufd_core::patch::references::{CodeTable, Load, Member};
 use tufd_core::patch::{PatchCodec, bsdiff_lzma::BsdiffLzma};
 
 const BASE: &[u8] = include_bytes!("../../tests/hostile/cases/patch_base.tar");
@@ -22,10 +26,24 @@ fuzz_target!(|data: &[u8]| {
     }
     let header = Header {
         dict_logs: [12; 4],
-        new_size_bytes: u64::from(u16::from_le_bytes([data[0], data[1]])),
+        new_size_bytes: u64::from(u16::from_le_bytes([data[0], data[1] & 0x7f])),
     };
     let mut patch = header.to_bytes().to_vec();
     debug_assert!(patch.starts_with(MAGIC) && patch[8] == VERSION);
+    if data[1] & 0x80 != 0 {
+        patch[8] = VERSION_REFERENCES;
+        let table = CodeTable {
+            members: vec![Member {
+                loads: vec![Load {
+                    tar_offset: 0,
+                    len: BASE.len() as u64,
+                    vaddr: 0x40_0000,
+                    executable: true,
+                }],
+            }],
+        };
+        patch.extend_from_slice(&table.to_bytes());
+    }
     patch.extend_from_slice(&data[2..]);
     let mut out = Vec::new();
     let result = BsdiffLzma.apply(BASE, &patch, LIMIT_BYTES, &mut out);

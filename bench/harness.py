@@ -568,9 +568,9 @@ class Bench:
                     cut.append(d / f"{name}.tar")
                 old, new = cut
             pairs.append((f"ruff {old_v} → {new_v}", old, new, reps, 27))
-        if not self.quick:  # the Windows (PE) and macOS (Mach-O) builds of the last two releases
+        if not self.quick:  # the other executable formats and ARM64, last two releases
             old_v, new_v = VERSIONS[-2:]
-            for build in ("windows", "macos"):
+            for build in ("windows", "macos", "linux-arm64", "macos-arm64"):
                 tars = []
                 for v in (old_v, new_v):
                     folder = self.data / f"ruff-{build}-{v}"

@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
         patch[8] = VERSION_REFERENCES;
         let table = CodeTable {
             members: vec![Member {
+                arch: Arch::X86_64,
                 loads: vec![Load {
                     tar_offset: 0,
                     len: BASE.len() as u64,

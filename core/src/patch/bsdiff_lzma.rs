@@ -1105,11 +1105,13 @@ mod tests {
         })
     }
 
-    /// A tar holding one x86-64 ELF executable (`machine` 62; another value makes it foreign
-    /// code) of `functions` functions of 48 instructions — calls to other functions, `mov
-    /// eax, imm32` and `nop`s — after a 4 KiB header page; function `inserted_at` is preceded by
-    /// 200 bytes of new code when `inserted_at` is some, moving every later function.
-    fn elf_tar(machine: u16, functions: usize, inserted_at: Option<usize>) -> Vec<u8> {
+    /// A tar holding one ELF executable for `machine` (62 x86-64, 183 AArch64; with `a64` code
+    /// and machine 20, PowerPC, it is foreign code) of `functions` functions of 48 instructions
+    /// — calls to other functions (`call rel32` / `bl`), moves of a constant (`mov eax, imm32`
+    /// / `movz w0, #imm16`) and `nop`s — after a 4 KiB header page; function `inserted_at` is
+    /// preceded by 200 bytes of new code when `inserted_at` is some, moving every later
+    /// function.
+    fn elf_tar(machine: u16, a64: bool, functions: usize, inserted_at: Option<usize>) -> Vec<u8> {
         let mut rng = tufd_testkit::rng::bytes(functions * 48 * 5, 11).into_iter();
         // The instruction kinds (random per slot, the same in both releases).
         let mut kinds = Vec::new();
@@ -1133,6 +1135,19 @@ mod tests {
                 elf[at - 200..at].fill(0x90);
             }
             for &(kind, arg) in &kinds[f * 48..(f + 1) * 48] {
+                if a64 {
+                    let word = match kind {
+                        0 => {
+                            let words = (start(arg as usize % functions) as i64 - at as i64) / 4;
+                            0x9400_0000 | (words as u32 & 0x03ff_ffff)
+                        }
+                        1 => 0x5280_0000 | ((arg & 0xffff) << 5),
+                        _ => 0xd503_201f,
+                    };
+                    elf[at..at + 4].copy_from_slice(&word.to_le_bytes());
+                    at += 4;
+                    continue;
+                }
                 match kind {
                     0 => {
                         let callee = start(arg as usize % functions);
@@ -1176,26 +1191,30 @@ mod tests {
 
     /// Code moved by an insertion changes the field of every call across it; version 2
     /// predicts those fields from the moves, so the patch is a fraction of version 1's (the
-    /// same bytes as foreign code), and both apply exactly.
+    /// same bytes as foreign code), and both apply exactly: x86-64 and AArch64 code.
     #[test]
     fn calls_across_moved_code_are_predicted() {
-        let (old, new) = (elf_tar(62, 400, None), elf_tar(62, 400, Some(200)));
-        let patch = patch_of(&old, &new);
-        assert_eq!(patch[8], VERSION_REFERENCES);
-        assert_eq!(apply(&old, &patch, new.len() as u64).unwrap(), new);
-        let (foreign_old, foreign_new) = (elf_tar(183, 400, None), elf_tar(183, 400, Some(200)));
-        let foreign = patch_of(&foreign_old, &foreign_new);
-        assert_eq!(foreign[8], VERSION);
-        assert_eq!(
-            apply(&foreign_old, &foreign, foreign_new.len() as u64).unwrap(),
-            foreign_new
-        );
-        assert!(
-            patch.len() * 2 < foreign.len(),
-            "predicted {} bytes, version 1 {} bytes",
-            patch.len(),
-            foreign.len()
-        );
+        for (machine, a64) in [(62, false), (183, true)] {
+            let old = elf_tar(machine, a64, 400, None);
+            let new = elf_tar(machine, a64, 400, Some(200));
+            let patch = patch_of(&old, &new);
+            assert_eq!(patch[8], VERSION_REFERENCES);
+            assert_eq!(apply(&old, &patch, new.len() as u64).unwrap(), new);
+            let foreign_old = elf_tar(20, a64, 400, None);
+            let foreign_new = elf_tar(20, a64, 400, Some(200));
+            let foreign = patch_of(&foreign_old, &foreign_new);
+            assert_eq!(foreign[8], VERSION);
+            assert_eq!(
+                apply(&foreign_old, &foreign, foreign_new.len() as u64).unwrap(),
+                foreign_new
+            );
+            assert!(
+                patch.len() * 2 < foreign.len(),
+                "machine {machine}: predicted {} bytes, version 1 {} bytes",
+                patch.len(),
+                foreign.len()
+            );
+        }
     }
 
     /// Every cut of a version 2 patch's header, code table and control stream is refused as
@@ -1203,7 +1222,10 @@ mod tests {
     /// a control stream above its limit.
     #[test]
     fn hostile_version_2_headers_are_refused() {
-        let (old, new) = (elf_tar(62, 400, None), elf_tar(62, 400, Some(200)));
+        let (old, new) = (
+            elf_tar(62, false, 400, None),
+            elf_tar(62, false, 400, Some(200)),
+        );
         let patch = patch_of(&old, &new);
         let corrupt = |patch: &[u8]| {
             matches!(
@@ -1211,15 +1233,19 @@ mod tests {
                 Err(PatchError::Corrupt { .. })
             )
         };
-        // Header, code table (1 member of 1 load), control length, some control bytes.
-        let table_end = HEADER_BYTES + 2 + crate::patch::references::LOAD_BYTES;
+        // Header, code table (1 member: instruction set, 1 load), control length, some control
+        // bytes.
+        let table_end = HEADER_BYTES + 3 + crate::patch::references::LOAD_BYTES;
         for cut in 0..table_end + 40 {
             assert!(corrupt(&patch[..cut]), "cut at {cut}");
         }
         let mut past_end = patch.clone();
-        past_end[HEADER_BYTES + 2..HEADER_BYTES + 10]
+        past_end[HEADER_BYTES + 3..HEADER_BYTES + 11]
             .copy_from_slice(&(old.len() as u64 - 10).to_le_bytes());
         assert!(corrupt(&past_end));
+        let mut unknown_set = patch.clone();
+        unknown_set[HEADER_BYTES + 1] = 9; // the member's instruction set
+        assert!(corrupt(&unknown_set));
         let mut big_control = patch.clone();
         big_control[table_end..table_end + 4]
             .copy_from_slice(&(MAX_CONTROL_BYTES + 1).to_le_bytes());

@@ -1,16 +1,18 @@
 //! Reference prediction for `bsdiff-lzma` version 2: the executable-aware step.
 //!
-//! When a release moves code, every x86-64 instruction that reaches code or data through a
-//! 32-bit relative field — `call`/`jmp`/`jcc rel32` and RIP-relative memory operands
-//! (`disp32`) — changes its field even where the instruction itself did not change, and a
-//! bsdiff difference carries those changes as noise. Like Chromium's Zucchini, this module
-//! predicts each field from the base instead: it decodes the base's executable code (the
-//! `iced-x86` crate), and for a reference inside an add region it maps the reference's target
+//! When a release moves code, every instruction that reaches code or data through a relative
+//! field — x86-64 `call`/`jmp`/`jcc rel32` and RIP-relative memory operands (`disp32`); A64
+//! `b`/`bl`, `b.cond`, `cbz`/`cbnz`, `tbz`/`tbnz` and `ldr` literal — changes its field even
+//! where the instruction itself did not change, and a bsdiff difference carries those changes
+//! as noise. Like Chromium's Zucchini, this module predicts each field from the base instead:
+//! it decodes the base's executable code (x86-64 with the `iced-x86` crate; A64 words by their
+//! fixed encodings), and for a reference inside an add region it maps the reference's target
 //! through the patch's own add regions (the target's move) and subtracts the move of the
 //! instruction itself:
 //!
 //! ```text
-//! predicted = old field + (target move) − (instruction move)     (wrapping 32-bit)
+//! predicted = old displacement + (target move) − (instruction move)
+//!             (x86-64: wrapping 32-bit bytes; A64: words, when it fits the immediate)
 //! ```
 //!
 //! The base bytes of the field are replaced by the prediction before the difference is taken
@@ -25,10 +27,12 @@
 //! instruction may sit in different loadable segments as long as the segments' address-to-offset
 //! distances did not change between the releases (a change only costs a constant difference).
 //!
-//! Measured on ruff 0.6.0 → 0.6.1 and 0.6.1 → 0.6.2, each bundle one x86-64 executable
-//! (`bench/`): version 2 patches are 0.90× and 0.91× of version 1's for the Linux ELF build
+//! Measured on ruff 0.6.0 → 0.6.1 and 0.6.1 → 0.6.2, each bundle one executable (`bench/`):
+//! version 2 patches are 0.90× and 0.91× of version 1's for the Linux x86-64 ELF build
 //! (524,000 references decoded in 0.09 s), 0.81× and 0.81× for the Windows PE build, 0.72× and
-//! 0.82× for the macOS Mach-O build. ARM64 code is not decoded (no predictions; version 1).
+//! 0.82× for the macOS x86-64 Mach-O build, 0.91× and 0.91× for the Linux ARM64 build, 0.88×
+//! and 0.91× for the macOS ARM64 build. A64's page-relative `adrp` (with the `add`/`ldr` that
+//! completes its address) is not predicted.
 
 use iced_x86::{Decoder, DecoderOptions, Instruction, OpKind};
 
@@ -66,9 +70,40 @@ pub struct Load {
     pub executable: bool,
 }
 
-/// An executable member of the base: its loadable ranges.
+/// The instruction set of a member's code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Arch {
+    /// x86-64: `call`/`jmp`/`jcc rel32` and RIP-relative `disp32` operands are predicted.
+    #[default]
+    X86_64,
+    /// AArch64 (A64): the immediates of `b`/`bl` (26 bits), `b.cond`/`cbz`/`cbnz`/`ldr` literal
+    /// (19 bits) and `tbz`/`tbnz` (14 bits), which count 4-byte words.
+    Aarch64,
+}
+
+impl Arch {
+    /// The byte naming the instruction set in the code table.
+    fn to_byte(self) -> u8 {
+        match self {
+            Self::X86_64 => 1,
+            Self::Aarch64 => 2,
+        }
+    }
+
+    fn from_byte(b: u8) -> Option<Self> {
+        match b {
+            1 => Some(Self::X86_64),
+            2 => Some(Self::Aarch64),
+            _ => None,
+        }
+    }
+}
+
+/// An executable member of the base: its instruction set and loadable ranges.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Member {
+    /// The instruction set of its code.
+    pub arch: Arch,
     /// The ranges, at most [`MAX_LOADS`].
     pub loads: Vec<Load>,
 }
@@ -84,7 +119,8 @@ impl Member {
 }
 
 /// The code table of a version 2 header: `u8` member count (1 ..= [`MAX_MEMBERS`]), then per
-/// member a `u8` load count (1 ..= [`MAX_LOADS`]) and its loads ([`LOAD_BYTES`] each).
+/// member its instruction set (`u8`: 1 x86-64, 2 AArch64), a `u8` load count (1 ..=
+/// [`MAX_LOADS`]) and its loads ([`LOAD_BYTES`] each).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CodeTable {
     /// The members, at most [`MAX_MEMBERS`].
@@ -92,10 +128,10 @@ pub struct CodeTable {
 }
 
 impl CodeTable {
-    /// The x86-64 executables and libraries in `tar` (a base), at most [`MAX_MEMBERS`]: regular
-    /// members of at least 64 KiB that are ELF (loadable segments, `PT_LOAD`), PE32+ (sections)
-    /// or Mach-O (`LC_SEGMENT_64` segments) files for x86-64, whose ranges (at most
-    /// [`MAX_LOADS`]) lie inside the member and include disjoint executable ones.
+    /// The x86-64 and AArch64 executables and libraries in `tar` (a base), at most
+    /// [`MAX_MEMBERS`]: regular members of at least 64 KiB that are ELF (loadable segments,
+    /// `PT_LOAD`), PE32+ (sections) or Mach-O (`LC_SEGMENT_64` segments) files, whose ranges
+    /// (at most [`MAX_LOADS`]) lie inside the member and include disjoint executable ones.
     pub fn of_tar(tar: &[u8]) -> Self {
         let mut members = Vec::new();
         let mut archive = tar::Archive::new(tar);
@@ -114,10 +150,10 @@ impl CodeTable {
                 .zip(usize::try_from(size).ok())
                 .and_then(|(s, n)| tar.get(s..s.checked_add(n)?));
             let member = bytes.and_then(|b| {
-                let loads = elf_loads(b)
+                let (arch, loads) = elf_loads(b)
                     .or_else(|| pe_loads(b))
                     .or_else(|| macho_loads(b))?;
-                member_at(loads, b.len() as u64, start)
+                member_at(arch, loads, b.len() as u64, start)
             });
             if let Some(member) = member {
                 members.push(member);
@@ -133,6 +169,7 @@ impl CodeTable {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = vec![self.members.len() as u8];
         for m in &self.members {
+            out.push(m.arch.to_byte());
             out.push(m.loads.len() as u8);
             for l in &m.loads {
                 out.extend_from_slice(&l.tar_offset.to_le_bytes());
@@ -147,9 +184,9 @@ impl CodeTable {
     /// Reads a table with `read` (which fills the buffer it is given from the patch).
     ///
     /// # Errors
-    /// The reason, for a count out of range, an empty or overflowing load, unknown flags, or
-    /// executable loads that overlap (each byte of the base is decoded at most once); or
-    /// `read`'s error.
+    /// The reason, for a count out of range, an unknown instruction set, an empty or
+    /// overflowing load, unknown flags, or executable loads that overlap (each byte of the base
+    /// is decoded at most once); or `read`'s error.
     pub fn read<E>(
         mut read: impl FnMut(&mut [u8]) -> Result<(), E>,
         corrupt: impl Fn(&'static str) -> E,
@@ -162,6 +199,9 @@ impl CodeTable {
         let mut members = Vec::with_capacity(usize::from(count[0]));
         let mut executable = Vec::new();
         for _ in 0..count[0] {
+            read(&mut count)?;
+            let arch =
+                Arch::from_byte(count[0]).ok_or_else(|| corrupt("unknown instruction set"))?;
             read(&mut count)?;
             if !(1..=MAX_LOADS).contains(&usize::from(count[0])) {
                 return Err(corrupt("code table load count out of range"));
@@ -191,7 +231,7 @@ impl CodeTable {
                 }
                 loads.push(load);
             }
-            members.push(Member { loads });
+            members.push(Member { arch, loads });
         }
         executable.sort_unstable();
         if executable.windows(2).any(|w| w[0].0 + w[0].1 > w[1].0) {
@@ -222,16 +262,21 @@ impl Bytes<'_> {
     }
 }
 
-/// A file's ranges as (file offset, length, virtual address, executable).
-type FileLoads = Vec<(u64, u64, u64, bool)>;
+/// A file's instruction set and ranges as (file offset, length, virtual address, executable).
+type FileLoads = (Arch, Vec<(u64, u64, u64, bool)>);
 
-/// The loadable segments of an x86-64 ELF file (ELF-64 object file format: `e_machine` 62,
-/// program headers of type `PT_LOAD`, flag `PF_X`).
+/// The loadable segments of an x86-64 or AArch64 ELF file (ELF-64 object file format:
+/// `e_machine` 62 or 183, program headers of type `PT_LOAD`, flag `PF_X`).
 fn elf_loads(e: &[u8]) -> Option<FileLoads> {
     let b = Bytes(e);
-    if e.get(..6)? != b"\x7fELF\x02\x01" || b.u16(0x12)? != 62 {
+    if e.get(..6)? != b"\x7fELF\x02\x01" {
         return None;
     }
+    let arch = match b.u16(0x12)? {
+        62 => Arch::X86_64,
+        183 => Arch::Aarch64,
+        _ => return None,
+    };
     let phoff = usize::try_from(b.u64(0x20)?).ok()?;
     let (phentsize, phnum) = (usize::from(b.u16(0x36)?), usize::from(b.u16(0x38)?));
     let mut loads = Vec::new();
@@ -242,20 +287,25 @@ fn elf_loads(e: &[u8]) -> Option<FileLoads> {
             loads.push((b.u64(ph + 8)?, b.u64(ph + 32)?, b.u64(ph + 16)?, executable));
         }
     }
-    Some(loads)
+    Some((arch, loads))
 }
 
-/// The sections of an x86-64 PE32+ file (Microsoft PE format: machine 0x8664, optional header
-/// magic 0x20B, section characteristic `IMAGE_SCN_MEM_EXECUTE`).
+/// The sections of an x86-64 or ARM64 PE32+ file (Microsoft PE format: machine 0x8664 or
+/// 0xAA64, optional header magic 0x20B, section characteristic `IMAGE_SCN_MEM_EXECUTE`).
 fn pe_loads(e: &[u8]) -> Option<FileLoads> {
     let b = Bytes(e);
     if e.get(..2)? != b"MZ" {
         return None;
     }
     let pe = usize::try_from(b.u32(0x3c)?).ok()?;
-    if e.get(pe..pe.checked_add(4)?)? != b"PE\0\0" || b.u16(pe + 4)? != 0x8664 {
+    if e.get(pe..pe.checked_add(4)?)? != b"PE\0\0" {
         return None;
     }
+    let arch = match b.u16(pe + 4)? {
+        0x8664 => Arch::X86_64,
+        0xaa64 => Arch::Aarch64,
+        _ => return None,
+    };
     let sections = usize::from(b.u16(pe + 6)?);
     let optional = pe + 24;
     if b.u16(optional)? != 0x20b {
@@ -271,16 +321,22 @@ fn pe_loads(e: &[u8]) -> Option<FileLoads> {
         let vaddr = image_base.checked_add(u64::from(vaddr))?;
         loads.push((u64::from(raw_at), u64::from(raw_len), vaddr, executable));
     }
-    Some(loads)
+    Some((arch, loads))
 }
 
-/// The segments of an x86-64 Mach-O file (`MH_MAGIC_64`, CPU type x86-64 0x01000007, load
-/// commands `LC_SEGMENT_64` with `VM_PROT_EXECUTE` in their initial protection).
+/// The segments of an x86-64 or ARM64 Mach-O file (`MH_MAGIC_64`, CPU type 0x01000007 or
+/// 0x0100000C, load commands `LC_SEGMENT_64` with `VM_PROT_EXECUTE` in their initial
+/// protection).
 fn macho_loads(e: &[u8]) -> Option<FileLoads> {
     let b = Bytes(e);
-    if b.u32(0)? != 0xfeed_facf || b.u32(4)? != 0x0100_0007 {
+    if b.u32(0)? != 0xfeed_facf {
         return None;
     }
+    let arch = match b.u32(4)? {
+        0x0100_0007 => Arch::X86_64,
+        0x0100_000c => Arch::Aarch64,
+        _ => return None,
+    };
     let commands = b.u32(16)?;
     let mut at = 32usize;
     let mut loads = Vec::new();
@@ -296,13 +352,18 @@ fn macho_loads(e: &[u8]) -> Option<FileLoads> {
         }
         at = at.checked_add(size)?;
     }
-    Some(loads)
+    Some((arch, loads))
 }
 
-/// The member made of a file's `loads` (the file is `len` bytes at base offset `at`): its
-/// non-empty ranges inside the file, at most [`MAX_LOADS`]; `None` when none is executable or
-/// executable ranges overlap.
-fn member_at(file_loads: FileLoads, len: u64, at: u64) -> Option<Member> {
+/// The member of instruction set `arch` made of a file's `loads` (the file is `len` bytes at
+/// base offset `at`): its non-empty ranges inside the file, at most [`MAX_LOADS`]; `None` when
+/// none is executable or executable ranges overlap.
+fn member_at(
+    arch: Arch,
+    file_loads: Vec<(u64, u64, u64, bool)>,
+    len: u64,
+    at: u64,
+) -> Option<Member> {
     let mut loads = Vec::new();
     for (offset, size, vaddr, executable) in file_loads {
         let inside = offset.checked_add(size).is_some_and(|end| end <= len);
@@ -326,11 +387,54 @@ fn member_at(file_loads: FileLoads, len: u64, at: u64) -> Option<Member> {
         .collect();
     code.sort_unstable();
     let disjoint = code.windows(2).all(|w| w[0].0 + w[0].1 <= w[1].0);
-    (!code.is_empty() && disjoint).then_some(Member { loads })
+    (!code.is_empty() && disjoint).then_some(Member { arch, loads })
 }
 
-/// A reference found in the base: where its 32-bit field is, where its target is (both base
-/// offsets), and the field's value.
+/// How a reference's 4 bytes hold its displacement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A little-endian 32-bit displacement in bytes (x86-64 `rel32`, `disp32`).
+    Rel32,
+    /// An A64 instruction word whose signed immediate of `bits` bits at bit `shift` counts
+    /// 4-byte words.
+    A64 { bits: u8, shift: u8 },
+}
+
+impl Kind {
+    /// The 4 bytes of a reference of this kind whose old bytes are `value` (as a little-endian
+    /// `i32`) once its target moved `delta` bytes further from it than before; `None` when the
+    /// new displacement cannot be encoded.
+    fn predict(self, value: i32, delta: i64) -> Option<[u8; 4]> {
+        match self {
+            Self::Rel32 => Some(value.wrapping_add(delta as i32).to_le_bytes()),
+            Self::A64 { bits, shift } => {
+                if delta % 4 != 0 {
+                    return None;
+                }
+                let word = value as u32;
+                let mask = ((1u32 << bits) - 1) << shift;
+                let old = sign_extend((word & mask) >> shift, bits);
+                let new = old + delta / 4;
+                let limit = 1i64 << (bits - 1);
+                if !(-limit..limit).contains(&new) {
+                    return None;
+                }
+                Some(((word & !mask) | (((new as u32) << shift) & mask)).to_le_bytes())
+            }
+        }
+    }
+}
+
+/// `value`'s low `bits` bits as a signed number.
+fn sign_extend(value: u32, bits: u8) -> i64 {
+    let unused = 64 - u32::from(bits);
+    (i64::from(value) << unused) >> unused
+}
+
+/// A reference found in the base: where its 4 bytes are, where its target is (both base
+/// offsets), and their value (as a little-endian `i32`). How they hold the displacement
+/// ([`Kind`]) follows from the instruction set of the code holding them and, for A64, the
+/// value itself: 12 bytes a reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Reference {
     field: u32,
@@ -359,32 +463,12 @@ fn find_references<E>(
                 let n = (load.len - pos).min(buf.len() as u64) as usize;
                 read_at(load.tar_offset + pos, &mut buf[..n])?;
                 let last = pos + n as u64 == load.len;
-                // Instructions starting before `limit` are whole in the buffer.
-                let limit = if last { n } else { n - MAX_INSTRUCTION_BYTES };
-                let mut decoder =
-                    Decoder::with_ip(64, &buf[..n], load.vaddr + pos, DecoderOptions::NONE);
-                while decoder.position() < limit {
-                    let start = decoder.position();
-                    decoder.decode_out(&mut ins);
-                    if ins.is_invalid() {
-                        continue;
-                    }
-                    let offsets = decoder.get_constant_offsets(&ins);
-                    let (field, target) =
-                        if ins.is_ip_rel_memory_operand() && offsets.displacement_size() == 4 {
-                            (offsets.displacement_offset(), ins.ip_rel_memory_address())
-                        } else if ins.op0_kind() == OpKind::NearBranch64
-                            && offsets.immediate_size() == 4
-                        {
-                            (offsets.immediate_offset(), ins.near_branch64())
-                        } else {
-                            continue;
-                        };
-                    let at = start + field;
-                    let Some(target) = member.tar_offset_of(target) else {
-                        continue;
+                let code = &buf[..n];
+                let mut push = |at: usize, target_vaddr: u64| {
+                    let Some(target) = member.tar_offset_of(target_vaddr) else {
+                        return Ok(());
                     };
-                    let value = i32::from_le_bytes(buf[at..at + 4].try_into().expect("4 bytes"));
+                    let value = i32::from_le_bytes(code[at..at + 4].try_into().expect("4 bytes"));
                     let field = load.tar_offset + pos + at as u64;
                     if let (Ok(field), Ok(target)) = (u32::try_from(field), u32::try_from(target)) {
                         refs.push(Reference {
@@ -396,13 +480,96 @@ fn find_references<E>(
                             return Err(too_many());
                         }
                     }
+                    Ok(())
+                };
+                let ip = load.vaddr + pos;
+                let decoded = match member.arch {
+                    Arch::X86_64 => x86_references(code, ip, last, &mut ins, &mut push)?,
+                    Arch::Aarch64 => a64_references(code, ip, &mut push)?,
+                };
+                if decoded == 0 {
+                    break; // a final piece shorter than one A64 word
                 }
-                pos += decoder.position() as u64;
+                pos += decoded as u64;
             }
         }
     }
     refs.sort_unstable_by_key(|r| r.field);
     Ok(refs)
+}
+
+/// Decodes the x86-64 instructions of `code` (at virtual address `ip`; `last`: the end of the
+/// code, otherwise instructions that may continue past `code` are left for the next call) and
+/// calls `push(offset of the field, target address)` for each reference. Returns how many bytes
+/// were decoded.
+fn x86_references<E>(
+    code: &[u8],
+    ip: u64,
+    last: bool,
+    ins: &mut Instruction,
+    push: &mut impl FnMut(usize, u64) -> Result<(), E>,
+) -> Result<usize, E> {
+    // Instructions starting before `limit` are whole in `code`.
+    let limit = if last {
+        code.len()
+    } else {
+        code.len() - MAX_INSTRUCTION_BYTES
+    };
+    let mut decoder = Decoder::with_ip(64, code, ip, DecoderOptions::NONE);
+    while decoder.position() < limit {
+        let start = decoder.position();
+        decoder.decode_out(ins);
+        if ins.is_invalid() {
+            continue;
+        }
+        let offsets = decoder.get_constant_offsets(ins);
+        if ins.is_ip_rel_memory_operand() && offsets.displacement_size() == 4 {
+            let field = start + offsets.displacement_offset();
+            push(field, ins.ip_rel_memory_address())?;
+        } else if ins.op0_kind() == OpKind::NearBranch64 && offsets.immediate_size() == 4 {
+            let field = start + offsets.immediate_offset();
+            push(field, ins.near_branch64())?;
+        }
+    }
+    Ok(decoder.position())
+}
+
+/// Scans the 4-byte words of A64 `code` (at virtual address `pc`) for PC-relative branches and
+/// literal loads (Arm Architecture Reference Manual, A64 encodings: `b`/`bl` imm26; `b.cond`,
+/// `cbz`/`cbnz`, `ldr` literal imm19; `tbz`/`tbnz` imm14), calling `push(offset of the word,
+/// target address)` for each. Returns how many bytes were scanned (whole words).
+fn a64_references<E>(
+    code: &[u8],
+    pc: u64,
+    push: &mut impl FnMut(usize, u64) -> Result<(), E>,
+) -> Result<usize, E> {
+    for (i, w) in code.chunks_exact(4).enumerate() {
+        let word = u32::from_le_bytes(w.try_into().expect("4 bytes"));
+        let Some(Kind::A64 { bits, shift }) = a64_kind(word) else {
+            continue;
+        };
+        let words = sign_extend((word >> shift) & ((1 << bits) - 1), bits);
+        let target = (pc + (i * 4) as u64).wrapping_add_signed(words * 4);
+        push(i * 4, target)?;
+    }
+    Ok(code.len() / 4 * 4)
+}
+
+/// The kind of an A64 word that is a PC-relative branch or literal load, else `None`.
+fn a64_kind(word: u32) -> Option<Kind> {
+    let (bits, shift) = if word & 0x7c00_0000 == 0x1400_0000 {
+        (26, 0) // b, bl
+    } else if word & 0xff00_0010 == 0x5400_0000
+        || word & 0x7e00_0000 == 0x3400_0000
+        || word & 0xbf00_0000 == 0x1800_0000
+    {
+        (19, 5) // b.cond, cbz/cbnz, ldr (literal, 32/64-bit)
+    } else if word & 0x7e00_0000 == 0x3600_0000 {
+        (14, 5) // tbz/tbnz
+    } else {
+        return None;
+    };
+    Some(Kind::A64 { bits, shift })
 }
 
 /// An add region: `len` bytes of new at `new` made from the base at `old`.
@@ -501,6 +668,8 @@ pub fn regions_of_control<E>(
 pub struct Predictor {
     refs: Vec<Reference>,
     regions: Regions,
+    /// The executable loads as (start, end, instruction set), sorted and disjoint.
+    code: Vec<(u64, u64, Arch)>,
 }
 
 impl Predictor {
@@ -515,10 +684,34 @@ impl Predictor {
         read_at: impl FnMut(u64, &mut [u8]) -> Result<(), E>,
         too_many: impl Fn() -> E,
     ) -> Result<Self, E> {
+        let mut code: Vec<_> = table
+            .members
+            .iter()
+            .flat_map(|m| {
+                let code = m.loads.iter().filter(|l| l.executable);
+                code.map(|l| (l.tar_offset, l.tar_offset + l.len, m.arch))
+            })
+            .collect();
+        code.sort_unstable_by_key(|&(start, ..)| start);
         Ok(Self {
             refs: find_references(table, read_at, too_many)?,
             regions: Regions::new(regions),
+            code,
         })
+    }
+
+    /// How the reference at base offset `field` with value `value` holds its displacement.
+    fn kind(&self, field: u32, value: i32) -> Option<Kind> {
+        let field = u64::from(field);
+        let i = self.code.partition_point(|&(start, ..)| start <= field);
+        let &(_, end, arch) = self.code.get(i.checked_sub(1)?)?;
+        if field >= end {
+            return None;
+        }
+        match arch {
+            Arch::X86_64 => Some(Kind::Rel32),
+            Arch::Aarch64 => a64_kind(value as u32),
+        }
     }
 
     /// Replaces the reference fields in `buf` by their predictions. `buf` holds the base bytes
@@ -540,8 +733,12 @@ impl Predictor {
                 continue;
             };
             let own_move = i64::from(region.new) - i64::from(region.old);
-            let predicted = r.value.wrapping_add((target_move - own_move) as i32);
-            for (k, byte) in predicted.to_le_bytes().into_iter().enumerate() {
+            let kind = self.kind(r.field, r.value);
+            let Some(predicted) = kind.and_then(|k| k.predict(r.value, target_move - own_move))
+            else {
+                continue;
+            };
+            for (k, byte) in predicted.into_iter().enumerate() {
                 let x = u64::from(r.field) + k as u64;
                 if x >= at && x < at + buf.len() as u64 {
                     buf[(x - at) as usize] = byte;
@@ -586,6 +783,7 @@ mod tests {
         base[101..105].copy_from_slice(&rel.to_le_bytes());
         let table = CodeTable {
             members: vec![Member {
+                arch: Arch::X86_64,
                 loads: vec![Load {
                     tar_offset: 0,
                     len: 2000,
@@ -630,6 +828,7 @@ mod tests {
         };
         let table = CodeTable {
             members: vec![Member {
+                arch: Arch::X86_64,
                 loads: vec![load(0, true), load(50, false)],
             }],
         };
@@ -648,6 +847,7 @@ mod tests {
         assert_eq!(read_from(table.to_bytes()), Ok(table));
         let overlapping = CodeTable {
             members: vec![Member {
+                arch: Arch::X86_64,
                 loads: vec![load(0, true), load(50, true)],
             }],
         };
@@ -682,7 +882,8 @@ mod tests {
             e[h + 20..h + 24].copy_from_slice(&at.to_le_bytes());
             e[h + 36..h + 40].copy_from_slice(&flags.to_le_bytes());
         }
-        let loads = pe_loads(&e).unwrap();
+        let (arch, loads) = pe_loads(&e).unwrap();
+        assert_eq!(arch, Arch::X86_64);
         assert_eq!(
             loads,
             vec![
@@ -691,10 +892,12 @@ mod tests {
             ]
         );
         // The second section ends past this file: the member keeps the first only.
-        let member = member_at(loads, e.len() as u64, 512).unwrap();
+        let member = member_at(arch, loads, e.len() as u64, 512).unwrap();
         assert_eq!(member.loads.len(), 1);
         assert_eq!(member.loads[0].tar_offset, 512 + 0x200);
-        e[0x84] = 0x4c; // i386
+        e[0x84..0x86].copy_from_slice(&0xaa64u16.to_le_bytes());
+        assert_eq!(pe_loads(&e).unwrap().0, Arch::Aarch64);
+        e[0x84..0x86].copy_from_slice(&0x14cu16.to_le_bytes()); // i386
         assert_eq!(pe_loads(&e), None);
     }
 
@@ -720,15 +923,63 @@ mod tests {
             e[c + 48..c + 56].copy_from_slice(&len.to_le_bytes());
             e[c + 60..c + 64].copy_from_slice(&prot.to_le_bytes());
         }
+        let loads = vec![
+            (0, 0x4000, 0x1_0000_0000, true),
+            (0x4000, 0x1000, 0x1_0000_4000, false),
+        ];
+        assert_eq!(macho_loads(&e), Some((Arch::X86_64, loads.clone())));
+        e[4] = 0x0c; // arm64 (0x0100000c)
+        assert_eq!(macho_loads(&e), Some((Arch::Aarch64, loads)));
+        e[4] = 0x12; // powerpc64 (0x01000012)
+        assert_eq!(macho_loads(&e), None);
+    }
+
+    /// `bl` (imm26), `b.ne` and `cbz` (imm19), `tbz` (imm14): each word's target is found and a
+    /// move rewrites only its immediate; a move that is no whole word, or that leaves the
+    /// immediate's range, predicts nothing.
+    #[test]
+    fn a64_branches_are_found_and_their_immediates_rewritten() {
+        let words: [u32; 5] = [
+            0x9400_0010, // bl +0x40
+            0x5400_0041, // b.ne +8
+            0xb400_0062, // cbz x2, +12
+            0x3608_0043, // tbz w3, #1, +8
+            0xd503_201f, // nop
+        ];
+        let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut found = Vec::new();
+        a64_references(&code, 0x1000, &mut |at, target| {
+            found.push((at, target, a64_kind(words[at / 4]).unwrap()));
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        let a64 = |bits, shift| Kind::A64 { bits, shift };
         assert_eq!(
-            macho_loads(&e).unwrap(),
+            found,
             vec![
-                (0, 0x4000, 0x1_0000_0000, true),
-                (0x4000, 0x1000, 0x1_0000_4000, false)
+                (0, 0x1040, a64(26, 0)),
+                (4, 0x100c, a64(19, 5)),
+                (8, 0x1014, a64(19, 5)),
+                (12, 0x1014, a64(14, 5)),
             ]
         );
-        e[4] = 0x0c; // arm64 (0x0100000c)
-        assert_eq!(macho_loads(&e), None);
+        assert_eq!(a64_kind(words[4]), None);
+        let bl = words[0] as i32;
+        assert_eq!(
+            a64(26, 0).predict(bl, 8),
+            Some(0x9400_0012u32.to_le_bytes())
+        );
+        assert_eq!(
+            a64(26, 0).predict(bl, -0x48),
+            Some(0x97ff_fffeu32.to_le_bytes()) // bl -8
+        );
+        assert_eq!(a64(26, 0).predict(bl, 2), None);
+        let tbz = words[3] as i32;
+        assert_eq!(a64(14, 5).predict(tbz, 4 << 13), None);
+        assert_eq!(
+            a64(14, 5).predict(tbz, 4),
+            Some(0x3608_0063u32.to_le_bytes())
+        );
     }
 
     #[test]

@@ -104,8 +104,9 @@ pub const MATCH_WINDOW_BYTES: usize = 64 << 20;
 /// New bytes matched against one base window when the base is larger than
 /// [`MATCH_WINDOW_BYTES`] (32 MiB).
 pub const NEW_WINDOW_BYTES: usize = 32 << 20;
-/// Bytes of the output and base buffers when applying (256 KiB).
-const BUFFER_BYTES: usize = 256 * 1024;
+/// Bytes of the output and base buffers when applying (256 KiB; 4,093 in unit tests, so that
+/// their small patches are applied in many pieces too).
+const BUFFER_BYTES: usize = if cfg!(test) { 4093 } else { 256 * 1024 };
 /// LZMA2 preset of every stream (xz's default, 6).
 const PRESET: u32 = 6;
 /// The four streams, in header and segment order.
@@ -868,7 +869,10 @@ impl Applier<'_, '_> {
             };
             let mut add_left = add;
             while add_left > 0 {
-                let n = add_left.min(BUFFER_BYTES as u64) as usize;
+                let mut n = add_left.min(BUFFER_BYTES as u64) as usize;
+                if let (Some(p), Some(region)) = (&self.predictor, region) {
+                    n = p.piece(self.base_pos + (add - add_left), n, region);
+                }
                 self.base_buf.resize(n, 0);
                 self.base.read_exact(&mut self.base_buf).map_err(|e| {
                     if e.kind() == io::ErrorKind::UnexpectedEof {
@@ -1194,14 +1198,15 @@ mod tests {
     /// same bytes as foreign code), and both apply exactly: x86-64 and AArch64 code.
     #[test]
     fn calls_across_moved_code_are_predicted() {
+        // 2,000 functions: 512 KiB of code, read in several pieces when applying.
         for (machine, a64) in [(62, false), (183, true)] {
-            let old = elf_tar(machine, a64, 400, None);
-            let new = elf_tar(machine, a64, 400, Some(200));
+            let old = elf_tar(machine, a64, 2_000, None);
+            let new = elf_tar(machine, a64, 2_000, Some(1_000));
             let patch = patch_of(&old, &new);
             assert_eq!(patch[8], VERSION_REFERENCES);
             assert_eq!(apply(&old, &patch, new.len() as u64).unwrap(), new);
-            let foreign_old = elf_tar(20, a64, 400, None);
-            let foreign_new = elf_tar(20, a64, 400, Some(200));
+            let foreign_old = elf_tar(20, a64, 2_000, None);
+            let foreign_new = elf_tar(20, a64, 2_000, Some(1_000));
             let foreign = patch_of(&foreign_old, &foreign_new);
             assert_eq!(foreign[8], VERSION);
             assert_eq!(

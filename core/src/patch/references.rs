@@ -2,7 +2,8 @@
 //!
 //! When a release moves code, every instruction that reaches code or data through a relative
 //! field — x86-64 `call`/`jmp`/`jcc rel32` and RIP-relative memory operands (`disp32`); A64
-//! `b`/`bl`, `b.cond`, `cbz`/`cbnz`, `tbz`/`tbnz` and `ldr` literal — changes its field even
+//! `b`/`bl`, `b.cond`, `cbz`/`cbnz`, `tbz`/`tbnz`, `ldr` literal, and `adrp` with the `add` or
+//! load/store right after it that completes the address — changes its field even
 //! where the instruction itself did not change, and a bsdiff difference carries those changes
 //! as noise. Like Chromium's Zucchini, this module predicts each field from the base instead:
 //! it decodes the base's executable code (x86-64 with the `iced-x86` crate; A64 words by their
@@ -12,7 +13,8 @@
 //!
 //! ```text
 //! predicted = old displacement + (target move) − (instruction move)
-//!             (x86-64: wrapping 32-bit bytes; A64: words, when it fits the immediate)
+//!             (x86-64: wrapping 32-bit bytes; A64: words, when it fits the immediate;
+//!              adrp and its partner: the moved target's page distance and page offset)
 //! ```
 //!
 //! The base bytes of the field are replaced by the prediction before the difference is taken
@@ -30,9 +32,12 @@
 //! Measured on ruff 0.6.0 → 0.6.1 and 0.6.1 → 0.6.2, each bundle one executable (`bench/`):
 //! version 2 patches are 0.90× and 0.91× of version 1's for the Linux x86-64 ELF build
 //! (524,000 references decoded in 0.09 s), 0.81× and 0.81× for the Windows PE build, 0.72× and
-//! 0.82× for the macOS x86-64 Mach-O build, 0.91× and 0.91× for the Linux ARM64 build, 0.88×
-//! and 0.91× for the macOS ARM64 build. A64's page-relative `adrp` (with the `add`/`ldr` that
-//! completes its address) is not predicted.
+//! 0.82× for the macOS x86-64 Mach-O build, 0.86× and 0.87× for the Linux ARM64 build, 0.79×
+//! and 0.86× for the macOS ARM64 build (without `adrp` pairs: 0.91×, 0.91×, 0.88×, 0.91×).
+//! An `adrp` whose address is completed further away than the next word is not predicted.
+//!
+//! Memory: 8 bytes a reference (ruff: 0.5 million in x86-64 code, 0.9 million in A64) and 12
+//! an add region; applying ruff's patches peaks at 17–25 MiB.
 
 use iced_x86::{Decoder, DecoderOptions, Instruction, OpKind};
 
@@ -40,8 +45,9 @@ use iced_x86::{Decoder, DecoderOptions, Instruction, OpKind};
 pub const MAX_MEMBERS: usize = 16;
 /// Most loadable ranges per member.
 pub const MAX_LOADS: usize = 16;
-/// Most references decoded from a base (2^21; 12 bytes each: 24 MiB). Creation writes version 1
-/// for a base with more.
+/// Most references decoded from a base (2^21; 8 bytes each: 16 MiB; ruff's 28 MB executables
+/// have 0.5 million (x86-64) to 0.9 million (AArch64)). Creation writes version 1 for a base
+/// with more.
 pub const MAX_REFS: usize = 1 << 21;
 /// Most add regions of a version 2 patch (2^20; 12 bytes each: 12 MiB). Creation writes version
 /// 1 for a patch with more.
@@ -398,20 +404,41 @@ enum Kind {
     /// An A64 instruction word whose signed immediate of `bits` bits at bit `shift` counts
     /// 4-byte words.
     A64 { bits: u8, shift: u8 },
+    /// An A64 `adrp`: the distance in 4 KiB pages from its own page to its target's.
+    A64Page,
+    /// The A64 `add` (immediate) or load/store (unsigned offset) right after an `adrp`, on its
+    /// register: the target's offset in its page, in units of 2^`scale` bytes.
+    A64PageOffset { scale: u8 },
 }
 
 impl Kind {
     /// The 4 bytes of a reference of this kind whose old bytes are `value` (as a little-endian
-    /// `i32`) once its target moved `delta` bytes further from it than before; `None` when the
-    /// new displacement cannot be encoded.
-    fn predict(self, value: i32, delta: i64) -> Option<[u8; 4]> {
+    /// `i32`) once its target moved `delta` bytes further from it than before, and it sits at
+    /// virtual address `at` and its target at `target` (what the page kinds use); `None` when
+    /// the new displacement cannot be encoded.
+    fn predict(self, value: i32, delta: i64, at: u64, target: u64) -> Option<[u8; 4]> {
+        let word = value as u32;
         match self {
+            Self::A64Page => {
+                let pages = ((target >> 12) as i64).wrapping_sub((at >> 12) as i64);
+                if !(-(1i64 << 20)..1i64 << 20).contains(&pages) {
+                    return None;
+                }
+                let (lo, hi) = ((pages as u32) & 3, ((pages as u32) >> 2) & 0x7_ffff);
+                Some(((word & 0x9f00_001f) | (lo << 29) | (hi << 5)).to_le_bytes())
+            }
+            Self::A64PageOffset { scale } => {
+                let offset = (target & 0xfff) as u32;
+                if !offset.is_multiple_of(1 << scale) {
+                    return None;
+                }
+                Some(((word & !(0xfff << 10)) | ((offset >> scale) << 10)).to_le_bytes())
+            }
             Self::Rel32 => Some(value.wrapping_add(delta as i32).to_le_bytes()),
             Self::A64 { bits, shift } => {
                 if delta % 4 != 0 {
                     return None;
                 }
-                let word = value as u32;
                 let mask = ((1u32 << bits) - 1) << shift;
                 let old = sign_extend((word & mask) >> shift, bits);
                 let new = old + delta / 4;
@@ -425,21 +452,28 @@ impl Kind {
     }
 }
 
+#[cfg(test)]
+impl Kind {
+    /// [`Kind::predict`] for the kinds that need no addresses.
+    fn predict_branch(self, value: i32, delta: i64) -> Option<[u8; 4]> {
+        self.predict(value, delta, 0, 0)
+    }
+}
+
 /// `value`'s low `bits` bits as a signed number.
 fn sign_extend(value: u32, bits: u8) -> i64 {
     let unused = 64 - u32::from(bits);
     (i64::from(value) << unused) >> unused
 }
 
-/// A reference found in the base: where its 4 bytes are, where its target is (both base
-/// offsets), and their value (as a little-endian `i32`). How they hold the displacement
-/// ([`Kind`]) follows from the instruction set of the code holding them and, for A64, the
-/// value itself: 12 bytes a reference.
+/// A reference found in the base: where its 4 bytes are and where its target is (both base
+/// offsets): 8 bytes a reference. Its bytes are read where they are predicted, and how they
+/// hold the displacement ([`Kind`]) follows from the instruction set of the code holding them
+/// and, for A64, the word itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Reference {
     field: u32,
     target: u32,
-    value: i32,
 }
 
 /// Every reference in the executable loads of `table`, sorted by field, reading the base with
@@ -453,7 +487,15 @@ fn find_references<E>(
     mut read_at: impl FnMut(u64, &mut [u8]) -> Result<(), E>,
     too_many: impl Fn() -> E,
 ) -> Result<Vec<Reference>, E> {
-    let mut refs = Vec::new();
+    // Reserved ahead (one reference per 8 bytes of code at most is expected; pages are only
+    // touched as they fill): growing by doubling would hold the old and the new list at once.
+    let code_bytes: u64 = table
+        .members
+        .iter()
+        .flat_map(|m| m.loads.iter().filter(|l| l.executable))
+        .map(|l| l.len)
+        .sum();
+    let mut refs = Vec::with_capacity((code_bytes / 8).min(MAX_REFS as u64 + 1) as usize);
     let mut buf = vec![0u8; DECODE_CHUNK_BYTES + MAX_INSTRUCTION_BYTES];
     let mut ins = Instruction::default();
     for member in &table.members {
@@ -468,14 +510,9 @@ fn find_references<E>(
                     let Some(target) = member.tar_offset_of(target_vaddr) else {
                         return Ok(());
                     };
-                    let value = i32::from_le_bytes(code[at..at + 4].try_into().expect("4 bytes"));
                     let field = load.tar_offset + pos + at as u64;
                     if let (Ok(field), Ok(target)) = (u32::try_from(field), u32::try_from(target)) {
-                        refs.push(Reference {
-                            field,
-                            target,
-                            value,
-                        });
+                        refs.push(Reference { field, target });
                         if refs.len() > MAX_REFS {
                             return Err(too_many());
                         }
@@ -543,20 +580,54 @@ fn a64_references<E>(
     pc: u64,
     push: &mut impl FnMut(usize, u64) -> Result<(), E>,
 ) -> Result<usize, E> {
-    for (i, w) in code.chunks_exact(4).enumerate() {
-        let word = u32::from_le_bytes(w.try_into().expect("4 bytes"));
-        let Some(Kind::A64 { bits, shift }) = a64_kind(word) else {
-            continue;
-        };
-        let words = sign_extend((word >> shift) & ((1 << bits) - 1), bits);
-        let target = (pc + (i * 4) as u64).wrapping_add_signed(words * 4);
-        push(i * 4, target)?;
+    let words: Vec<u32> = code
+        .chunks_exact(4)
+        .map(|w| u32::from_le_bytes(w.try_into().expect("4 bytes")))
+        .collect();
+    for (i, &word) in words.iter().enumerate() {
+        let here = pc + (i * 4) as u64;
+        match a64_kind(word) {
+            Some(Kind::A64 { bits, shift }) => {
+                let offset = sign_extend((word >> shift) & ((1 << bits) - 1), bits);
+                push(i * 4, here.wrapping_add_signed(offset * 4))?;
+            }
+            Some(Kind::A64Page) => {
+                // Only an `adrp` whose next word completes the address on its register.
+                let next = words.get(i + 1).copied();
+                let Some(Kind::A64PageOffset { scale }) = next.and_then(a64_kind) else {
+                    continue;
+                };
+                let next = next.expect("checked");
+                if (next >> 5) & 31 != word & 31 {
+                    continue;
+                }
+                let pages = sign_extend(((word >> 3) & 0x1f_fffc) | ((word >> 29) & 3), 21);
+                let page = (here & !0xfff).wrapping_add_signed(pages << 12);
+                let target = page + (u64::from((next >> 10) & 0xfff) << scale);
+                push(i * 4, target)?;
+                push(i * 4 + 4, target)?;
+            }
+            _ => {}
+        }
     }
-    Ok(code.len() / 4 * 4)
+    Ok(words.len() * 4)
 }
 
-/// The kind of an A64 word that is a PC-relative branch or literal load, else `None`.
+/// The kind of an A64 word that is a PC-relative branch or literal load, an `adrp`, or an
+/// instruction that can complete an `adrp`'s address (`add` immediate of 64 bits without shift,
+/// load/store of a general register with an unsigned offset), else `None`.
 fn a64_kind(word: u32) -> Option<Kind> {
+    if word & 0x9f00_0000 == 0x9000_0000 {
+        return Some(Kind::A64Page);
+    }
+    if word & 0xffc0_0000 == 0x9100_0000 {
+        return Some(Kind::A64PageOffset { scale: 0 });
+    }
+    if word & 0x3f00_0000 == 0x3900_0000 {
+        return Some(Kind::A64PageOffset {
+            scale: (word >> 30) as u8,
+        });
+    }
     let (bits, shift) = if word & 0x7c00_0000 == 0x1400_0000 {
         (26, 0) // b, bl
     } else if word & 0xff00_0010 == 0x5400_0000
@@ -668,8 +739,11 @@ pub fn regions_of_control<E>(
 pub struct Predictor {
     refs: Vec<Reference>,
     regions: Regions,
-    /// The executable loads as (start, end, instruction set), sorted and disjoint.
-    code: Vec<(u64, u64, Arch)>,
+    /// The executable loads as (start, end, instruction set, virtual address), sorted and
+    /// disjoint.
+    code: Vec<(u64, u64, Arch, u64)>,
+    /// Every load as (start, end, virtual address), sorted.
+    loads: Vec<(u64, u64, u64)>,
 }
 
 impl Predictor {
@@ -689,61 +763,106 @@ impl Predictor {
             .iter()
             .flat_map(|m| {
                 let code = m.loads.iter().filter(|l| l.executable);
-                code.map(|l| (l.tar_offset, l.tar_offset + l.len, m.arch))
+                code.map(|l| (l.tar_offset, l.tar_offset + l.len, m.arch, l.vaddr))
             })
             .collect();
         code.sort_unstable_by_key(|&(start, ..)| start);
+        let mut loads: Vec<_> = table
+            .members
+            .iter()
+            .flat_map(|m| &m.loads)
+            .map(|l| (l.tar_offset, l.tar_offset + l.len, l.vaddr))
+            .collect();
+        loads.sort_unstable();
         Ok(Self {
             refs: find_references(table, read_at, too_many)?,
             regions: Regions::new(regions),
             code,
+            loads,
         })
     }
 
-    /// How the reference at base offset `field` with value `value` holds its displacement.
-    fn kind(&self, field: u32, value: i32) -> Option<Kind> {
+    /// How the reference at base offset `field` with value `value` holds its displacement, and
+    /// the field's virtual address.
+    fn kind(&self, field: u32, value: i32) -> Option<(Kind, u64)> {
         let field = u64::from(field);
         let i = self.code.partition_point(|&(start, ..)| start <= field);
-        let &(_, end, arch) = self.code.get(i.checked_sub(1)?)?;
+        let &(start, end, arch, vaddr) = self.code.get(i.checked_sub(1)?)?;
         if field >= end {
             return None;
         }
-        match arch {
-            Arch::X86_64 => Some(Kind::Rel32),
-            Arch::Aarch64 => a64_kind(value as u32),
+        let kind = match arch {
+            Arch::X86_64 => Kind::Rel32,
+            Arch::Aarch64 => a64_kind(value as u32)?,
+        };
+        Some((kind, vaddr + (field - start)))
+    }
+
+    /// The virtual address of base offset `offset`, from the last load starting at or before
+    /// it that holds it.
+    fn vaddr_of(&self, offset: u32) -> Option<u64> {
+        let offset = u64::from(offset);
+        let i = self.loads.partition_point(|&(start, ..)| start <= offset);
+        let &(start, end, vaddr) = self.loads[..i].iter().rev().find(|l| offset < l.1)?;
+        (offset < end).then(|| vaddr + (offset - start))
+    }
+
+    /// The references whose fields lie wholly inside both `region` and the `len` bytes at base
+    /// offset `at`.
+    fn inside(&self, at: u64, len: usize, region: Region) -> &[Reference] {
+        let r_end = u64::from(region.old) + u64::from(region.len);
+        let lo = at.max(u64::from(region.old));
+        let hi = (at + len as u64).min(r_end).saturating_sub(3);
+        let first = self.refs.partition_point(|r| u64::from(r.field) < lo);
+        let last = first + self.refs[first..].partition_point(|r| u64::from(r.field) < hi);
+        &self.refs[first..last.max(first)]
+    }
+
+    /// The length, at most `len`, of the piece of `region` starting at base offset `at` to
+    /// read and predict at once: shortened so that no reference field is cut in two (a field
+    /// is predicted only whole, from its own bytes). Always at least 1 when `len` is.
+    pub fn piece(&self, at: u64, len: usize, region: Region) -> usize {
+        let end = at + len as u64;
+        let wider = self.inside(at, len + 3, region);
+        match wider.last() {
+            Some(r) if u64::from(r.field) + 4 > end && u64::from(r.field) > at => {
+                (u64::from(r.field) - at) as usize
+            }
+            _ => len,
         }
     }
 
     /// Replaces the reference fields in `buf` by their predictions. `buf` holds the base bytes
-    /// at base offset `at`, part of the add region `region`; only fields wholly inside the
-    /// region are predicted (parts of them outside `buf` are left out).
+    /// at base offset `at`, part of the add region `region`; only fields wholly inside both
+    /// are predicted (see [`Predictor::piece`]).
     pub fn predict(&self, at: u64, buf: &mut [u8], region: Region) {
-        let (r_old, r_end) = (
-            u64::from(region.old),
-            u64::from(region.old) + u64::from(region.len),
-        );
-        let lo = at.saturating_sub(3).max(r_old);
-        let hi = (at + buf.len() as u64).min(r_end.saturating_sub(3));
-        let first = self.refs.partition_point(|r| u64::from(r.field) < lo);
-        for r in self.refs[first..]
-            .iter()
-            .take_while(|r| u64::from(r.field) < hi)
-        {
+        for r in self.inside(at, buf.len(), region) {
             let Some(target_move) = self.regions.shift(r.target) else {
                 continue;
             };
             let own_move = i64::from(region.new) - i64::from(region.old);
-            let kind = self.kind(r.field, r.value);
-            let Some(predicted) = kind.and_then(|k| k.predict(r.value, target_move - own_move))
-            else {
+            let i = (u64::from(r.field) - at) as usize;
+            let value = i32::from_le_bytes(buf[i..i + 4].try_into().expect("4 bytes"));
+            let Some((kind, field_vaddr)) = self.kind(r.field, value) else {
                 continue;
             };
-            for (k, byte) in predicted.into_iter().enumerate() {
-                let x = u64::from(r.field) + k as u64;
-                if x >= at && x < at + buf.len() as u64 {
-                    buf[(x - at) as usize] = byte;
-                }
-            }
+            // The page kinds work on virtual addresses: the field's and the target's, moved.
+            let target_vaddr = match kind {
+                Kind::A64Page | Kind::A64PageOffset { .. } => match self.vaddr_of(r.target) {
+                    Some(target) => target,
+                    None => continue,
+                },
+                _ => 0,
+            };
+            let Some(predicted) = kind.predict(
+                value,
+                target_move - own_move,
+                field_vaddr.wrapping_add_signed(own_move),
+                target_vaddr.wrapping_add_signed(target_move),
+            ) else {
+                continue;
+            };
+            buf[i..i + 4].copy_from_slice(&predicted);
         }
     }
 }
@@ -804,17 +923,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.refs.len(), 1);
-        // The add region [0, 900) → new 16: the field read in two pieces still gets every byte.
-        let mut head = base[96..103].to_vec();
-        let mut tail = base[103..110].to_vec();
-        p.predict(96, &mut head, region(0, 16, 900));
-        p.predict(103, &mut tail, region(0, 16, 900));
-        let mut field = head[5..].to_vec();
-        field.extend_from_slice(&tail[..2]);
-        assert_eq!(i32::from_le_bytes(field.try_into().unwrap()), rel + 48);
-        // A region ending inside the field predicts nothing.
+        // The add region [0, 900) → new 16. A piece ending inside the field [101, 105) is cut
+        // before it; the next piece holds it whole and predicts it.
+        let add = region(0, 16, 900);
+        assert_eq!(p.piece(96, 7, add), 5);
+        assert_eq!(p.piece(96, 9, add), 9);
+        assert_eq!(p.piece(101, 7, add), 7);
+        let mut piece = base[101..108].to_vec();
+        p.predict(101, &mut piece, add);
+        assert_eq!(i32::from_le_bytes(piece[..4].try_into().unwrap()), rel + 48);
+        // A region ending inside the field predicts nothing, and is not cut for it.
+        let short = region(0, 16, 103);
+        assert_eq!(p.piece(96, 7, short), 7);
         let mut cut = base[96..103].to_vec();
-        p.predict(96, &mut cut, region(0, 16, 103));
+        p.predict(96, &mut cut, short);
         assert_eq!(cut, base[96..103]);
     }
 
@@ -966,18 +1088,18 @@ mod tests {
         assert_eq!(a64_kind(words[4]), None);
         let bl = words[0] as i32;
         assert_eq!(
-            a64(26, 0).predict(bl, 8),
+            a64(26, 0).predict_branch(bl, 8),
             Some(0x9400_0012u32.to_le_bytes())
         );
         assert_eq!(
-            a64(26, 0).predict(bl, -0x48),
+            a64(26, 0).predict_branch(bl, -0x48),
             Some(0x97ff_fffeu32.to_le_bytes()) // bl -8
         );
-        assert_eq!(a64(26, 0).predict(bl, 2), None);
+        assert_eq!(a64(26, 0).predict_branch(bl, 2), None);
         let tbz = words[3] as i32;
-        assert_eq!(a64(14, 5).predict(tbz, 4 << 13), None);
+        assert_eq!(a64(14, 5).predict_branch(tbz, 4 << 13), None);
         assert_eq!(
-            a64(14, 5).predict(tbz, 4),
+            a64(14, 5).predict_branch(tbz, 4),
             Some(0x3608_0063u32.to_le_bytes())
         );
     }

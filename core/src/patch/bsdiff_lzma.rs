@@ -1069,9 +1069,12 @@ fn read_predictions(
         )));
     }
     control.add_chunk(patch, len as usize)?;
+    // A second decoder walks the whole stream once, on the same bytes (lent, then returned).
     let mut ahead = Decoder::new(header.dict_logs[CONTROL])?;
-    ahead.input.clone_from(&control.input);
-    let regions = regions_of_control(header.new_size_bytes, || ahead.varint(), corrupt)?;
+    ahead.input = std::mem::take(&mut control.input);
+    let regions = regions_of_control(header.new_size_bytes, || ahead.varint(), corrupt);
+    control.input = std::mem::take(&mut ahead.input);
+    let regions = regions?;
     let read_at = |at: u64, buf: &mut [u8]| {
         let at = start
             .checked_add(at)

@@ -83,7 +83,8 @@ pub enum Arch {
     #[default]
     X86_64,
     /// AArch64 (A64): the immediates of `b`/`bl` (26 bits), `b.cond`/`cbz`/`cbnz`/`ldr` literal
-    /// (19 bits) and `tbz`/`tbnz` (14 bits), which count 4-byte words.
+    /// (19 bits) and `tbz`/`tbnz` (14 bits), which count 4-byte words, and `adrp` with the
+    /// `add` or load/store right after it (page distance and page offset).
     Aarch64,
 }
 

@@ -4,31 +4,17 @@
 //! the process's peak RSS (`VmHWM`, Linux) is the apply's.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 
 use sha2::Digest as _;
 use tufd_core::Codec;
 use tufd_core::custom::TarDigest;
 use tufd_core::patch::apply_verified_stream;
 
-/// Bytes of one chunk of the base (1 MiB).
-const CHUNK_BYTES: usize = 1 << 20;
-/// Chunks in the base: 64 MiB.
-const CHUNKS: usize = 64;
-
-/// Chunk `index` of the base: deterministic bytes, regenerated on demand.
-fn chunk(index: usize) -> Vec<u8> {
-    tufd_testkit::rng::bytes(CHUNK_BYTES, index as u64 + 1)
-}
-
-/// Peak resident set of this process in bytes (`VmHWM`).
 #[cfg(target_os = "linux")]
-fn peak_rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib * 1024
-}
+mod memory;
+#[cfg(target_os = "linux")]
+use memory::{CHUNK_BYTES, CHUNKS, chunk, status_bytes, write_base};
 
 #[cfg(target_os = "linux")]
 #[test]
@@ -36,13 +22,7 @@ fn a_64_mib_base_applies_with_memory_far_below_its_size() {
     let dir = tempfile::tempdir().unwrap();
     let base_path = dir.path().join("base.tar");
     let patch_path = dir.path().join("patch");
-    {
-        let mut base = BufWriter::new(File::create(&base_path).unwrap());
-        for i in 0..CHUNKS {
-            base.write_all(&chunk(i)).unwrap();
-        }
-        base.into_inner().unwrap().sync_all().unwrap();
-    }
+    write_base(&base_path);
 
     // The new tar: chunks pairwise swapped (1, 0, 3, 2, ...), each with its first byte bumped
     // and five fresh bytes after it; bidiff records: add the chunk, copy the fresh bytes, seek
@@ -107,7 +87,7 @@ fn a_64_mib_base_applies_with_memory_far_below_its_size() {
     let (_, written, _) = out.finish();
     assert_eq!(written, signed.size_bytes);
 
-    let peak = peak_rss_bytes();
+    let peak = status_bytes("VmHWM:");
     let base_bytes = (CHUNKS * CHUNK_BYTES) as u64;
     eprintln!(
         "peak RSS {} KiB for a {} KiB base",

@@ -19,10 +19,12 @@ use tufd_core::custom::TarDigest;
 use tufd_core::patch::apply_verified_stream;
 use tufd_core::patch::bsdiff_lzma::{Header, MAX_DICT_LOG, SEGMENT_BYTES};
 
-/// Bytes of one chunk of the base (1 MiB), and of new output per segment.
-const CHUNK_BYTES: usize = SEGMENT_BYTES;
-/// Chunks in the base (64 MiB) and segments in the patch.
-const CHUNKS: usize = 64;
+mod memory;
+use memory::{CHUNK_BYTES, CHUNKS, chunk, status_bytes, write_base};
+
+// The base's chunks are the segments of the patch: 1 MiB of new output each.
+const _: () = assert!(CHUNK_BYTES == SEGMENT_BYTES);
+
 /// Fresh (copied) new bytes per segment: 6 MiB in all, most of the new-bytes dictionary.
 const FRESH_BYTES: usize = 96 * 1024;
 /// The apply's peak resident set must stay below this (32 MiB).
@@ -30,19 +32,6 @@ const PEAK_LIMIT_BYTES: u64 = 32 << 20;
 /// Resident set allowed before applying (16 MiB): writing the patch peaks near 80 MiB (four
 /// encoders with 8 MiB dictionaries), and this checks that it was released and the peak reset.
 const IDLE_LIMIT_BYTES: u64 = 16 << 20;
-
-/// Chunk `index` of the base: deterministic bytes, regenerated on demand.
-fn chunk(index: usize) -> Vec<u8> {
-    tufd_testkit::rng::bytes(CHUNK_BYTES, index as u64 + 1)
-}
-
-/// A field of `/proc/self/status` in bytes (`VmRSS`, `VmHWM`).
-fn status_bytes(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
-    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib * 1024
-}
 
 fn varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
@@ -191,13 +180,7 @@ fn a_64_mib_bsdiff_lzma_patch_applies_in_under_32_mib() {
     let dir = tempfile::tempdir().unwrap();
     let base_path = dir.path().join("base.tar");
     let patch_path = dir.path().join("patch");
-    {
-        let mut base = BufWriter::new(File::create(&base_path).unwrap());
-        for i in 0..CHUNKS {
-            base.write_all(&chunk(i)).unwrap();
-        }
-        base.into_inner().unwrap().sync_all().unwrap();
-    }
+    write_base(&base_path);
     let signed = write_patch(&patch_path);
     let patch_bytes = std::fs::metadata(&patch_path).unwrap().len();
 

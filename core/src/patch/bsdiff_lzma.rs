@@ -39,10 +39,11 @@
 //! ```
 //!
 //! Version 2 adds the executable-aware step ([`references`](super::references)): the base bytes
-//! of each x86-64 reference field in an add region are replaced by a prediction made from the
-//! add regions of the whole patch before the difference is taken, so a reference whose target
-//! moved costs nothing when the prediction holds. Creation writes version 2 when the base holds
-//! an x86-64 ELF member (and both tars are below 4 GiB), version 1 otherwise.
+//! of each reference field (x86-64 or A64 code) in an add region are replaced by a prediction
+//! made from the add regions of the whole patch before the difference is taken, so a reference
+//! whose target moved costs nothing when the prediction holds. Creation writes version 2 when
+//! the base holds x86-64 or ARM64 executables or libraries (ELF, PE32+, Mach-O; both tars below
+//! 4 GiB), version 1 otherwise.
 //!
 //! Each stream is one raw LZMA2 stream (no container; the signed `tar_hash` checks the result)
 //! with the dictionary size given in the header (2^12 ..= 2^[`MAX_DICT_LOG`] bytes); the encoder
@@ -645,8 +646,10 @@ impl BsdiffLzma {
 }
 
 /// The code table and predictor of a version 2 patch from `old` to `new` whose control stream
-/// is `control`; `None` (version 1) when `old` has no x86-64 ELF member, a tar is 4 GiB or
-/// larger, or a limit of [`references`](super::references) is passed.
+/// is `control`; `None` (version 1) when `old` has no x86-64 or ARM64 executable member (ELF,
+/// PE32+, Mach-O) whose references fit [`MAX_REFS`](super::references::MAX_REFS), a tar is
+/// 4 GiB or larger, or the patch has more than
+/// [`MAX_REGIONS`](super::references::MAX_REGIONS) add regions.
 fn predictor_for(old: &[u8], new: &[u8], control: &[u8]) -> Option<(CodeTable, Predictor)> {
     if u32::try_from(old.len()).is_err() || u32::try_from(new.len()).is_err() {
         return None;
@@ -669,16 +672,8 @@ fn predictor_for(old: &[u8], new: &[u8], control: &[u8]) -> Option<(CodeTable, P
         None
     };
     let regions = regions_of_control(new.len() as u64, || next().ok_or(()), |_| ()).ok()?;
-    let read_at = |at: u64, buf: &mut [u8]| {
-        let at = usize::try_from(at).map_err(|_| ())?;
-        let bytes = old
-            .get(at..at.checked_add(buf.len()).ok_or(())?)
-            .ok_or(())?;
-        buf.copy_from_slice(bytes);
-        Ok(())
-    };
-    let predictor = Predictor::new(&table, regions, read_at, || ()).ok()?;
-    Some((table, predictor))
+    let (table, predictor) = Predictor::for_base(table, regions, old);
+    (!table.members.is_empty()).then_some((table, predictor))
 }
 
 // ------------------------------------------------------------------------------- application

@@ -46,8 +46,8 @@ pub const MAX_MEMBERS: usize = 16;
 /// Most loadable ranges per member.
 pub const MAX_LOADS: usize = 16;
 /// Most references decoded from a base (2^21; 8 bytes each: 16 MiB; ruff's 28 MB executables
-/// have 0.5 million (x86-64) to 0.9 million (AArch64)). Creation writes version 1 for a base
-/// with more.
+/// have 0.5 million (x86-64) to 0.9 million (AArch64)). Creation leaves out the members that
+/// would pass it ([`Predictor::for_base`]).
 pub const MAX_REFS: usize = 1 << 21;
 /// Most add regions of a version 2 patch (2^20; 12 bytes each: 12 MiB). Creation writes version
 /// 1 for a patch with more.
@@ -759,6 +759,44 @@ impl Predictor {
         read_at: impl FnMut(u64, &mut [u8]) -> Result<(), E>,
         too_many: impl Fn() -> E,
     ) -> Result<Self, E> {
+        let refs = find_references(table, read_at, too_many)?;
+        Ok(Self::from_parts(table, refs, regions))
+    }
+
+    /// The predictor for making a patch from `base` (the whole base tar): the members of
+    /// `table`, in order, whose references fit within [`MAX_REFS`] in all — a member that would
+    /// pass it is left out, so that a bundle of several executables keeps the predictions of
+    /// most — and the table of the members kept, for the header ([`Predictor::new`] on it finds
+    /// the same references).
+    pub fn for_base(table: CodeTable, regions: Vec<Region>, base: &[u8]) -> (CodeTable, Self) {
+        let read_at = |at: u64, buf: &mut [u8]| {
+            let at = usize::try_from(at).map_err(|_| ())?;
+            let end = at.checked_add(buf.len()).ok_or(())?;
+            buf.copy_from_slice(base.get(at..end).ok_or(())?);
+            Ok(())
+        };
+        let mut kept = CodeTable::default();
+        let mut refs = Vec::new();
+        for member in table.members {
+            let one = CodeTable {
+                members: vec![member],
+            };
+            match find_references(&one, read_at, || ()) {
+                Ok(found) if refs.len() + found.len() <= MAX_REFS => {
+                    refs.extend(found);
+                    kept.members.extend(one.members);
+                }
+                _ => {}
+            }
+        }
+        // Fields are unique (code ranges are disjoint), so this is the order `new` finds.
+        refs.sort_unstable_by_key(|r| r.field);
+        let predictor = Self::from_parts(&kept, refs, regions);
+        (kept, predictor)
+    }
+
+    /// The predictor of `table`'s references `refs` (sorted by field) and the add regions.
+    fn from_parts(table: &CodeTable, refs: Vec<Reference>, regions: Vec<Region>) -> Self {
         let mut code: Vec<_> = table
             .members
             .iter()
@@ -775,12 +813,12 @@ impl Predictor {
             .map(|l| (l.tar_offset, l.tar_offset + l.len, l.vaddr))
             .collect();
         loads.sort_unstable();
-        Ok(Self {
-            refs: find_references(table, read_at, too_many)?,
+        Self {
+            refs,
             regions: Regions::new(regions),
             code,
             loads,
-        })
+        }
     }
 
     /// How the reference at base offset `field` with value `value` holds its displacement, and
@@ -939,6 +977,51 @@ mod tests {
         let mut cut = base[96..103].to_vec();
         p.predict(96, &mut cut, short);
         assert_eq!(cut, base[96..103]);
+    }
+
+    /// The encoder's member-by-member search finds what the applier's finds from the kept
+    /// table: the same references in the same order, for x86-64 and A64 members together.
+    #[test]
+    fn creation_and_application_find_the_same_references() {
+        // x86-64 calls (every 7 bytes) in [0, 100,000), A64 `bl`s and `nop`s in [150,000,
+        // 250,000), each to a nearby target.
+        let mut base = vec![0x90u8; 300_000];
+        for (i, at) in (0..99_990).step_by(7).enumerate() {
+            base[at] = 0xE8;
+            let rel = (i % 200) as i32 - 100;
+            base[at + 1..at + 5].copy_from_slice(&rel.to_le_bytes());
+        }
+        for (i, at) in (150_000..250_000).step_by(4).enumerate() {
+            let word: u32 = if i % 3 == 0 {
+                0x9400_0000 | (i % 50) as u32
+            } else {
+                0xd503_201f
+            };
+            base[at..at + 4].copy_from_slice(&word.to_le_bytes());
+        }
+        let member = |arch, tar_offset| Member {
+            arch,
+            loads: vec![Load {
+                tar_offset,
+                len: 100_000,
+                vaddr: 0x40_0000,
+                executable: true,
+            }],
+        };
+        let table = CodeTable {
+            members: vec![member(Arch::X86_64, 0), member(Arch::Aarch64, 150_000)],
+        };
+        let (kept, made) = Predictor::for_base(table.clone(), vec![], &base);
+        assert_eq!(kept, table);
+        let read_at = |at: u64, buf: &mut [u8]| {
+            buf.copy_from_slice(&base[at as usize..at as usize + buf.len()]);
+            Ok::<_, ()>(())
+        };
+        let applied = Predictor::new(&kept, vec![], read_at, || ()).unwrap();
+        let in_a64 = made.refs.iter().filter(|r| r.field >= 150_000).count();
+        // (Those whose targets fall outside their load, near its ends, are not references.)
+        assert!(made.refs.len() - in_a64 > 14_000 && in_a64 > 8_000);
+        assert_eq!(made.refs, applied.refs);
     }
 
     #[test]

@@ -1337,7 +1337,7 @@ Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by {mode} in
 {(time.time() - started) / 60:.0f} min. Workload: three consecutive releases of ruff
 ({', '.join(VERSIONS)}; manylinux x86_64 wheels from PyPI unpacked into bundle folders by
 `bench/fetch-bundles.sh`, about 28 MB each, one ELF binary), published once with `tufd-repo`
-(default: bidiff-zstd patches, `.tar.gz` archives, consistent snapshots) and once with tufup
+(default: bsdiff-lzma patches, `.tar.gz` archives, consistent snapshots) and once with tufup
 (bsdiff4 patches), served by Debian's nginx on 127.0.0.1. Figures are medians over the runs
 with (min–max); ratios are computed pair by pair within one run (peer / tufd) and their median
 is shown. Runs alternate tool by tool.
@@ -1413,12 +1413,14 @@ EXPLANATIONS = [
   dictionaries sized to each stream, at most 8 MiB). Peers that hold less use smaller
   dictionaries or no suffix array."""),
     ("patch-a", """\
-- **Patch application CPU vs `zstd -d --patch-from`**: `bsdiff-lzma` decodes four LZMA2
-  streams (LZMA decoding is several times slower per byte than zstd's) and checks the sha256 of
-  the whole output against the signed `tar_hash` (about 15 ms for 28 MB); zstd's patch-from is
-  one decompression pass against the old file held in memory and checks only its frame's
-  xxhash. Still a fraction of a second for 28 MB; `bidiff-zstd` stays the codec for the
-  cheapest apply."""),
+- **Patch application CPU vs `zstd -d --patch-from` and HDiffPatch**: `bsdiff-lzma` decodes
+  four LZMA2 streams (LZMA decoding is several times slower per byte than zstd's), its version 2
+  first decodes the base's executable code to find the references it predicts (about 0.1 s for
+  ruff's 16–20 MB of code), and it checks the sha256 of the whole output against the signed
+  `tar_hash` (about 15 ms for 28 MB); zstd's patch-from is one decompression pass against the
+  old file held in memory and checks only its frame's xxhash; HDiffPatch holds both files in
+  memory (88–100 MiB against tufd's 18–24 MiB). Still a third of a second for 28 MB;
+  `bidiff-zstd` stays the codec for the cheapest apply."""),
     ("check-warm", """\
 - **Warm no-update check (sidecar)**: both sides make the same two requests (`N+1.root.json` →
   404, `timestamp.json`). Since this harness first ran, tufd no longer rebuilds tough's

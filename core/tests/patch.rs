@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use tufd_core::custom::TarDigest;
-use tufd_core::patch::{PatchError, apply_verified, bsdiff4, codec_for};
+use tufd_core::patch::{PatchError, apply_verified, bsdiff_lzma, bsdiff4, codec_for};
 use tufd_core::{Codec, Sha256};
 
 const CODECS: [Codec; 3] = [Codec::BidiffZstd, Codec::Bsdiff4, Codec::BsdiffLzma];
@@ -69,6 +69,37 @@ fn both_codecs_round_trip_multi_megabyte_data() {
             make_patch(codec, &old, &new) == patch,
             "{codec}: diff not deterministic"
         );
+    }
+}
+
+/// Every codec round-trips tiny and empty inputs (insertion, from nothing, to nothing, nothing
+/// to nothing), its patch starting with its magic where it has one.
+#[test]
+fn every_codec_round_trips_small_and_empty_inputs() {
+    let cases: &[(&[u8], &[u8])] = &[
+        (b"hello world", b"hello there world"),
+        (b"", b"brand new"),
+        (b"old stuff", b""),
+        (b"", b""),
+    ];
+    for codec in CODECS {
+        let magic: Option<&[u8]> = match codec {
+            Codec::Bsdiff4 => Some(bsdiff4::MAGIC),
+            Codec::BsdiffLzma => Some(bsdiff_lzma::MAGIC),
+            _ => None,
+        };
+        for (old, new) in cases {
+            let patch = make_patch(codec, old, new);
+            if let Some(magic) = magic {
+                assert_eq!(&patch[..8], magic, "{codec}");
+            }
+            let mut out = Vec::new();
+            let n = codec_for(codec)
+                .apply(old, &patch, 1 << 20, &mut out)
+                .unwrap();
+            assert_eq!(out, *new, "{codec}");
+            assert_eq!(n, new.len() as u64, "{codec}");
+        }
     }
 }
 

@@ -581,12 +581,10 @@ fn a64_references<E>(
     pc: u64,
     push: &mut impl FnMut(usize, u64) -> Result<(), E>,
 ) -> Result<usize, E> {
-    let words: Vec<u32> = code
-        .chunks_exact(4)
-        .map(|w| u32::from_le_bytes(w.try_into().expect("4 bytes")))
-        .collect();
-    for (i, &word) in words.iter().enumerate() {
-        let here = pc + (i * 4) as u64;
+    let words = code.len() / 4;
+    let word_at = |i: usize| u32::from_le_bytes(code[i * 4..i * 4 + 4].try_into().expect("4"));
+    for i in 0..words {
+        let (word, here) = (word_at(i), pc + (i * 4) as u64);
         match a64_kind(word) {
             Some(Kind::A64 { bits, shift }) => {
                 let offset = sign_extend((word >> shift) & ((1 << bits) - 1), bits);
@@ -594,11 +592,10 @@ fn a64_references<E>(
             }
             Some(Kind::A64Page) => {
                 // Only an `adrp` whose next word completes the address on its register.
-                let next = words.get(i + 1).copied();
-                let Some(Kind::A64PageOffset { scale }) = next.and_then(a64_kind) else {
+                let next = if i + 1 < words { word_at(i + 1) } else { 0 };
+                let Some(Kind::A64PageOffset { scale }) = a64_kind(next) else {
                     continue;
                 };
-                let next = next.expect("checked");
                 if (next >> 5) & 31 != word & 31 {
                     continue;
                 }
@@ -611,7 +608,7 @@ fn a64_references<E>(
             _ => {}
         }
     }
-    Ok(words.len() * 4)
+    Ok(words * 4)
 }
 
 /// The kind of an A64 word that is a PC-relative branch or literal load, an `adrp`, or an
@@ -707,8 +704,7 @@ pub fn regions_of_control<E>(
     let (mut base_pos, mut new_pos) = (0u64, 0u64);
     let mut regions = Vec::new();
     while new_pos < new_size {
-        let zz = next()?;
-        let move_by = ((zz >> 1) as i64) ^ -((zz & 1) as i64);
+        let move_by = super::bsdiff_lzma::zz_decode(next()?);
         let (add, copy) = (next()?, next()?);
         let total = add
             .checked_add(copy)

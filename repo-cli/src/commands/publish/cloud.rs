@@ -53,6 +53,31 @@ fn split(rest: &str) -> Option<(&str, &str)> {
     (!bucket.is_empty()).then(|| (bucket, prefix.trim_matches('/')))
 }
 
+/// The variables of `vars` named `prefix…` that are configuration keys `K` of an `object_store`
+/// builder (whose names are the variables' names in lower case, as its `from_env` reads them).
+fn config<'a, K: std::str::FromStr>(
+    vars: &'a [(String, String)],
+    prefix: &'a str,
+) -> impl Iterator<Item = (K, &'a str)> + 'a {
+    vars.iter()
+        .filter(move |(k, _)| k.starts_with(prefix))
+        .filter_map(|(k, v)| Some((k.to_ascii_lowercase().parse().ok()?, v.as_str())))
+}
+
+/// The built store and the destination's `prefix`, or the builder's refusal as
+/// [`Error::PublishDestination`] naming `dest`.
+fn store(
+    dest: &str,
+    prefix: &str,
+    built: object_store::Result<impl ObjectStore>,
+) -> Result<(Arc<dyn ObjectStore>, String)> {
+    let store = built.map_err(|e| Error::PublishDestination {
+        dest: dest.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok((Arc::new(store), prefix.to_owned()))
+}
+
 fn set(vars: &[(String, String)], name: &str) -> bool {
     vars.iter().any(|(k, v)| k == name && !v.is_empty())
 }
@@ -82,23 +107,11 @@ pub fn gcs(
             needed: "GOOGLE_APPLICATION_CREDENTIALS (a service account key file) or GOOGLE_SERVICE_ACCOUNT_KEY",
         });
     }
-    let mut builder = GoogleCloudStorageBuilder::new();
-    for (k, v) in vars {
-        if k.starts_with("GOOGLE_")
-            && let Ok(key) = k.to_ascii_lowercase().parse::<GoogleConfigKey>()
-        {
-            builder = builder.with_config(key, v);
-        }
-    }
-    let store =
-        builder
-            .with_bucket_name(bucket)
-            .build()
-            .map_err(|e| Error::PublishDestination {
-                dest: dest.to_owned(),
-                reason: e.to_string(),
-            })?;
-    Ok((Arc::new(store), prefix.to_owned()))
+    let builder = config::<GoogleConfigKey>(vars, "GOOGLE_")
+        .fold(GoogleCloudStorageBuilder::new(), |b, (k, v)| {
+            b.with_config(k, v)
+        });
+    store(dest, prefix, builder.with_bucket_name(bucket).build())
 }
 
 /// The store of `az://container/prefix` (`rest` is what follows the scheme) and its prefix,
@@ -122,22 +135,11 @@ pub fn azure(
             needed: "AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_SAS_TOKEN, or AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID)",
         });
     }
-    let mut builder = MicrosoftAzureBuilder::new();
-    for (k, v) in vars {
-        if k.starts_with("AZURE_")
-            && let Ok(key) = k.to_ascii_lowercase().parse::<AzureConfigKey>()
-        {
-            builder = builder.with_config(key, v);
-        }
-    }
-    let store = builder
-        .with_container_name(container)
-        .build()
-        .map_err(|e| Error::PublishDestination {
-            dest: dest.to_owned(),
-            reason: e.to_string(),
-        })?;
-    Ok((Arc::new(store), prefix.to_owned()))
+    let builder = config::<AzureConfigKey>(vars, "AZURE_")
+        .fold(MicrosoftAzureBuilder::new(), |b, (k, v)| {
+            b.with_config(k, v)
+        });
+    store(dest, prefix, builder.with_container_name(container).build())
 }
 
 #[cfg(test)]

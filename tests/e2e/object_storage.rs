@@ -140,6 +140,17 @@ impl Bucket {
             dest: format!("s3://{BUCKET}/{PREFIX}"),
         }
     }
+
+    /// Releases 1.0 and 2.0 (small blobs) signed and published to a fresh bucket.
+    fn published_at_2(bin: &Path) -> (Fixture, Self) {
+        let fx = Fixture::publish(
+            &[Release::plain("1.0"), Release::plain("2.0")],
+            SMALL_BLOB_BYTES,
+        );
+        let bucket = Self::start(bin, &fx);
+        publish(&fx.repo, &bucket.dest, &bucket.signed.url(), &[]).assert_success();
+        (fx, bucket)
+    }
 }
 
 fn publish(repo: &Repo, dest: &str, endpoint: &str, extra: &[&str]) -> RunOutput {
@@ -455,17 +466,15 @@ impl Lcg {
 fn interrupted_publish_never_shows_a_client_an_inconsistent_bucket() {
     const RUNS: usize = 30;
     let Some(bin) = s3s_fs() else { return };
-    let mut fx = Fixture::publish(
-        &[Release::plain("1.0"), Release::plain("2.0")],
-        SMALL_BLOB_BYTES,
-    );
-    let Bucket {
-        dir: bucket_dir,
-        signed,
-        public,
-        dest,
-    } = Bucket::start(&bin, &fx);
-    publish(&fx.repo, &dest, &signed.url(), &[]).assert_success();
+    let (
+        mut fx,
+        Bucket {
+            dir: bucket_dir,
+            signed,
+            public,
+            dest,
+        },
+    ) = Bucket::published_at_2(&bin);
     let at_2 = bucket_state(&bucket_dir);
     fx.add(Release::plain("3.0"));
 
@@ -739,17 +748,15 @@ fn planned_deletes(out: &RunOutput) -> Vec<String> {
 #[test]
 fn prune_deletes_only_old_objects_no_metadata_references() {
     let Some(bin) = s3s_fs() else { return };
-    let mut fx = Fixture::publish(
-        &[Release::plain("1.0"), Release::plain("2.0")],
-        SMALL_BLOB_BYTES,
-    );
-    let Bucket {
-        dir: bucket_dir,
-        signed,
-        public,
-        dest,
-    } = Bucket::start(&bin, &fx);
-    publish(&fx.repo, &dest, &signed.url(), &[]).assert_success();
+    let (
+        mut fx,
+        Bucket {
+            dir: bucket_dir,
+            signed,
+            public,
+            dest,
+        },
+    ) = Bucket::published_at_2(&bin);
     let at_2 = objects(&bucket_dir);
     age_objects(&bucket_dir, 40);
     fx.add(Release::plain("3.0"));

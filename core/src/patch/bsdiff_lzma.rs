@@ -1,4 +1,4 @@
-//! The `bsdiff-lzma` codec: bsdiff-class matching ([`super::matcher`]) with the patch split into
+//! The `bsdiff-lzma` codec: bsdiff-class matching (`matcher.rs`) with the patch split into
 //! four streams, each coded with LZMA2 (xz's coder, through liblzma) on its own, and cut into
 //! segments so that applying streams both inputs in bounded memory.
 //!
